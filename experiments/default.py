@@ -1,0 +1,31 @@
+r"""The default experiment: long-tailed digits, embedded data, about a minute on 2 cores.
+
+  python launch.py                                  # class-balanced cross-entropy
+  python launch.py --config=experiments/default.py:ce
+
+scikit-learn's 8x8 digits (1,797 images), a seeded 25% balanced test split, the rest
+subsampled to an exponential long tail of imbalance ratio 10 (135 -> 13 images a class,
+572 in all). Small CNN, Adam 1e-3, batch 32, 30 epochs.
+Expected (seed 0): test balanced accuracy about 0.9 with class-balanced weights, a few
+points above plain cross-entropy ("ce"), with the gap largest on the rarest classes.
+"""
+
+from framework.config import base_config, with_variant
+
+VARIANTS = {
+    "cb": {"class_weights.scheme": "effective_number",
+           "class_weights.kwargs": {"beta": 0.999}},
+    "ce": {},
+}
+
+
+def get_config(variant=None):
+  c = base_config()
+  c.data.source = "digits"
+  c.data.long_tail.profile = "exponential"
+  c.data.long_tail.imbalance_ratio = 10.0
+  c.model.name = "small_cnn"
+  c.train.batch_size = 32
+  c.train.epochs = 30
+  c.train.eval_every_epochs = 5
+  return with_variant(c, VARIANTS, variant, default="cb")

@@ -1,0 +1,174 @@
+"""`build(cfg) -> DataBundle`: load a source and apply the data protocol in a fixed order.
+
+1. load the pool and test split (a seeded stratified split of the pool by data.test_fraction
+   when the source has none);
+2. permute the pool with np.random.default_rng(data.seed);
+3. validation: the first data.val_per_class examples of each class in permutation order,
+   removed from the pool (clean, balanced);
+4. data.train_size: the first train_size remaining examples in permutation order;
+5. long tail: keep the first n_c examples of class c (n_c from data.long_tail.profile, with
+   n_max the largest class left), rows stay in permutation order;
+6. label noise on the training split only, from its own generator, so turning noise on
+   never changes which examples are kept.
+Tabular features are standardised with the statistics of the whole training pool (before
+steps 3-6), so the scaling does not depend on the protocol.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+from absl import logging
+import ml_collections
+import numpy as np
+
+# Importing the source modules registers their datasets.
+from framework.data import builtin, idx, tabular  # pylint: disable=unused-import
+from framework.data import transforms
+from framework.data.bundle import DataBundle, Split
+from framework.data.defaults import default_data_config
+from framework.data.sources import DATASETS, Arrays, Source, as_int_labels
+from framework.errors import ConfigError
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+  out = dict(base)
+  for key, value in override.items():
+    if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+      out[key] = _merge(out[key], value)
+    else:
+      out[key] = value
+  return out
+
+
+def resolve_config(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> ml_collections.ConfigDict:
+  """`cfg` completed with the defaults of any field it lacks."""
+  given = cfg.to_dict() if isinstance(cfg, ml_collections.ConfigDict) else dict(cfg)
+  return ml_collections.ConfigDict(_merge(default_data_config().to_dict(), given))
+
+
+def _integer(cfg: ml_collections.ConfigDict, name: str) -> int:
+  value = cfg[name]
+  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+    raise ConfigError(f"data.{name}={value!r} must be an integer >= 0")
+  return int(value)
+
+
+def _number(value: Any, field: str, allowed: str, ok) -> float:
+  if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
+      not math.isfinite(value) or not ok(value):
+    raise ConfigError(f"{field}={value!r} must be {allowed}")
+  return float(value)
+
+
+def check_config(cfg: ml_collections.ConfigDict) -> None:
+  """Fails fast (before any file is read) on values no source could accept."""
+  if not isinstance(cfg.source, str):
+    raise ConfigError(f"data.source={cfg.source!r} must be a dataset name; "
+                      f"known: {', '.join(DATASETS.names())}")
+  DATASETS.get(cfg.source, "data.source")
+  for name in ("seed", "val_per_class", "train_size", "num_classes"):
+    _integer(cfg, name)
+  _number(cfg.test_fraction, "data.test_fraction", "in (0, 1)", lambda v: 0 < v < 1)
+  lt, noise = cfg.long_tail, cfg.noise
+  transforms.LONG_TAIL.get(lt.profile, "data.long_tail.profile")
+  ratio = _number(lt.imbalance_ratio, "data.long_tail.imbalance_ratio", ">= 1", lambda v: v >= 1)
+  if lt.profile == "none" and ratio != 1:
+    raise ConfigError(f"data.long_tail.imbalance_ratio={lt.imbalance_ratio!r} has no effect with "
+                      "data.long_tail.profile='none'; set the profile (exponential, step) or 1")
+  transforms.NOISE.get(noise.kind, "data.noise.kind")
+  rate = _number(noise.rate, "data.noise.rate", "in [0, 1)", lambda v: 0 <= v < 1)
+  if noise.kind == "none" and rate != 0:
+    raise ConfigError(f"data.noise.rate={noise.rate!r} has no effect with data.noise.kind='none'; "
+                      "set the kind (symmetric, class_flip) or 0")
+
+
+def _num_classes(cfg: ml_collections.ConfigDict, source: Source,
+                 labels: np.ndarray) -> tuple[int, tuple[str, ...]]:
+  low, high = int(labels.min()), int(labels.max())
+  if low < 0:
+    raise ConfigError(f"{source.label_field}: label {low} found; labels must be integer class "
+                      "ids >= 0")
+  if source.class_names is not None:
+    num_classes = len(source.class_names)
+    if cfg.num_classes not in (0, num_classes):
+      raise ConfigError(f"data.num_classes={cfg.num_classes} does not match "
+                        f"data.source={cfg.source!r}, which has {num_classes} classes; use 0 "
+                        f"or {num_classes}")
+    if high >= num_classes:
+      raise ConfigError(f"{source.label_field}: label {high} found; labels must lie in "
+                        f"[0, {num_classes})")
+    return num_classes, tuple(source.class_names)
+  if cfg.num_classes:
+    if high >= cfg.num_classes:
+      raise ConfigError(f"data.num_classes={cfg.num_classes} but label {high} found "
+                        f"({source.label_field}); labels must lie in [0, {cfg.num_classes})")
+    num_classes = int(cfg.num_classes)
+  else:
+    num_classes = high + 1
+    if num_classes < 2:
+      raise ConfigError(f"data.num_classes=0 inferred {num_classes} class from the labels "
+                        f"({source.label_field}); at least 2 classes are needed")
+  return num_classes, tuple(str(c) for c in range(num_classes))
+
+
+def _split(arrays: Arrays, rows: np.ndarray, labels: np.ndarray, clean: np.ndarray,
+           stats: tuple[np.ndarray, np.ndarray] | None) -> Split:
+  importance = None if arrays.importance is None else arrays.importance[rows]
+  features = transforms.to_float_features(arrays.x[rows], *(stats or (None, None)))
+  return Split(features, labels.astype(np.int32), clean.astype(np.int32), importance)
+
+
+def build(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> DataBundle:
+  """Builds train / clean validation / test splits from `config.data` (see module doc)."""
+  cfg = resolve_config(cfg)
+  check_config(cfg)
+  source = DATASETS.get(cfg.source, "data.source")(cfg)
+  if not isinstance(source, Source):
+    raise TypeError(f"dataset {cfg.source!r} returned {type(source).__name__}, not a Source")
+  pool, test = source.pool, source.test
+  pool_y = as_int_labels(pool.y, source.label_field)
+  test_y = None if test is None else as_int_labels(test.y, source.label_field)
+  if len(pool_y) == 0 or len(pool.x) != len(pool_y):
+    raise ConfigError(f"data.source={cfg.source!r}: the training pool has {len(pool.x)} feature "
+                      f"rows and {len(pool_y)} labels; it must be non-empty and match")
+  everything = pool_y if test_y is None else np.concatenate([pool_y, test_y])
+  num_classes, class_names = _num_classes(cfg, source, everything)
+
+  origin = np.arange(len(pool_y))
+  if test is None:
+    origin, held = transforms.stratified_split(
+        pool_y, cfg.test_fraction, num_classes,
+        transforms.rng_for(cfg.seed, transforms.TEST_SPLIT_STREAM))
+    test, test_y, test_origin = pool.take(held), pool_y[held], held
+    pool, pool_y = pool.take(origin), pool_y[origin]
+  else:
+    test_origin = np.arange(len(test_y))
+
+  perm = np.random.default_rng(cfg.seed).permutation(len(pool_y))
+  val_rows, rest = transforms.validation_split(pool_y, perm, cfg.val_per_class, num_classes,
+                                               class_names)
+  rest = transforms.take_train_size(rest, cfg.train_size)
+  kept = transforms.long_tail(pool_y, rest, cfg.long_tail.profile,
+                              float(cfg.long_tail.imbalance_ratio), num_classes)
+  clean = pool_y[kept]
+  noisy = transforms.add_label_noise(clean, cfg.noise.kind, float(cfg.noise.rate), num_classes,
+                                     transforms.rng_for(cfg.seed, transforms.NOISE_STREAM))
+
+  stats = transforms.pool_statistics(pool.x) if source.tabular else None
+  all_test = np.arange(len(test_y))
+  bundle = DataBundle(
+      train=_split(pool, kept, noisy, clean, stats),
+      val=(_split(pool, val_rows, pool_y[val_rows], pool_y[val_rows], stats)
+           if len(val_rows) else None),
+      test=_split(test, all_test, test_y, test_y, stats),
+      num_classes=num_classes, class_names=class_names,
+      info=dict(source=cfg.source, location=source.location, train_origin=origin[kept],
+                val_origin=origin[val_rows], test_origin=test_origin,
+                feature_mean=None if stats is None else stats[0],
+                feature_std=None if stats is None else stats[1]))
+  logging.info("data: %s train %d (per class %s, %d noisy), val %d, test %d", cfg.source,
+               len(bundle.train), bundle.class_counts.tolist(),
+               int(bundle.train.noise_mask.sum()), len(val_rows), len(test_y))
+  return bundle

@@ -1,0 +1,98 @@
+"""The data contract between `framework.data.build` and the trainer: Split and DataBundle."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import numpy as np
+
+
+def _int_labels(name: str, values: Any) -> np.ndarray:
+  array = np.asarray(values)
+  if array.ndim != 1 or array.dtype.kind not in "iu":
+    raise ValueError(f"Split.{name} must be a 1-D integer array, got {array.dtype} {array.shape}")
+  return array.astype(np.int32, copy=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+  """One split of examples; row i of the training split has the stable sample index i.
+
+  `labels` are the observed (possibly noisy) labels, `clean_labels` those before noise
+  injection, so `noise_mask` marks exactly the corrupted rows.
+  """
+
+  features: np.ndarray  # float32 [n, H, W, 1] images in [0, 1], or [n, D] tabular
+  labels: np.ndarray  # int32 [n], observed labels
+  clean_labels: np.ndarray | None = None  # int32 [n]; None -> a copy of labels
+  importance: np.ndarray | None = None  # float32 [n] data-provided scores, or None
+
+  def __post_init__(self):
+    features = np.asarray(self.features)
+    if features.dtype.kind != "f" or features.ndim < 2:
+      raise ValueError(f"Split.features must be a float array [n, ...], got "
+                       f"{features.dtype} {features.shape}")
+    labels = _int_labels("labels", self.labels)
+    clean = labels if self.clean_labels is None else _int_labels("clean_labels", self.clean_labels)
+    n = features.shape[0]
+    arrays = {"features": features.astype(np.float32, copy=False), "labels": labels,
+              "clean_labels": clean}
+    if self.importance is not None:
+      importance = np.asarray(self.importance, dtype=np.float32)
+      if importance.shape != (n,):
+        raise ValueError(f"Split.importance must have shape ({n},), got {importance.shape}")
+      arrays["importance"] = importance
+    for name in ("labels", "clean_labels"):
+      if arrays[name].shape != (n,):
+        raise ValueError(f"Split.{name} must have shape ({n},), got {arrays[name].shape}")
+    for name, value in arrays.items():
+      object.__setattr__(self, name, value)
+
+  def __len__(self) -> int:
+    return int(self.labels.shape[0])
+
+  @property
+  def noise_mask(self) -> np.ndarray:
+    """bool [n]: True where the observed label differs from the clean one."""
+    return self.labels != self.clean_labels
+
+
+@dataclasses.dataclass(frozen=True)
+class DataBundle:
+  """Train / clean validation / test splits plus class metadata.
+
+  `info` carries provenance for inspection and tests: `source`, `train_origin`,
+  `val_origin` (row indices into the source's training pool), `location` (where files
+  were read), and for tabular data `feature_mean` / `feature_std` (pool statistics).
+  """
+
+  train: Split
+  val: Split | None
+  test: Split
+  num_classes: int
+  class_names: tuple[str, ...]
+  info: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False)
+
+  def __post_init__(self):
+    if len(self.class_names) != self.num_classes:
+      raise ValueError(f"DataBundle.class_names has {len(self.class_names)} names for "
+                       f"num_classes={self.num_classes}")
+    for name in ("train", "val", "test"):
+      split = getattr(self, name)
+      if split is None:
+        continue
+      for labels in (split.labels, split.clean_labels):
+        if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):
+          raise ValueError(f"DataBundle.{name} labels must lie in [0, {self.num_classes})")
+    object.__setattr__(self, "class_names", tuple(self.class_names))
+
+  @property
+  def class_counts(self) -> np.ndarray:
+    """int64 [C]: examples per class in the (observed) training labels."""
+    return np.bincount(self.train.labels, minlength=self.num_classes).astype(np.int64)
+
+  @property
+  def input_shape(self) -> tuple[int, ...]:
+    """Shape of one example's features, e.g. (28, 28, 1) or (D,)."""
+    return tuple(self.train.features.shape[1:])

@@ -1,0 +1,179 @@
+"""User data from csv or npz files (e.g. fraud detection: feature columns plus a label).
+
+csv: a header row; `data.label_column` holds the labels, `data.importance_column` (optional)
+importance scores, every other column is a numeric feature. npz: features under `x`
+(or `features` / `x_train`), labels under `y` (or `labels` / `y_train`), importance under
+`data.importance_column`; a training npz holding `x_test` / `y_test` also gives the test
+split. 2-D features are standardised with pool statistics by `build`; 3-D / 4-D features are
+images (uint8 scaled to [0, 1], floats must already lie in [0, 1]).
+"""
+
+from __future__ import annotations
+
+import csv
+
+import ml_collections
+import numpy as np
+
+from framework.data.sources import (DATASETS, Arrays, Source, as_importance, as_int_labels,
+                                    listing, one_line, readable_file)
+from framework.errors import ConfigError
+
+_X_KEYS = ("x", "features", "x_train")
+_Y_KEYS = ("y", "labels", "y_train")
+_X_TEST_KEYS = ("x", "features", "x_test")
+_Y_TEST_KEYS = ("y", "labels", "y_test")
+
+
+def read_csv(path: str, field: str) -> tuple[list[str], np.ndarray]:
+  """Header names and the cells as a str array [rows, columns]."""
+  try:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+      rows = [row for row in csv.reader(f) if row]
+  except (OSError, UnicodeDecodeError, csv.Error) as e:
+    raise ConfigError(f"{field}={path!r} cannot be read as csv ({one_line(e)})") from None
+  if len(rows) < 2:
+    raise ConfigError(f"{field}={path!r} needs a header row and at least one data row")
+  header = [name.strip() for name in rows[0]]
+  for line, row in enumerate(rows[1:], start=2):
+    if len(row) != len(header):
+      raise ConfigError(f"{field}={path!r}: line {line} has {len(row)} cells, the header "
+                        f"has {len(header)}")
+  return header, np.array(rows[1:], dtype=str)
+
+
+def _numeric_columns(cells: np.ndarray, names: list[str], field: str, path: str) -> np.ndarray:
+  try:
+    values = np.char.strip(cells).astype(np.float64)
+  except ValueError:
+    for j, name in enumerate(names):
+      for row, cell in enumerate(cells[:, j], start=2):
+        try:
+          float(cell)
+        except ValueError:
+          raise ConfigError(f"{field}={path!r}: column {name!r} is not numeric (line {row}: "
+                            f"{cell!r}); feature columns must hold numbers") from None
+    raise
+  if not np.all(np.isfinite(values)):
+    j = int(np.argmax(~np.all(np.isfinite(values), axis=0)))
+    raise ConfigError(f"{field}={path!r}: column {names[j]!r} has missing or non-finite values")
+  return values
+
+
+def _csv_arrays(cfg: ml_collections.ConfigDict, path: str, field: str,
+                feature_names: list[str] | None) -> tuple[Arrays, list[str]]:
+  header, cells = read_csv(path, field)
+  columns = {name: j for j, name in enumerate(header)}
+  if cfg.label_column not in columns:
+    raise ConfigError(f"data.label_column={cfg.label_column!r} is not a column of {path}; "
+                      f"columns found: {listing(header)}")
+  labels = as_int_labels(np.char.strip(cells[:, columns[cfg.label_column]]),
+                         f"data.label_column={cfg.label_column!r}")
+  importance = None
+  if cfg.importance_column:
+    if cfg.importance_column in columns:
+      importance = as_importance(np.char.strip(cells[:, columns[cfg.importance_column]]),
+                                 f"data.importance_column={cfg.importance_column!r}")
+    elif feature_names is None:  # required in the training file, optional in the test file
+      raise ConfigError(f"data.importance_column={cfg.importance_column!r} is not a column of "
+                        f"{path}; columns found: {listing(header)}")
+  if feature_names is None:
+    feature_names = [n for n in header if n not in (cfg.label_column, cfg.importance_column)]
+    if not feature_names:
+      raise ConfigError(f"{field}={path!r} has no feature columns besides the label")
+  missing = [n for n in feature_names if n not in columns]
+  if missing:
+    raise ConfigError(f"{field}={path!r} lacks the training feature columns "
+                      f"{listing(missing)}; columns found: {listing(header)}")
+  x = _numeric_columns(cells[:, [columns[n] for n in feature_names]], feature_names, field, path)
+  return Arrays(x, labels, importance), feature_names
+
+
+@DATASETS.register("csv")
+def load_csv(cfg: ml_collections.ConfigDict) -> Source:
+  """Tabular csv: features standardised with training-pool statistics by `build`."""
+  path = readable_file("data.path", cfg.path, "csv")
+  pool, names = _csv_arrays(cfg, path, "data.path", None)
+  test = None
+  if cfg.test_path:
+    test_path = readable_file("data.test_path", cfg.test_path, "csv")
+    test, _ = _csv_arrays(cfg, test_path, "data.test_path", names)
+  return Source(pool, test, tabular=True, location=path,
+                label_field=f"data.label_column={cfg.label_column!r}")
+
+
+def _read_npz(path: str, field: str) -> dict[str, np.ndarray]:
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      return {k: f[k] for k in f.files}
+  except (OSError, ValueError, EOFError) as e:
+    raise ConfigError(f"{field}={path!r} cannot be read as npz ({one_line(e)})") from None
+
+
+def _pick(arrays: dict[str, np.ndarray], keys: tuple[str, ...]) -> np.ndarray | None:
+  return next((arrays[k] for k in keys if k in arrays), None)
+
+
+def _npz_features(x: np.ndarray, field: str, path: str) -> np.ndarray:
+  if x.dtype.kind not in "iuf":
+    raise ConfigError(f"{field}={path!r}: features have dtype {x.dtype}; they must be numeric")
+  if x.ndim == 1:
+    return x[:, None]
+  if x.ndim == 3:
+    x = x[..., None]
+  if x.ndim == 4 and x.dtype != np.uint8 and (x.min() < 0 or x.max() > 1):
+    raise ConfigError(f"{field}={path!r}: image features lie in [{x.min()}, {x.max()}]; "
+                      "store uint8 or floats in [0, 1]")
+  if x.ndim > 4:
+    raise ConfigError(f"{field}={path!r}: features of shape {x.shape}; expected [n, D], "
+                      "[n, H, W] or [n, H, W, C]")
+  if x.ndim == 2 and not np.all(np.isfinite(x)):
+    raise ConfigError(f"{field}={path!r}: features have non-finite values")
+  return x
+
+
+def _npz_arrays(cfg: ml_collections.ConfigDict, arrays: dict[str, np.ndarray], path: str,
+                field: str, x_keys: tuple[str, ...], y_keys: tuple[str, ...],
+                importance_key: str, importance_required: bool) -> Arrays:
+  x, y = _pick(arrays, x_keys), _pick(arrays, y_keys)
+  if x is None or y is None:
+    raise ConfigError(f"{field}={path!r} lacks the features/labels arrays (expected "
+                      f"{' or '.join(x_keys)} and {' or '.join(y_keys)}); keys found: "
+                      f"{listing(sorted(arrays)) or 'none'}")
+  importance = None
+  if importance_key and importance_key in arrays:
+    importance = as_importance(arrays[importance_key],
+                               f"data.importance_column={cfg.importance_column!r}")
+  elif importance_key and importance_required:
+    raise ConfigError(f"data.importance_column={cfg.importance_column!r} is not an array of "
+                      f"{path}; keys found: {listing(sorted(arrays))}")
+  labels = as_int_labels(y, f"{field}={path!r} labels")
+  x = _npz_features(x, field, path)
+  for name, values in (("labels", labels), ("importance", importance)):
+    if values is not None and len(values) != len(x):
+      raise ConfigError(f"{field}={path!r}: {len(x)} feature rows but {len(values)} {name}")
+  return Arrays(x, labels, importance)
+
+
+@DATASETS.register("npz")
+def load_npz(cfg: ml_collections.ConfigDict) -> Source:
+  """Arrays from an npz file; 2-D features are tabular, 3-D / 4-D are images."""
+  path = readable_file("data.path", cfg.path, "npz")
+  arrays = _read_npz(path, "data.path")
+  pool = _npz_arrays(cfg, arrays, path, "data.path", _X_KEYS, _Y_KEYS,
+                     cfg.importance_column, True)
+  test = None
+  if cfg.test_path:
+    test_path = readable_file("data.test_path", cfg.test_path, "npz")
+    test = _npz_arrays(cfg, _read_npz(test_path, "data.test_path"), test_path,
+                       "data.test_path", _X_TEST_KEYS, _Y_TEST_KEYS, cfg.importance_column,
+                       False)
+  elif "x_test" in arrays and "y_test" in arrays:
+    key = cfg.importance_column and cfg.importance_column + "_test"
+    test = _npz_arrays(cfg, arrays, path, "data.path", ("x_test",), ("y_test",), key, False)
+  if test is not None and test.x.shape[1:] != pool.x.shape[1:]:
+    raise ConfigError(f"data.test_path={cfg.test_path or path!r}: test features have shape "
+                      f"{test.x.shape[1:]}, training features {pool.x.shape[1:]}")
+  return Source(pool, test, tabular=pool.x.ndim == 2, location=path,
+                label_field=f"data.path={cfg.path!r}")
+

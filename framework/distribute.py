@@ -1,0 +1,58 @@
+"""Strategies by name: default, one_device, mirrored, multi_worker, tpu."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from framework.errors import ConfigError
+
+STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
+
+
+def split_cpu(num_devices: int) -> list[str]:
+  """Splits the CPU into `num_devices` logical devices (before TensorFlow initialises)."""
+  cpu = tf.config.list_physical_devices("CPU")[0]
+  existing = tf.config.get_logical_device_configuration(cpu)
+  if existing is None or len(existing) != num_devices:
+    try:
+      tf.config.set_logical_device_configuration(
+          cpu, [tf.config.LogicalDeviceConfiguration()] * num_devices)
+    except RuntimeError:
+      have = len(tf.config.list_logical_devices("CPU"))
+      if have < num_devices:
+        raise ConfigError(
+            f"strategy.cpu_devices={num_devices}: TensorFlow is already initialised with "
+            f"{have} CPU device(s); split the CPU before any TensorFlow op") from None
+  return [d.name for d in tf.config.list_logical_devices("CPU")[:num_devices]]
+
+
+def make_strategy(cfg) -> tf.distribute.Strategy:
+  """Builds the strategy named by `cfg.name`.
+
+  `cfg.cpu_devices` > 1 splits the CPU into that many logical devices and mirrors over
+  them when no GPU is present (tests and demos of distribution on a laptop).
+  """
+  name = cfg.name
+  if name not in STRATEGIES:
+    raise ConfigError(f"strategy.name={name!r} is not a known strategy; "
+                      f"known: {', '.join(STRATEGIES)}")
+  if cfg.cpu_devices < 0:
+    raise ConfigError(f"strategy.cpu_devices={cfg.cpu_devices} must be >= 0")
+  cpus = split_cpu(cfg.cpu_devices) if cfg.cpu_devices > 1 else None
+  gpus = tf.config.list_logical_devices("GPU")
+  if name == "default":
+    return tf.distribute.get_strategy()
+  if name == "one_device":
+    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+  if name == "mirrored":
+    return tf.distribute.MirroredStrategy(None if gpus or not cpus else cpus)
+  if name == "multi_worker":
+    return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from TF_CONFIG
+  try:
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=cfg.tpu)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+  except (ValueError, tf.errors.NotFoundError) as e:
+    raise ConfigError(f"strategy.name='tpu': no TPU found at strategy.tpu={cfg.tpu!r} "
+                      f"({str(e).splitlines()[0]})") from None
+  return tf.distribute.TPUStrategy(resolver)

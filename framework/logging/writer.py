@@ -1,0 +1,231 @@
+"""A tiny metric-writer interface and its TensorBoard implementation (after clu's writers).
+
+The controller calls a writer from eager code between compiled training loops, never from
+inside a `tf.function`. It opens the writer once and closes it in a `finally` block (or uses
+it as a context manager), so a crash still flushes what was written; `close` flushes.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+from tensorboard.plugins.hparams import api as hparams_api
+
+HParamValue = bool | int | float | str
+
+
+class MetricWriter(abc.ABC):
+  """Writes summaries keyed by tag at an integer step; implementations decide where to."""
+
+  @abc.abstractmethod
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    """Writes one scalar per tag."""
+
+  @abc.abstractmethod
+  def write_histograms(self, step: int, arrays: Mapping[str, Any],
+                       num_buckets: int | None = None) -> None:
+    """Writes a histogram of each array's values (any shape, flattened)."""
+
+  @abc.abstractmethod
+  def write_images(self, step: int, images: Mapping[str, Any]) -> None:
+    """Writes images [H, W, C] or a batch [N, H, W, C], C in {1, 3, 4}.
+
+    uint8 in [0, 255] or float in [0, 1] (floats outside are clipped).
+    """
+
+  @abc.abstractmethod
+  def write_texts(self, step: int, texts: Mapping[str, str]) -> None:
+    """Writes text (TensorBoard renders it as Markdown)."""
+
+  @abc.abstractmethod
+  def write_hparams(self, hparams: Mapping[str, Any],
+                    metrics: Mapping[str, float] | None = None) -> None:
+    """Records the run's hyperparameters (nested ones flattened) and its final metrics."""
+
+  @abc.abstractmethod
+  def flush(self) -> None:
+    """Makes everything written so far visible to readers."""
+
+  @abc.abstractmethod
+  def close(self) -> None:
+    """Flushes and releases the writer; call it in a `finally` block."""
+
+  def __enter__(self) -> MetricWriter:
+    return self
+
+  def __exit__(self, *exc_info: Any) -> None:
+    self.close()
+
+
+def flatten_hparams(hparams: Mapping[str, Any], prefix: str = "") -> dict[str, HParamValue]:
+  """Flattens nested mappings (dicts, ConfigDicts) to {'a.b': value} with scalar values.
+
+  Bools, ints, floats and strings are kept (NumPy scalars become Python ones); anything else
+  (None, lists, tuples, objects) is recorded as its `str`, since TensorBoard's hparams
+  plugin only stores those three kinds of value.
+  """
+  if hasattr(hparams, "to_dict"):  # ml_collections.ConfigDict / FrozenConfigDict
+    hparams = hparams.to_dict()
+  flat: dict[str, HParamValue] = {}
+  for key, value in hparams.items():
+    name = f"{prefix}{key}"
+    if isinstance(value, Mapping) or hasattr(value, "to_dict"):
+      flat.update(flatten_hparams(value, prefix=f"{name}."))
+      continue
+    if isinstance(value, np.generic):
+      value = value.item()
+    flat[name] = value if isinstance(value, (bool, int, float, str)) else str(value)
+  return flat
+
+
+def _as_image_batch(tag: str, image: Any) -> tf.Tensor:
+  image = tf.convert_to_tensor(image)
+  if image.shape.rank == 3:
+    image = image[tf.newaxis]
+  if image.shape.rank != 4 or image.shape[-1] not in (1, 3, 4):
+    raise ValueError(f"image {tag!r} has shape {image.shape}; allowed: [H, W, C] or "
+                     "[N, H, W, C] with C in {1, 3, 4}")
+  if image.dtype != tf.uint8:
+    image = tf.clip_by_value(tf.cast(image, tf.float32), 0.0, 1.0)
+  return image
+
+
+class SummaryWriter(MetricWriter):
+  """Writes TensorBoard event files in `logdir` through `tf.summary`.
+
+  Final metrics given to `write_hparams` are written as scalars at the largest step this
+  writer has seen, so they end the curves and show as columns in the HParams dashboard.
+  """
+
+  def __init__(self, logdir: str):
+    self.logdir = str(logdir)
+    self._writer = tf.summary.create_file_writer(self.logdir)
+    self._last_step = 0
+    self._closed = False
+
+  def _check_open(self) -> None:
+    if self._closed:
+      raise RuntimeError(f"SummaryWriter({self.logdir!r}) is closed")
+
+  def _at(self, step: int) -> int:
+    self._check_open()
+    step = int(step)
+    self._last_step = max(self._last_step, step)
+    return step
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    step = self._at(step)
+    with self._writer.as_default():
+      for tag, value in scalars.items():
+        tf.summary.scalar(tag, tf.cast(value, tf.float32), step=step)
+
+  def write_histograms(self, step: int, arrays: Mapping[str, Any],
+                       num_buckets: int | None = None) -> None:
+    step = self._at(step)
+    with self._writer.as_default():
+      for tag, values in arrays.items():
+        tf.summary.histogram(tag, tf.cast(values, tf.float64), step=step, buckets=num_buckets)
+
+  def write_images(self, step: int, images: Mapping[str, Any]) -> None:
+    step = self._at(step)
+    batches = {tag: _as_image_batch(tag, image) for tag, image in images.items()}
+    with self._writer.as_default():
+      for tag, batch in batches.items():
+        tf.summary.image(tag, batch, step=step, max_outputs=int(batch.shape[0]))
+
+  def write_texts(self, step: int, texts: Mapping[str, str]) -> None:
+    step = self._at(step)
+    with self._writer.as_default():
+      for tag, text in texts.items():
+        tf.summary.text(tag, tf.constant(str(text)), step=step)
+
+  def write_hparams(self, hparams: Mapping[str, Any],
+                    metrics: Mapping[str, float] | None = None) -> None:
+    self._check_open()
+    with self._writer.as_default():
+      hparams_api.hparams(flatten_hparams(hparams))
+    if metrics:
+      self.write_scalars(self._last_step, metrics)
+
+  def flush(self) -> None:
+    if not self._closed:
+      self._writer.flush()
+
+  def close(self) -> None:
+    if not self._closed:
+      self._closed = True
+      self._writer.close()  # flushes
+
+
+class MultiWriter(MetricWriter):
+  """Fans every call out to several writers (e.g. TensorBoard plus a console writer)."""
+
+  def __init__(self, writers: Sequence[MetricWriter]):
+    self.writers = tuple(writers)
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    for writer in self.writers:
+      writer.write_scalars(step, scalars)
+
+  def write_histograms(self, step: int, arrays: Mapping[str, Any],
+                       num_buckets: int | None = None) -> None:
+    for writer in self.writers:
+      writer.write_histograms(step, arrays, num_buckets=num_buckets)
+
+  def write_images(self, step: int, images: Mapping[str, Any]) -> None:
+    for writer in self.writers:
+      writer.write_images(step, images)
+
+  def write_texts(self, step: int, texts: Mapping[str, str]) -> None:
+    for writer in self.writers:
+      writer.write_texts(step, texts)
+
+  def write_hparams(self, hparams: Mapping[str, Any],
+                    metrics: Mapping[str, float] | None = None) -> None:
+    for writer in self.writers:
+      writer.write_hparams(hparams, metrics)
+
+  def flush(self) -> None:
+    for writer in self.writers:
+      writer.flush()
+
+  def close(self) -> None:
+    """Closes every writer even if one fails, then re-raises the first failure."""
+    first_error = None
+    for writer in self.writers:
+      try:
+        writer.close()
+      except Exception as e:  # pylint: disable=broad-except
+        first_error = first_error or e
+    if first_error is not None:
+      raise first_error
+
+
+class NullWriter(MetricWriter):
+  """Discards everything; for tests and for non-chief workers."""
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    pass
+
+  def write_histograms(self, step: int, arrays: Mapping[str, Any],
+                       num_buckets: int | None = None) -> None:
+    pass
+
+  def write_images(self, step: int, images: Mapping[str, Any]) -> None:
+    pass
+
+  def write_texts(self, step: int, texts: Mapping[str, str]) -> None:
+    pass
+
+  def write_hparams(self, hparams: Mapping[str, Any],
+                    metrics: Mapping[str, float] | None = None) -> None:
+    pass
+
+  def flush(self) -> None:
+    pass
+
+  def close(self) -> None:
+    pass

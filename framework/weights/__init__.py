@@ -1,0 +1,5 @@
+"""Per-sample weights and per-class alpha: state, the rule interface, built-in rules."""
+
+from framework.weights.rule import ALPHA, RULES, WEIGHT, Rule, product_modulation, register_rule
+from framework.weights.state import WeightState
+from framework.weights.tables import Batch, MetaContext, Modulation, StepResult, Tables

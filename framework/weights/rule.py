@@ -1,0 +1,77 @@
+"""The extension point: a weight-update rule is a few pure functions over small state.
+
+In the spirit of optax's `GradientTransformation`: a rule owns no variables. The trainer
+creates the variables from `init`, gathers the rows of the batch into a view, calls the
+rule's functions on that view inside its compiled step, and scatters the result back.
+Every rule works unchanged on one device, several replicas, and several hosts.
+
+A user's rule lives in the user's module:
+
+    @framework.register_rule("my_rule")
+    def my_rule(lr: float = 0.1) -> framework.Rule:
+      ...
+      return framework.Rule(init=init, update=update)
+
+and is loaded by listing that module in `config.extra_modules`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import tensorflow as tf
+
+from framework.registry import Registry
+from framework.weights.tables import Batch, Modulation, StepResult, Tables
+
+WEIGHT = "weight"  # the per-sample weight table every state has (initialised to 1)
+ALPHA = "alpha"    # the per-class alpha every state has (initialised to 1)
+
+
+def no_tables(num_samples: int, num_classes: int) -> Tables:
+  del num_samples, num_classes
+  return Tables()
+
+
+def product_modulation(view: Tables, batch: Batch) -> Modulation:
+  """The default: weight = sample[index] * alpha[label]."""
+  alpha = tf.gather(view.per_class[ALPHA], batch.label)
+  return Modulation(weight=view.per_sample[WEIGHT] * alpha)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+  """A weight-update rule.
+
+  Attributes:
+    init: (num_samples, num_classes) -> Tables of initial values of the rule's own
+      tables. The `weight` [N] and `alpha` [C] tables always exist (ones); a rule may
+      return them to initialise them differently.
+    modulate: (view, batch) -> Modulation, called inside the gradient tape, so the
+      gradient of the loss with respect to any view entry it reads reaches `update`.
+    update: (view, batch, StepResult) -> Tables, the new view, after the model step.
+      It sees the global batch, identically on every replica. None: no update.
+    meta: (view, batch, MetaContext) -> Tables, before the model step, for rules that
+      learn from a clean validation batch through a virtual step. None: no meta step.
+    needs_validation: whether the data must provide a clean validation split.
+  """
+  init: Callable[[int, int], Tables] = no_tables
+  modulate: Callable[[Tables, Batch], Modulation] = product_modulation
+  update: Callable[[Tables, Batch, StepResult], Tables] | None = None
+  meta: Callable[[Tables, Batch, Any], Tables] | None = None
+  needs_validation: bool = False
+
+
+RULES: Registry[Rule] = Registry("rule")
+
+
+def register_rule(name: str | None = None):
+  """Decorator registering a rule factory (kwargs -> Rule) under `name`."""
+  return RULES.register(name)
+
+
+@register_rule("fixed")
+def fixed() -> Rule:
+  """No update: weight = class weight * importance (from the data) * sample * alpha (ones)."""
+  return Rule()
