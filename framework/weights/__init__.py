@@ -3,3 +3,5 @@
 from framework.weights.rule import ALPHA, RULES, WEIGHT, Rule, product_modulation, register_rule
 from framework.weights.state import WeightState
 from framework.weights.tables import Batch, MetaContext, Modulation, StepResult, Tables
+
+from framework.weights import meta as _meta, rules as _rules  # registers the built-in rules

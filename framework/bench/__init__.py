@@ -1,0 +1,1 @@
+"""Benchmark scripts: python -m framework.bench.<name>."""

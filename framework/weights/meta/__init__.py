@@ -1,0 +1,1 @@
+"""Meta-learned weight rules (importing registers them)."""

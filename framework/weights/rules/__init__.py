@@ -1,0 +1,1 @@
+"""Built-in weight-update rules (importing registers them)."""
