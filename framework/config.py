@@ -44,10 +44,12 @@ def base_config() -> ml_collections.ConfigDict:
       "posthoc_tau": 0.0,        # > 0: also report post-hoc logit adjustment by tau * log prior
   })
   c.logging = ml_collections.ConfigDict({
-      "summary_every_loops": 1,
+      "summary_every_loops": 1,  # weight / trajectory summaries every n loops; 0 = never
       "tracked_per_class": 3,    # samples per class whose weight trajectory is written
+      "tracked_noisy": 20,       # at most this many label-corrupted samples tracked too
       "tracked_indices": (),     # explicit sample indices to track
-      "snapshot_every_epochs": 1,
+      "heatmap_max_columns": 256,  # trajectory heatmap keeps this many summary steps at most
+      "snapshot_every_epochs": 1,  # weight snapshots (NumPy); 0 = only the final one
   })
   c.strategy = ml_collections.ConfigDict({
       "name": "default",         # default | one_device | mirrored | multi_worker | tpu

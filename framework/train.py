@@ -56,6 +56,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, verbose: bool = True) -
   Returns the final results (also written to `workdir/results.json`).
   """
   exp = experiment_lib.build(config)  # every validation happens here, before any write
+  summaries = run_summaries.RunSummaries(exp, workdir)  # validates the logging fields
   _prepare_workdir(exp, workdir)
   manager = tf.train.CheckpointManager(exp.checkpoint(), os.path.join(workdir, "checkpoints"),
                                        max_to_keep=config.train.max_checkpoints)
@@ -69,7 +70,6 @@ def run(config: ml_collections.ConfigDict, workdir: str, verbose: bool = True) -
                                            config.seed + 1, step))
   evaluator = Evaluator(exp.model, config.eval.batch_size, data.class_counts,
                         config.eval.posthoc_tau)
-  summaries = run_summaries.RunSummaries(exp, workdir)
   eval_every = t.eval_every_epochs * exp.steps_per_epoch
   progbar = keras.utils.Progbar(exp.total_steps, verbose=1 if verbose else 0,
                                 unit_name="step", stateful_metrics=["loss"])

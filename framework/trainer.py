@@ -83,6 +83,7 @@ class Trainer(tf.Module):
       if modulation.logit_scale is not None:
         logits *= modulation.logit_scale[:, None]
       per_example = self.loss_fn(label, logits)
+      modulation = modulation.resolve(per_example)
       weight = base_weight * modulation.weight
       loss = tf.nn.compute_average_loss(weight * per_example, global_batch_size=self.global_batch)
       if modulation.penalty is not None:

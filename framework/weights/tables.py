@@ -37,9 +37,19 @@ class Batch(NamedTuple):
 
 class Modulation(NamedTuple):
   """How a rule changes this step's loss: sum_i weight_i * loss_i(logits_i * scale_i) + penalty."""
-  weight: tf.Tensor                      # [B] per-example weight factor
+  weight: tf.Tensor | Callable            # [B] per-example weight factor, or loss [B] -> [B]
   logit_scale: tf.Tensor | None = None   # [B] multiplies the logits (e.g. 1 / temperature)
   penalty: tf.Tensor | None = None       # scalar added to the mean loss
+
+  def resolve(self, per_example_loss: tf.Tensor) -> "Modulation":
+    """Evaluates a loss-dependent `weight` or `penalty` (a callable of the [B] loss).
+
+    Rules such as SuperLoss weight an example by a function of its own current loss,
+    which `modulate` cannot know before the forward pass; they return callables.
+    """
+    weight = self.weight(per_example_loss) if callable(self.weight) else self.weight
+    penalty = self.penalty(per_example_loss) if callable(self.penalty) else self.penalty
+    return Modulation(weight, self.logit_scale, penalty)
 
 
 class StepResult(NamedTuple):

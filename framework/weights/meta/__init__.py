@@ -1,1 +1,10 @@
-"""Meta-learned weight rules (importing registers them)."""
+"""Meta-learned weight rules (importing registers them): l2rw, mwnet, meta_alpha.
+
+All three differentiate a clean validation loss through one virtual SGD step; the
+shared, exact maths is in `hypergradient`.
+"""
+
+from framework.weights.meta.hypergradient import Hypergradient, replica_sum, weight_hypergradient
+from framework.weights.meta.l2rw import l2rw, l2rw_weights
+from framework.weights.meta.meta_alpha import alpha_hypergradient, exponentiated_step, meta_alpha
+from framework.weights.meta.mwnet import adam_step, mwnet, vnet, vnet_hypergradient

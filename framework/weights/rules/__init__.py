@@ -1,1 +1,11 @@
 """Built-in weight-update rules (importing registers them)."""
+
+from framework.weights.rules import transforms
+from framework.weights.rules.data_parameters import data_parameters
+from framework.weights.rules.exp_gradient import exp_gradient
+from framework.weights.rules.loss_ema import loss_ema
+from framework.weights.rules.sgd import sgd
+from framework.weights.rules.superloss import lambert_w0, superloss
+from framework.weights.rules.transforms import (chain, clip, mean_one, normalize_mean_one,
+                                                project_to_simplex, row_momentum,
+                                                with_transforms)

@@ -1,0 +1,135 @@
+"""Offline inspection of a run's learned per-sample weights: `python -m framework.inspect WORKDIR`.
+
+Reads the latest snapshot `WORKDIR/weights/step_<step>.npz`, the training labels
+(`labels.npy`, else `noise.npz`), the class names (`tracked.json`, else `results.json`) and,
+when noise was injected, the noise mask (`noise.npz`). Prints the K lowest- and
+highest-weighted samples, weight statistics per class and, with a noise mask, the AUROC of
+the weights as a noise detector (score = -weight: a low weight flags a noisy label).
+A workdir without snapshots is a one-line error with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+
+import numpy as np
+
+from framework.metrics import auroc
+
+_SNAPSHOT = re.compile(r"^step_(\d+)\.npz$")
+
+
+class InspectError(Exception):
+  """A workdir that cannot be inspected (reported in one line, exit code 2)."""
+
+
+def latest_snapshot(workdir: str) -> tuple[int, str]:
+  """(step, path) of the snapshot with the largest step in `workdir/weights`."""
+  folder = os.path.join(workdir, "weights")
+  found = []
+  if os.path.isdir(folder):
+    found = [(int(m.group(1)), os.path.join(folder, name))
+             for name in os.listdir(folder) if (m := _SNAPSHOT.match(name))]
+  if not found:
+    raise InspectError(f"no weight snapshots (weights/step_*.npz) in {workdir!r}; "
+                       "allowed: the workdir of a run of framework.train")
+  return max(found)
+
+
+def load_run(workdir: str) -> dict:
+  """The latest snapshot's tables and what is known of the samples (labels, names, noise)."""
+  step, path = latest_snapshot(workdir)
+  with np.load(path) as snap:
+    tables = {k.replace("__", "/"): snap[k] for k in snap.files if k != "step"}
+  noise_path = os.path.join(workdir, "noise.npz")
+  noise = dict(np.load(noise_path)) if os.path.exists(noise_path) else None
+  labels = None
+  if os.path.exists(os.path.join(workdir, "labels.npy")):
+    labels = np.load(os.path.join(workdir, "labels.npy"))
+  elif noise is not None:
+    labels = noise["labels"]
+  class_names = None
+  for name in ("tracked.json", "results.json"):
+    if class_names is None and os.path.exists(os.path.join(workdir, name)):
+      with open(os.path.join(workdir, name)) as f:
+        class_names = json.load(f).get("class_names")
+  weights = tables["sample/weight"]
+  if labels is not None and labels.shape != weights.shape:
+    raise InspectError(f"labels of shape {labels.shape} do not match the {weights.size} "
+                       f"weights of {path!r}")
+  num_classes = tables["class/alpha"].size
+  return {"step": step, "path": path, "weights": weights, "alpha": tables["class/alpha"],
+          "labels": labels, "noise": noise,
+          "class_names": list(class_names or map(str, range(num_classes)))}
+
+
+def _sample_table(title: str, order: np.ndarray, run: dict) -> list[str]:
+  noise, labels, names = run["noise"], run["labels"], run["class_names"]
+  lines = [title, f"  {'index':>7}  {'label':<14} {'weight':>10}  noisy?"]
+  for i in order:
+    label = "?" if labels is None else names[labels[i]]
+    noisy = "-"
+    if noise is not None:
+      noisy = (f"yes (clean: {names[noise['clean_labels'][i]]})"
+               if noise["noise_mask"][i] else "no")
+    lines.append(f"  {i:>7}  {label:<14} {run['weights'][i]:>10.4g}  {noisy}")
+  return lines
+
+
+def report(run: dict, top: int) -> str:
+  """The text `python -m framework.inspect` prints."""
+  w, labels, noise = run["weights"], run["labels"], run["noise"]
+  order = np.lexsort((np.arange(w.size), w))  # by weight, ties by index
+  k = min(top, w.size)
+  lines = [f"Snapshot: {run['path']} (step {run['step']})",
+           f"Samples: {w.size}   classes: {len(run['class_names'])}   noisy: "
+           + ("unknown (no noise.npz)" if noise is None else
+              f"{int(noise['noise_mask'].sum())}"), ""]
+  lines += _sample_table(f"Lowest-weighted {k} samples", order[:k], run) + [""]
+  lines += _sample_table(f"Highest-weighted {k} samples", order[::-1][:k], run) + [""]
+  lines.append("Weight statistics per class (observed labels)")
+  lines.append(f"  {'class':<14} {'count':>6} {'mean':>9} {'std':>9} {'min':>9} "
+               f"{'median':>9} {'max':>9} {'alpha':>9}")
+  groups = [(name, labels == c) for c, name in enumerate(run["class_names"])]
+  if labels is None:
+    groups = []
+  for name, rows in groups + [("all", np.ones(w.size, bool))]:
+    v = w[rows]
+    stats = ([v.mean(), v.std(), v.min(), np.median(v), v.max()] if v.size
+             else [float("nan")] * 5)
+    alpha = run["alpha"][run["class_names"].index(name)] if name != "all" else float("nan")
+    lines.append(f"  {name:<14} {v.size:>6} " + " ".join(f"{s:>9.4g}" for s in stats)
+                 + (f" {alpha:>9.4g}" if name != "all" else f" {'':>9}"))
+  lines.append("")
+  if noise is None:
+    lines.append("Noise detection: no noise mask in this run (noise.npz absent)")
+  else:
+    mask = noise["noise_mask"].astype(bool)
+    lines.append(f"Noise detection: AUROC(score=-weight, positives=noisy) = "
+                 f"{auroc(-w.astype(np.float64), mask):.6f}  "
+                 f"({int(mask.sum())} noisy of {mask.size}; 0.5 = chance, 1 = perfect)")
+  return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+  parser = argparse.ArgumentParser(prog="python -m framework.inspect",
+                                   description=__doc__.splitlines()[0])
+  parser.add_argument("workdir", help="the workdir of a run of framework.train")
+  parser.add_argument("--top", type=int, default=10, help="samples listed at each end")
+  args = parser.parse_args(argv)
+  if args.top < 0:
+    parser.error(f"--top={args.top} must be >= 0")
+  try:
+    print(report(load_run(args.workdir), args.top))
+  except InspectError as e:
+    print(f"inspect: {e}", file=sys.stderr)
+    return 2
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

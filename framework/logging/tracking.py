@@ -1,0 +1,107 @@
+"""Tracked samples: a small, fixed set of training examples whose weight is followed over time.
+
+The set is chosen once, deterministically, from the training labels: the first
+`per_class` clean examples of each class (by index), the first `max_noisy` examples whose
+label was corrupted when noise was injected, and any explicit indices. Each tracked
+example is written as a scalar `trajectory/<class>/<index>` (`trajectory/noisy/<index>`
+for corrupted ones) and as one row of a heatmap (tracked examples x summary steps) whose
+rows are sorted by class, clean before noisy within a class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Sequence
+
+import numpy as np
+
+from framework.errors import ConfigError
+from framework.logging.images import heatmap
+
+NOISY = "noisy"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackedSet:
+  """Indices of the tracked examples (in heatmap row order) and their scalar tags."""
+  indices: np.ndarray   # int64 [T], rows sorted by (label, noisy, index)
+  labels: np.ndarray    # int32 [T], observed labels
+  noisy: np.ndarray     # bool [T]
+  tags: tuple[str, ...]
+
+  def to_json(self) -> list[dict]:
+    return [{"index": int(i), "label": int(l), "noisy": bool(n), "tag": t}
+            for i, l, n, t in zip(self.indices, self.labels, self.noisy, self.tags)]
+
+
+def choose_tracked(labels: np.ndarray, noise_mask: np.ndarray | None,
+                   class_names: Sequence[str], per_class: int, max_noisy: int,
+                   explicit: Sequence[int] = ()) -> TrackedSet:
+  """Chooses the tracked set; the same labels and settings always give the same set."""
+  labels = np.asarray(labels)
+  n = labels.size
+  noisy_mask = np.zeros(n, bool) if noise_mask is None else np.asarray(noise_mask, bool)
+  if per_class < 0:
+    raise ConfigError(f"logging.tracked_per_class={per_class} must be >= 0")
+  if max_noisy < 0:
+    raise ConfigError(f"logging.tracked_noisy={max_noisy} must be >= 0")
+  bad = [i for i in explicit if not (isinstance(i, (int, np.integer)) and 0 <= i < n)]
+  if bad:
+    raise ConfigError(f"logging.tracked_indices={tuple(explicit)!r} has {bad[0]!r}; "
+                      f"allowed: ints in [0, {n})")
+  chosen = set()
+  for c in range(len(class_names)):
+    chosen.update(np.flatnonzero((labels == c) & ~noisy_mask)[:per_class].tolist())
+  chosen.update(np.flatnonzero(noisy_mask)[:max_noisy].tolist())
+  chosen.update(int(i) for i in explicit)
+  order = sorted(chosen, key=lambda i: (int(labels[i]), bool(noisy_mask[i]), i))
+  indices = np.asarray(order, np.int64)
+  tags = tuple(f"trajectory/{NOISY}/{i}" if noisy_mask[i]
+               else f"trajectory/{class_names[labels[i]]}/{i}" for i in order)
+  return TrackedSet(indices, labels[indices].astype(np.int32), noisy_mask[indices], tags)
+
+
+class TrajectoryRecorder:
+  """Accumulates the tracked weights at each summary step, in memory, for the heatmap.
+
+  The heatmap keeps at most `max_columns` columns (evenly spaced summary steps, always
+  including the latest), so its width stays bounded on long runs.
+  """
+
+  def __init__(self, tracked: TrackedSet, max_columns: int = 256):
+    self.tracked = tracked
+    self.max_columns = max_columns
+    self.steps: list[int] = []
+    self.columns: list[np.ndarray] = []
+
+  def record(self, step: int, weights: np.ndarray) -> dict[str, float]:
+    """Stores this step's tracked weights; returns them as {trajectory tag: weight}."""
+    values = np.asarray(weights)[self.tracked.indices].astype(np.float32)
+    if self.steps and self.steps[-1] == step:
+      self.columns[-1] = values
+    else:
+      self.steps.append(int(step))
+      self.columns.append(values)
+    return {tag: float(v) for tag, v in zip(self.tracked.tags, values)}
+
+  def matrix(self) -> np.ndarray:
+    """Tracked weights [T, S] over the (sub-sampled) summary steps so far."""
+    keep = np.arange(len(self.columns))
+    if keep.size > self.max_columns:
+      keep = np.unique(np.linspace(0, keep.size - 1, self.max_columns).round().astype(int))
+    return np.stack([self.columns[i] for i in keep], axis=1)
+
+  def image(self):
+    """The heatmap of `matrix()` as a uint8 image [H, W, 3], or None before any record."""
+    if not self.columns or self.tracked.indices.size == 0:
+      return None
+    rows, cols = len(self.tracked.indices), min(len(self.columns), self.max_columns)
+    cell_h = max(1, min(16, 256 // rows))
+    cell_w = max(1, min(32, 512 // cols))
+    return heatmap(self.matrix(), cell=(cell_h, cell_w))
+
+
+def save_tracked(path: str, tracked: TrackedSet, class_names: Sequence[str]) -> None:
+  with open(path, "w") as f:
+    json.dump({"class_names": list(class_names), "tracked": tracked.to_json()}, f, indent=1)

@@ -1,0 +1,134 @@
+r"""The README's long-tailed Fashion-MNIST table: variants of experiments/fmnist_lt.py x seeds.
+
+  python -m framework.studies.lt_table --seeds=0,1,2 --workdir=/tmp/lt_runs
+
+Each (variant, seed) trains through `framework.train.run` in WORKDIR/<variant>/seed<s>
+(WORKDIR/<variant>-e<E>/seed<s> with --epochs), with config.seed and data.seed both set to
+s, so the spread covers the long-tail subsample as well as the initialisation and batch
+order. A run whose results.json exists is read, not retrained, and an interrupted run
+resumes from its checkpoint: re-running the same command finishes the study. Prints one
+markdown row per variant: mean ± sample std (ddof 1) over seeds, in percent; the
+`posthoc` variant reports the post-hoc logit-adjusted metrics (`posthoc/...`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+from typing import Sequence
+
+from absl import app, flags, logging
+import numpy as np
+
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_EXPERIMENT = os.path.join(_REPO, "experiments", "fmnist_lt.py")
+METRICS = (("balanced accuracy", "balanced_accuracy"), ("macro-F1", "macro_f1"),
+           ("min recall", "min_recall"))
+
+_VARIANTS = flags.DEFINE_list(
+    "variants", None, "Variants of experiments/fmnist_lt.py to run (default: all of them).")
+_SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (config.seed and data.seed).")
+_EPOCHS = flags.DEFINE_integer("epochs", None, "Override train.epochs (default: protocol's 10).")
+_WORKDIR = flags.DEFINE_string("workdir", "/tmp/lt_runs", "Root of the runs' workdirs.")
+_DATA_DIR = flags.DEFINE_string("data_dir", "", "data.data_dir (where the idx files are).")
+
+
+def load_experiment(path: str = _EXPERIMENT):
+  """The experiment module (get_config, VARIANTS) loaded from its file."""
+  spec = importlib.util.spec_from_file_location("fmnist_lt", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def metric_prefix(variant: str) -> str:
+  return "posthoc/" if variant == "posthoc" else ""
+
+
+def run_dir(root: str, variant: str, seed: int, epochs: int | None) -> str:
+  name = variant if epochs is None else f"{variant}-e{epochs}"
+  return os.path.join(root, name, f"seed{seed}")
+
+
+def summarize(finals: Sequence[dict], prefix: str = "") -> dict[str, tuple[float, float]]:
+  """{metric: (mean, sample std)} in percent over the runs' final metrics (std NaN if 1 run)."""
+  out = {}
+  for _, key in METRICS:
+    values = 100.0 * np.array([f[prefix + key] for f in finals], np.float64)
+    std = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+    out[key] = (float(values.mean()), std)
+  return out
+
+
+def format_table(rows: dict[str, dict[str, tuple[float, float]]], seeds: dict[str, int]) -> str:
+  """Markdown: method | balanced accuracy | macro-F1 | min recall | seeds."""
+  lines = ["| method | " + " | ".join(name for name, _ in METRICS) + " | seeds |",
+           "|---|" + "---:|" * (len(METRICS) + 1)]
+  for variant, stats in rows.items():
+    cells = []
+    for _, key in METRICS:
+      mean, std = stats[key]
+      cells.append(f"{mean:.1f}" if np.isnan(std) else f"{mean:.1f} ± {std:.1f}")
+    lines.append(f"| {variant} | " + " | ".join(cells) + f" | {seeds[variant]} |")
+  return "\n".join(lines)
+
+
+def run_one(module, variant: str, seed: int, root: str, epochs: int | None,
+            data_dir: str) -> tuple[dict, float, bool]:
+  """(final metrics, seconds, reused) of one run, trained unless its results.json exists."""
+  workdir = run_dir(root, variant, seed, epochs)
+  path = os.path.join(workdir, "results.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      return json.load(f)["final"], 0.0, True
+  from framework import train  # pylint: disable=g-import-not-at-top (TensorFlow loads slowly)
+  config = module.get_config(variant)
+  config.seed = seed
+  config.data.seed = seed
+  if data_dir:
+    config.data.data_dir = data_dir
+  if epochs is not None:
+    config.train.epochs = epochs
+    config.train.eval_every_epochs = min(config.train.eval_every_epochs, epochs)
+  start = time.time()
+  results = train.run(config, workdir, verbose=False)
+  return results["final"], time.time() - start, False
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  logging.set_verbosity(logging.WARNING)
+  module = load_experiment()
+  variants = _VARIANTS.value or list(module.VARIANTS)
+  unknown = [v for v in variants if v not in module.VARIANTS]
+  if unknown:
+    sys.exit(f"error: --variants={','.join(unknown)} not known; known: "
+             f"{', '.join(module.VARIANTS)}")
+  seeds = [int(s) for s in _SEEDS.value]
+  total, done = len(variants) * len(seeds), 0
+  finals: dict[str, list[dict]] = {v: [] for v in variants}
+  for seed in seeds:  # seed-major: a study cut short still has every variant at equal seeds
+    for variant in variants:
+      final, seconds, reused = run_one(module, variant, seed, _WORKDIR.value, _EPOCHS.value,
+                                       _DATA_DIR.value)
+      finals[variant].append(final)
+      done += 1
+      p = metric_prefix(variant)
+      print(f"[{done}/{total}] {variant} seed {seed}: balanced acc "
+            f"{100 * final[p + 'balanced_accuracy']:.1f}, macro-F1 {100 * final[p + 'macro_f1']:.1f}"
+            f", min recall {100 * final[p + 'min_recall']:.1f} "
+            f"({'reused' if reused else f'{seconds:.0f} s'})", flush=True)
+  rows = {v: summarize(f, metric_prefix(v)) for v, f in finals.items()}
+  table = format_table(rows, {v: len(f) for v, f in finals.items()})
+  print(table, flush=True)
+  os.makedirs(_WORKDIR.value, exist_ok=True)
+  with open(os.path.join(_WORKDIR.value, "table.md"), "w") as f:
+    f.write(table + "\n")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,117 @@
+r"""The README's noisy-label table: variants of experiments/fmnist_noisy.py x seeds.
+
+  python -m framework.studies.noisy_table --seeds=0,1,2 --epochs=40 --workdir=/tmp/noisy_runs
+
+Each (variant, seed) trains through `framework.train.run` in WORKDIR/<variant>-e<E>/seed<s>
+(config.seed and data.seed both s, evaluation every epoch), then its last checkpoint is
+restored to read the per-sample weights. Prints a markdown row per variant: final and best
+(over the per-epoch evaluations) test accuracy, and the AUROC with which each rule's
+per-sample weights rank the noisy labels (score = -weight; l2rw's `running` EMA, the
+others' `weight` table; "-" for CE, whose weights are all 1), mean ± std over seeds.
+A run whose results.json exists is re-read, not retrained.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+
+from absl import app, flags, logging
+import numpy as np
+
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_EXPERIMENT = os.path.join(_REPO, "experiments", "fmnist_noisy.py")
+SCORE_TABLE = {"l2rw": "sample/running"}  # default: sample/weight
+
+_VARIANTS = flags.DEFINE_list("variants", None, "Variants to run (default: all).")
+_SEEDS = flags.DEFINE_list("seeds", ["0"], "Seeds (config.seed and data.seed).")
+_EPOCHS = flags.DEFINE_integer("epochs", 40, "train.epochs (the protocol's is 40).")
+_WORKDIR = flags.DEFINE_string("workdir", "/tmp/noisy_runs", "Root of the runs' workdirs.")
+
+
+def load_experiment(path: str = _EXPERIMENT):
+  spec = importlib.util.spec_from_file_location("fmnist_noisy", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def noise_auroc(config, workdir: str, variant: str) -> float:
+  """AUROC of -weight against the noise mask, from the run's last checkpoint."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from framework import experiment as experiment_lib  # pylint: disable=g-import-not-at-top
+  from framework.metrics import auroc  # pylint: disable=g-import-not-at-top
+  exp = experiment_lib.build(config)
+  tf.train.Checkpoint(weights=exp.state).restore(
+      tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))).expect_partial()
+  weight = exp.state.numpy()[SCORE_TABLE.get(variant, "sample/weight")]
+  if np.ptp(weight) == 0:
+    return float("nan")
+  return auroc(-weight, exp.data.train.noise_mask)
+
+
+def run_one(module, variant: str, seed: int, epochs: int, root: str) -> dict:
+  workdir = os.path.join(root, f"{variant}-e{epochs}", f"seed{seed}")
+  path = os.path.join(workdir, "summary.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      return json.load(f)
+  from framework import train  # pylint: disable=g-import-not-at-top
+  config = module.get_config(variant)
+  config.seed = config.data.seed = seed
+  config.train.epochs = epochs
+  start = time.time()
+  results = train.run(config, workdir, verbose=False)
+  summary = {"final": 100 * results["final"]["accuracy"],
+             "best": 100 * max(r["accuracy"] for r in results["history"]),
+             "best_epoch": max(results["history"], key=lambda r: r["accuracy"])["epoch"],
+             "auroc": noise_auroc(config, workdir, variant), "seconds": time.time() - start}
+  with open(path, "w") as f:
+    json.dump(summary, f)
+  return summary
+
+
+def _cell(values, fmt="{:.1f}") -> str:
+  values = np.asarray(values, np.float64)
+  if np.isnan(values).all():
+    return "-"
+  mean = fmt.format(np.nanmean(values))
+  return mean if len(values) == 1 else f"{mean} ± {fmt.format(np.nanstd(values, ddof=1))}"
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  logging.set_verbosity(logging.WARNING)
+  module = load_experiment()
+  variants = _VARIANTS.value or list(module.VARIANTS)
+  unknown = [v for v in variants if v not in module.VARIANTS]
+  if unknown:
+    sys.exit(f"error: --variants={','.join(unknown)} not known; known: {', '.join(module.VARIANTS)}")
+  seeds, epochs = [int(s) for s in _SEEDS.value], _EPOCHS.value
+  rows = {}
+  for variant in variants:
+    for seed in seeds:
+      s = run_one(module, variant, seed, epochs, _WORKDIR.value)
+      rows.setdefault(variant, []).append(s)
+      print(f"{variant} seed {seed}: final {s['final']:.1f}, best {s['best']:.1f} "
+            f"(epoch {s['best_epoch']:.0f}), noise AUROC {s['auroc']:.3f} "
+            f"({s['seconds']:.0f} s)", flush=True)
+  lines = [f"| method | final test acc | best test acc | noise AUROC of weights | seeds |",
+           "|---|---:|---:|---:|---:|"]
+  for variant, runs in rows.items():
+    lines.append(f"| {variant} | {_cell([r['final'] for r in runs])} | "
+                 f"{_cell([r['best'] for r in runs])} | "
+                 f"{_cell([r['auroc'] for r in runs], '{:.3f}')} | {len(runs)} |")
+  table = "\n".join(lines)
+  print(f"Fashion-MNIST, 50% symmetric noise, {epochs} epochs\n" + table, flush=True)
+  os.makedirs(_WORKDIR.value, exist_ok=True)
+  with open(os.path.join(_WORKDIR.value, f"table-e{epochs}.md"), "w") as f:
+    f.write(table + "\n")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,90 @@
+"""The virtual step shared by the meta rules, and its exact per-example hypergradient.
+
+A virtual SGD step on the weighted training loss of the global batch (B examples),
+
+    theta'(w) = theta - lr * grad_theta (1/B) sum_i w_i l_i(theta),
+
+is linear in w (the weights are constants of the step: a rule's weights are computed
+from stop-gradient losses). So the chain rule through it is exact, with no Hessian:
+
+    dL_val(theta'(w)) / dw_i = -(lr / B) * grad l_i(theta) . grad L_val(theta').
+
+Three passes compute it for every example at once: the backward pass of the weighted
+loss (skipped when w = 0, where theta' = theta, as in learning to reweight), the
+backward pass of the mean validation loss at theta' giving v = grad L_val(theta'), and
+one forward-mode pass (`tf.autodiff.ForwardAccumulator`, tangents v) over the training
+losses at theta giving every dot product grad l_i . v as the JVP of l_i.
+
+Under a distribution strategy each replica holds part of the batch: the virtual step's
+gradient and v are summed over replicas (losses divided by the GLOBAL batch sizes), so
+one device and several replicas compute the same theta', v and dL/dw_i.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import tensorflow as tf
+
+from framework.weights.tables import MetaContext
+
+_SUM = tf.distribute.ReduceOp.SUM
+_ZERO = tf.UnconnectedGradients.ZERO
+
+
+class Hypergradient(NamedTuple):
+  """The result of a virtual step for this replica's examples."""
+  dweight: tf.Tensor   # [b] dL_val(theta'(w)) / dw_i
+  loss: tf.Tensor      # [b] training losses l_i(theta) (no gradient)
+  weight: tf.Tensor    # [b] the weights w_i of the virtual step (zeros when eps = 0)
+  val_loss: tf.Tensor  # scalar mean validation loss at theta' (over the global val batch)
+
+
+def replica_sum(value):
+  """Sums a structure of tensors over the replicas (identity outside a strategy)."""
+  ctx = tf.distribute.get_replica_context()
+  if ctx is None or ctx.num_replicas_in_sync == 1:
+    return value
+  return ctx.all_reduce(_SUM, value)
+
+
+def weight_hypergradient(ctx: MetaContext, labels: tf.Tensor, lr: float,
+                         weight_fn: Callable[[tf.Tensor], tf.Tensor] | None = None
+                         ) -> Hypergradient:
+  """dL_val(theta'(w))/dw_i for this replica's examples, exactly (see the module docstring).
+
+  Args:
+    ctx: the trainer's meta context (this replica's training and validation examples).
+    labels: int32 [b] observed labels of this replica's training examples.
+    lr: the virtual SGD step size.
+    weight_fn: maps the (stop-gradient) training losses [b] to the weights w [b] of the
+      virtual step. None: w = 0, so theta' = theta (learning to reweight).
+  """
+  params = list(ctx.params)
+  if ctx.val_features is None:
+    raise ValueError("a meta rule needs a clean validation batch; set data.val_per_class > 0")
+  if weight_fn is None:
+    virtual = params
+    loss = weight = None
+  else:
+    with tf.GradientTape() as tape:
+      tape.watch(params)
+      loss = ctx.per_example_loss(params, ctx.features, labels)
+      weight = tf.stop_gradient(tf.cast(weight_fn(tf.stop_gradient(loss)), loss.dtype))
+      total = tf.reduce_sum(weight * loss) / ctx.global_batch
+    grads = replica_sum(tape.gradient(total, params, unconnected_gradients=_ZERO))
+    virtual = [p - tf.cast(lr, p.dtype) * g for p, g in zip(params, grads)]
+  with tf.GradientTape() as tape:
+    tape.watch(virtual)
+    val_sum = tf.reduce_sum(ctx.per_example_loss(virtual, ctx.val_features, ctx.val_labels))
+    val_mean = val_sum / ctx.val_global_batch
+  direction = replica_sum(tape.gradient(val_mean, virtual, unconnected_gradients=_ZERO))
+  val_mean = replica_sum(val_mean)
+  with tf.autodiff.ForwardAccumulator(params, direction) as acc:
+    at_theta = ctx.per_example_loss(params, ctx.features, labels)
+  dots = acc.jvp(at_theta, unconnected_gradients=_ZERO)
+  if loss is None:
+    loss, weight = at_theta, tf.zeros_like(at_theta)
+  dweight = -tf.cast(lr, dots.dtype) / ctx.global_batch * dots
+  return Hypergradient(tf.stop_gradient(dweight), tf.stop_gradient(loss), weight,
+                       tf.stop_gradient(val_mean))

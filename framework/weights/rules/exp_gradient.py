@@ -1,0 +1,75 @@
+"""Distributionally robust exponentiated-gradient weights (per sample and/or per class).
+
+Per sample: log-weights s_i <- (1 - decay) s_i + eta * loss_i on each visit (ascent on
+the loss, so hard examples gain weight); this step weights its batch by
+B * softmax(s) over the global batch (mean batch weight exactly 1). The `weight` table
+holds exp(s_i - m), m a running log-mean-exp of the batches' s, so it is comparable
+across batches.
+
+Per class (Group DRO, Sagawa et al. 2020, groups = classes): q_c <- q_c exp(class_eta
+L_c), q normalised, L_c the mean loss of class c in the global batch (0 if absent);
+alpha = C * q, so mean alpha is 1.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from framework.weights.rule import ALPHA, WEIGHT, Rule, register_rule
+from framework.weights.rules.transforms import batch_softmax_weights, log_mean_exp
+from framework.weights.tables import Modulation, Tables
+
+LOG_WEIGHT, LOG_MEAN = "log_weight", "log_mean"
+_LOG_MEAN_RATE = 0.1   # EMA rate of the batches' log-mean-exp behind the `weight` table
+_MAX_LOG_RATIO = 30.0  # bounds exp(s - m) in the table (float32-safe)
+
+
+def class_mean_loss(loss: tf.Tensor, label: tf.Tensor, num_classes: int) -> tf.Tensor:
+  """Mean loss of each class in the batch, 0 for classes absent from it: [C]."""
+  total = tf.math.unsorted_segment_sum(loss, label, num_classes)
+  count = tf.math.unsorted_segment_sum(tf.ones_like(loss), label, num_classes)
+  return tf.math.divide_no_nan(total, count)
+
+
+@register_rule("exp_gradient")
+def exp_gradient(eta: float = 0.1, class_eta: float = 0.01, decay: float = 0.0,
+                 per_sample: bool = True, per_class: bool = False) -> Rule:
+  """Exponentiated-gradient (DRO) weights; see the module docstring."""
+  if not eta > 0:
+    raise ValueError(f"eta={eta} must be > 0")
+  if not class_eta > 0:
+    raise ValueError(f"class_eta={class_eta} must be > 0")
+  if not 0 <= decay < 1:
+    raise ValueError(f"decay={decay} must be in [0, 1)")
+  if not (per_sample or per_class):
+    raise ValueError("per_sample=False and per_class=False: enable at least one")
+
+  def init(num_samples, num_classes):
+    if not per_sample:
+      return Tables()
+    return Tables({LOG_WEIGHT: tf.zeros([num_samples])}, {}, {LOG_MEAN: tf.zeros([])})
+
+  def modulate(view, batch):
+    alpha = tf.gather(view.per_class[ALPHA], batch.label)
+    if not per_sample:
+      return Modulation(weight=view.per_sample[WEIGHT] * alpha)
+    return Modulation(weight=batch_softmax_weights(view.per_sample[LOG_WEIGHT]) * alpha)
+
+  def update(view, batch, result):
+    new = {}
+    if per_sample:
+      s = (1.0 - decay) * view.per_sample[LOG_WEIGHT] + eta * result.loss
+      m = ((1.0 - _LOG_MEAN_RATE) * view.shared[LOG_MEAN] + _LOG_MEAN_RATE * log_mean_exp(s))
+      ratio = tf.clip_by_value(s - m, -_MAX_LOG_RATIO, _MAX_LOG_RATIO)
+      view = view.replace(per_sample={LOG_WEIGHT: s, WEIGHT: tf.exp(ratio)},
+                          shared={LOG_MEAN: m})
+    if per_class:
+      alpha = view.per_class[ALPHA]
+      num_classes = alpha.shape[0]
+      log_q = tf.math.log(alpha) + class_eta * class_mean_loss(result.loss, batch.label,
+                                                                num_classes)
+      new[ALPHA] = num_classes * tf.nn.softmax(log_q)
+      view = view.replace(per_class=new)
+    return view
+
+  return Rule(init=init, modulate=modulate, update=update)

@@ -1,0 +1,134 @@
+"""Every experiment file and variant builds a valid config; fmnist_lt follows the protocol.
+
+Components are built from each variant's config (rule, loss, class weighting, model, data
+checks) without training; the long-tail counts are checked against REFERENCE.md's list.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import math
+import os
+import statistics
+
+import ml_collections
+import numpy as np
+import pytest
+
+from framework import data as data_lib
+from framework.errors import ConfigError
+from framework.losses import LOSSES, build_class_weighting
+from framework.models import MODELS
+from framework.studies import lt_table
+from framework.weights import RULES
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_FILES = sorted(glob.glob(os.path.join(_REPO, "experiments", "*.py")))
+# REFERENCE.md, "The project's own long-tailed protocol": floor(6000 * 0.01^(c/9)).
+_LT_COUNTS = [6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60]
+
+
+def _load(path: str):
+  spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+_CASES = [(os.path.basename(p), v) for p in _FILES for v in _load(p).VARIANTS]
+
+
+def test_experiment_files_found():
+  names = [os.path.basename(p) for p in _FILES]
+  assert "default.py" in names and "fmnist_lt.py" in names
+
+
+@pytest.mark.parametrize("filename,variant", _CASES)
+def test_variant_builds_valid_components(filename, variant):
+  c = _load(os.path.join(_REPO, "experiments", filename)).get_config(variant)
+  assert isinstance(c, ml_collections.ConfigDict) and c.variant == variant
+  data_lib.check_config(data_lib.resolve_config(c.data))
+  counts = np.array([50, 20, 5], np.int64)  # stand-in counts: the factories only need C > 1
+  context = {"class_counts": counts, "num_classes": 3, "num_samples": int(counts.sum())}
+  rule = RULES.build(c.rule.name, c.rule.kwargs, field="rule", context=context)
+  if rule.needs_validation:
+    assert c.data.val_per_class > 0, "a validation-needing rule without a validation split"
+  loss = LOSSES.build(c.loss.name, c.loss.kwargs, field="loss", context=context)
+  labels, logits = np.array([0, 1, 2], np.int32), np.eye(3, dtype=np.float32)
+  values = np.asarray(loss(labels, logits))
+  assert values.shape == (3,) and np.isfinite(values).all()
+  weighting = build_class_weighting(c.class_weights, counts)
+  assert weighting.weights.shape == (3,) and (weighting.weights > 0).all()
+  shape = (8, 8, 1) if c.model.name == "small_cnn" else (16,)
+  model = MODELS.build(c.model.name, c.model.kwargs, field="model",
+                       context={"input_shape": shape, "num_classes": 3})
+  assert model.output_shape[-1] == 3
+
+
+@pytest.mark.parametrize("path", _FILES, ids=os.path.basename)
+def test_unknown_variant_is_a_one_line_config_error(path):
+  with pytest.raises(ConfigError) as e:
+    _load(path).get_config("no_such_variant")
+  message = str(e.value)
+  assert "\n" not in message and "no_such_variant" in message
+
+
+def test_fmnist_lt_follows_the_protocol():
+  c = _load(os.path.join(_REPO, "experiments", "fmnist_lt.py")).get_config()
+  assert c.variant == "ce"
+  assert c.data.source == "fashion_mnist"
+  assert c.data.long_tail.profile == "exponential"
+  assert c.data.long_tail.imbalance_ratio == 100
+  assert c.data.val_per_class == 0 and c.data.train_size == 0
+  assert c.data.noise.kind == "none"
+  assert c.model.name == "small_cnn"
+  assert tuple(c.model.kwargs.filters) == (16, 32) and c.model.kwargs.dense == 64
+  assert c.optimizer.name == "adam" and c.optimizer.learning_rate == 1e-3
+  assert c.optimizer.schedule == "constant"
+  assert c.train.batch_size == 128 and c.train.epochs == 10
+  assert c.loss.name == "cross_entropy" and c.class_weights.scheme == "none"
+
+
+def test_fmnist_lt_variants_differ_only_where_meant():
+  m = _load(os.path.join(_REPO, "experiments", "fmnist_lt.py"))
+  ldam = m.get_config("ldam_drw")
+  assert ldam.model.kwargs.head == "cosine" and ldam.loss.name == "ldam"
+  assert ldam.class_weights.start_epoch / ldam.train.epochs == 160 / 200
+  assert m.get_config("posthoc").eval.posthoc_tau == 1.0
+  assert m.get_config("class_balanced").class_weights.kwargs.beta == 0.9999
+  for v in m.VARIANTS:  # every variant keeps the protocol's data, model size and optimiser
+    c = m.get_config(v)
+    assert (c.data.source, c.data.long_tail.imbalance_ratio, c.train.batch_size,
+            c.train.epochs, c.optimizer.learning_rate) == ("fashion_mnist", 100, 128, 10, 1e-3)
+    assert tuple(c.model.kwargs.filters) == (16, 32)
+
+
+def test_fmnist_lt_counts_match_reference():
+  c = _load(os.path.join(_REPO, "experiments", "fmnist_lt.py")).get_config("ce")
+  bundle = data_lib.build(c.data)
+  assert bundle.class_counts.tolist() == _LT_COUNTS and sum(_LT_COUNTS) == 14886
+  assert len(bundle.test.labels) == 10000
+  assert np.bincount(bundle.test.labels).tolist() == [1000] * 10
+
+
+def test_lt_table_summary_and_format():
+  finals = [{"balanced_accuracy": 0.8, "macro_f1": 0.7, "min_recall": 0.1,
+             "posthoc/balanced_accuracy": 0.85, "posthoc/macro_f1": 0.84,
+             "posthoc/min_recall": 0.5},
+            {"balanced_accuracy": 0.82, "macro_f1": 0.75, "min_recall": 0.2,
+             "posthoc/balanced_accuracy": 0.87, "posthoc/macro_f1": 0.86,
+             "posthoc/min_recall": 0.6}]
+  plain = lt_table.summarize(finals)
+  assert plain["balanced_accuracy"][0] == pytest.approx(81.0)
+  assert plain["balanced_accuracy"][1] == pytest.approx(statistics.stdev([80.0, 82.0]))
+  post = lt_table.summarize(finals, lt_table.metric_prefix("posthoc"))
+  assert post["min_recall"][0] == pytest.approx(55.0)
+  assert math.isnan(lt_table.summarize(finals[:1])["macro_f1"][1])
+  table = lt_table.format_table({"ce": plain, "posthoc": post}, {"ce": 2, "posthoc": 2})
+  lines = table.splitlines()
+  assert lines[0] == "| method | balanced accuracy | macro-F1 | min recall | seeds |"
+  assert lines[2] == "| ce | 81.0 ± 1.4 | 72.5 ± 3.5 | 15.0 ± 7.1 | 2 |"
+  assert lines[3].startswith("| posthoc | 86.0 ± 1.4 | 85.0 ± 1.4 | 55.0 ± 7.1 |")
+  assert lt_table.run_dir("/r", "ce", 1, None) == "/r/ce/seed1"
+  assert lt_table.run_dir("/r", "ce", 1, 3) == "/r/ce-e3/seed1"

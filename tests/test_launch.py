@@ -1,0 +1,130 @@
+"""The launcher end to end: one-line errors, kill -9 and resume, untouched workdir on failure."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FAST = ["--config.data.source=synthetic", "--config.data.num_samples=512",
+        "--config.model.name=linear",
+        "--config.train.batch_size=32"]
+
+RULE_MODULE = '''
+import framework, tensorflow as tf
+
+@framework.register_rule("visit_counter")
+def visit_counter():
+  """Per-sample state that changes every step, to check it survives a kill."""
+  def update(view, batch, result):
+    w = view.per_sample["weight"]
+    return view.replace(per_sample={"weight": 0.9 * w + 0.1 * result.loss})
+  return framework.Rule(update=update)
+'''
+
+
+def launch(*args, workdir=None, wait=True):
+  cmd = [sys.executable, os.path.join(ROOT, "launch.py"), *args]
+  if workdir:
+    cmd.append(f"--workdir={workdir}")
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
+  if not wait:
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+  return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _stderr_lines(result):
+  noise = ("I0000", "WARNING: All log", "oneDNN")
+  return [l for l in result.stderr.splitlines() if l.strip() and not l.startswith(noise)]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--config.foo=1"], "no field 'foo'"),
+    (["--config=experiments/default.py:nope"], "variant 'nope' is not known"),
+    (["--config.data.source=nope"], "data.source='nope' is not a known dataset"),
+    (["--config.loss.name=nope"], "loss.name='nope'"),
+    (["--config.strategy.name=nope"], "strategy.name='nope'"),
+    (["--config.data.long_tail.imbalance_ratio=0.5"], "imbalance_ratio=0.5"),
+    (["--config.data.noise.kind=symmetric", "--config.data.noise.rate=1.5"], "rate=1.5"),
+    (["--config.data.source=mnist", "--config.data.data_dir=/nonexistent"], "/nonexistent"),
+    (FAST + ["--config.strategy.name=mirrored", "--config.strategy.cpu_devices=3"],
+     "batch_size=32 must be divisible by the 3 replicas"),
+])
+def test_bad_input_is_one_line_and_nonzero(tmp_path, args, expected):
+  env_home = {"KERAS_HOME": str(tmp_path / "keras")}  # no cached mnist to fall back on
+  os.environ.update(env_home)
+  try:
+    result = launch(*args, workdir=tmp_path / "run")
+  finally:
+    del os.environ["KERAS_HOME"]
+  lines = _stderr_lines(result)
+  assert result.returncode != 0
+  assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+  assert expected in lines[0]
+  assert "Traceback" not in result.stderr + result.stdout
+  assert not (tmp_path / "run").exists(), "a failed start must not create the workdir"
+
+
+def test_csv_without_label_column(tmp_path):
+  (tmp_path / "d.csv").write_text("a,b,klass\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
+  result = launch("--config.data.source=csv", f"--config.data.path={tmp_path / 'd.csv'}",
+                  workdir=tmp_path / "run")
+  lines = _stderr_lines(result)
+  assert result.returncode != 0 and len(lines) == 1 and "label" in lines[0], result.stderr
+
+
+def _checkpoint_values(workdir):
+  path = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+  reader = tf.train.load_checkpoint(path)
+  return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+          if "save_counter" not in k}
+
+
+def _digest(folder):
+  out = {}
+  for dirpath, _, files in os.walk(folder):
+    for f in files:
+      p = os.path.join(dirpath, f)
+      out[p] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+  return out
+
+
+def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
+  (tmp_path / "rule_module.py").write_text(RULE_MODULE)
+  args = FAST + ["--config.deterministic=True", "--config.train.epochs=60",
+                 "--config.train.steps_per_loop=4", "--config.rule.name=visit_counter",
+                 f"--config.extra_modules=('{tmp_path / 'rule_module.py'}',)"]
+  whole = launch(*args, workdir=tmp_path / "whole")
+  assert whole.returncode == 0, whole.stderr[-2000:]
+
+  killed = tmp_path / "killed"
+  process = launch(*args, workdir=killed, wait=False)
+  deadline = time.time() + 240
+  while time.time() < deadline:
+    ckpts = tf.io.gfile.glob(os.path.join(killed, "checkpoints", "ckpt-*.index"))
+    if len(ckpts) >= 3:
+      break
+    time.sleep(0.05)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  assert not (killed / "results.json").exists(), "the kill came after the run ended"
+  resumed = launch(*args, workdir=killed)
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert "Resuming from step" in resumed.stdout
+
+  a, b = _checkpoint_values(tmp_path / "whole"), _checkpoint_values(killed)
+  assert a.keys() == b.keys()
+  assert any("weights/per_sample" in k for k in a) and any("optimizer" in k for k in a)
+  for key in a:
+    np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+  before = _digest(killed)  # a failed start leaves an existing workdir untouched
+  failed = launch(*args, "--config.loss.name=nope", workdir=killed)
+  assert failed.returncode != 0 and _digest(killed) == before

@@ -1,0 +1,103 @@
+"""The meta rules' hypergradients against central finite differences of L_val(theta'(.)).
+
+A tiny float64 Keras model; the reference evaluates the virtual step directly
+(theta' = theta - lr grad (1/B) sum_i w_i l_i, then the mean validation loss) for
+perturbed weights, V-net parameters or alphas.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from framework.weights import Batch, MetaContext, Tables
+from framework.weights.meta import (alpha_hypergradient, l2rw_weights, vnet, vnet_hypergradient,
+                                    weight_hypergradient)
+from framework.weights.meta.mwnet import init_vnet
+from framework.weights.rule import RULES
+
+LR, B, V, C = 0.5, 6, 5, 3
+
+
+def _problem(seed=0):
+  rng = np.random.default_rng(seed)
+  model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="tanh", dtype="float64"),
+                            keras.layers.Dense(C, dtype="float64")])
+  def per_example_loss(params, x, y):
+    logits, _ = model.stateless_call(params, [], x, training=True)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
+  x, vx = rng.normal(size=(B, 4)), rng.normal(size=(V, 4))
+  y, vy = np.array([0, 1, 2, 0, 1, 2], np.int32), rng.integers(0, C, V).astype(np.int32)
+  base = rng.uniform(0.5, 1.5, B)
+  ctx = MetaContext(per_example_loss, [tf.constant(v.numpy()) for v in model.trainable_variables],
+                    tf.constant(x), tf.constant(base), tf.constant(vx), tf.constant(vy), B, V)
+  return ctx, tf.constant(y)
+
+
+def _val_after_step(ctx, labels, weight):
+  """L_val(theta'(w)), computed directly."""
+  params = list(ctx.params)
+  with tf.GradientTape() as tape:
+    tape.watch(params)
+    total = tf.reduce_sum(weight * ctx.per_example_loss(params, ctx.features, labels)) / B
+  virtual = [p - LR * g for p, g in zip(params, tape.gradient(total, params))]
+  return float(tf.reduce_mean(ctx.per_example_loss(virtual, ctx.val_features, ctx.val_labels)))
+
+
+def _central(f, x, h=1e-5):
+  grad = np.zeros_like(x)
+  for i in range(x.size):
+    e = np.zeros_like(x)
+    e.flat[i] = h
+    grad.flat[i] = (f(x + e) - f(x - e)) / (2 * h)
+  return grad
+
+
+def _assert_close(analytic, numeric):
+  err = np.linalg.norm(analytic - numeric) / np.linalg.norm(numeric)
+  assert err < 1e-3, (err, analytic, numeric)
+
+
+@pytest.mark.parametrize("at", ["zero", "random"])
+def test_weight_hypergradient_matches_finite_differences(at):
+  ctx, labels = _problem()
+  w0 = np.zeros(B) if at == "zero" else np.random.default_rng(1).uniform(0.2, 2.0, B)
+  hyper = weight_hypergradient(ctx, labels, LR, None if at == "zero" else lambda l: tf.constant(w0))
+  numeric = _central(lambda w: _val_after_step(ctx, labels, tf.constant(w)), w0)
+  _assert_close(hyper.dweight.numpy(), numeric)
+  np.testing.assert_allclose(float(hyper.val_loss), _val_after_step(ctx, labels, tf.constant(w0)),
+                             rtol=1e-10)
+
+
+def test_l2rw_weights_are_the_normalised_negative_hypergradient():
+  ctx, labels = _problem()
+  numeric = _central(lambda w: _val_after_step(ctx, labels, tf.constant(w)), np.zeros(B))
+  expected = np.maximum(-numeric, 0) / np.maximum(-numeric, 0).sum() * B
+  assert (expected == 0).any() and (expected > 0).any(), "the problem should clip some examples"
+  rule = RULES.build("l2rw", {"ema_decay": 0.5})
+  view = Tables({"weight": tf.ones([B]), "running": tf.ones([B])}, {"alpha": tf.ones([C])})
+  new = rule.meta(view, Batch(tf.range(B), labels), ctx)
+  np.testing.assert_allclose(new.per_sample["weight"], expected, rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(new.per_sample["running"], 0.5 + 0.5 * expected, rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(l2rw_weights(tf.constant([1.0, 2.0]), 2), [0.0, 0.0])  # sum == 0
+
+
+def test_mwnet_hypergradient_matches_finite_differences():
+  ctx, labels = _problem()
+  theta = {k: tf.constant(v, tf.float64) for k, v in init_vnet(8, seed=3).items()}
+  grads, _ = vnet_hypergradient(theta, ctx, labels, LR)
+  losses = ctx.per_example_loss(ctx.params, ctx.features, labels)
+  for key in theta:
+    def f(value, key=key):
+      t = dict(theta, **{key: tf.constant(value.reshape(theta[key].shape))})
+      return _val_after_step(ctx, labels, ctx.base_weight * vnet(t, losses))
+    _assert_close(grads[key].numpy().ravel(), _central(f, theta[key].numpy().ravel()))
+
+
+def test_meta_alpha_hypergradient_matches_finite_differences():
+  ctx, labels = _problem()
+  alpha0 = np.array([0.5, 1.0, 1.5])
+  sample = tf.constant(np.linspace(0.5, 1.0, B))
+  grad, _ = alpha_hypergradient(tf.constant(alpha0), sample, ctx, labels, LR)
+  f = lambda a: _val_after_step(ctx, labels, ctx.base_weight * sample * tf.gather(a, labels))
+  _assert_close(grad.numpy(), _central(f, alpha0))

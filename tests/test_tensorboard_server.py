@@ -1,0 +1,92 @@
+"""A real `tensorboard` server on a run's workdir serves its scalars, histograms, images..."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.tensorboard_run import noisy_run
+
+RUN = "tensorboard"  # the run name: the event files live in WORKDIR/tensorboard
+TIMEOUT_S = 60
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def _get(base: str, path: str, body: dict | None = None):
+  data = None if body is None else json.dumps(body).encode()
+  request = urllib.request.Request(base + path, data=data, headers={
+      "Content-Type": "application/json", "X-TensorBoard-Feature-Flags": "{}"})
+  with urllib.request.urlopen(request, timeout=10) as response:
+    return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def server():
+  workdir, _ = noisy_run()
+  port = _free_port()
+  process = subprocess.Popen(
+      [sys.executable, "-m", "tensorboard.main", "--logdir", workdir, "--port", str(port),
+       "--host", "127.0.0.1", "--load_fast", "false", "--reload_interval", "1"],
+      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ))
+  base = f"http://127.0.0.1:{port}"
+  try:
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:  # up, and the run's last tags loaded
+      if process.poll() is not None:
+        raise RuntimeError(f"tensorboard exited: {process.stderr.read().decode()[-2000:]}")
+      try:
+        if "final/accuracy" in _get(base, "/data/plugin/scalars/tags").get(RUN, {}):
+          break
+      except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
+        pass
+      if time.monotonic() > deadline:
+        raise TimeoutError(f"tensorboard not serving the run within {TIMEOUT_S} s")
+      time.sleep(0.5)
+    yield base
+  finally:
+    process.terminate()
+    try:
+      process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+      process.kill()
+      process.wait()
+
+
+def test_scalar_tags_and_one_series(server):
+  tags = _get(server, "/data/plugin/scalars/tags")[RUN]
+  for tag in ("train/loss", "train/learning_rate", "alpha/0", "alpha/3", "eval/recall/1",
+              "eval/precision/2", "weights/quantile/p50", "weights/fraction_zero",
+              "trajectory/noisy/0", "final/balanced_accuracy"):
+    assert tag in tags, tag
+  series = _get(server, f"/data/plugin/scalars/scalars?run={RUN}&tag=alpha/1")
+  assert [point[1] for point in series] == [6, 12, 18]  # [wall_time, step, value]
+
+
+def test_histogram_image_text_and_layout_tags(server):
+  histograms = _get(server, "/data/plugin/histograms/tags")[RUN]
+  assert {"weights/all", "weights/class/0", "tables/running"} <= set(histograms)
+  images = _get(server, "/data/plugin/images/tags")[RUN]
+  assert {"trajectory/heatmap", "eval/confusion_matrix"} <= set(images)
+  assert "config" in _get(server, "/data/plugin/text/tags")[RUN]
+  layout = _get(server, "/data/plugin/custom_scalars/layout")
+  titles = [chart["title"] for category in layout["category"] for chart in category["chart"]]
+  assert {"alpha per class", "test recall per class", "test precision per class"} <= set(titles)
+
+
+def test_hparams_experiment(server):
+  experiment = _get(server, "/data/plugin/hparams/experiment", {"experimentName": ""})
+  hparams = {info["name"] for info in experiment["hparamInfos"]}
+  assert {"rule.name", "loss.name", "data.noise.rate", "seed"} <= hparams
+  metrics = {info["name"]["tag"] for info in experiment["metricInfos"]}
+  assert "final/balanced_accuracy" in metrics
