@@ -6,8 +6,9 @@ r"""The default experiment: long-tailed digits, embedded data, about a minute on
 scikit-learn's 8x8 digits (1,797 images), a seeded 25% balanced test split, the rest
 subsampled to an exponential long tail of imbalance ratio 10 (135 -> 13 images a class,
 572 in all). Small CNN, Adam 1e-3, batch 32, 30 epochs.
-Expected (seed 0): test balanced accuracy about 0.9 with class-balanced weights, a few
-points above plain cross-entropy ("ce"), with the gap largest on the rarest classes.
+Measured (seed 0, 2 cores, ~10 s): class-balanced ("cb") balanced accuracy 0.944,
+macro-F1 0.944, min recall 0.778; plain cross-entropy ("ce") 0.926, 0.922, 0.556: the
+gain is largest on the rarest classes.
 """
 
 from framework.config import base_config, with_variant

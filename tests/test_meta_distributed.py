@@ -52,3 +52,11 @@ def test_checkpoint_round_trip(rule, tmp_path):
   other.checkpoint().restore(path).assert_consumed()
   for key, value in tables(other).items():
     np.testing.assert_array_equal(value, saved[key], err_msg=key)
+
+
+def test_meta_alpha_with_focal_loss_learns_finite_alpha():
+  exp = train_steps(synthetic_config("one_device", rule__name="meta_alpha", data__val_per_class=8,
+                                     loss__name="focal", loss__kwargs={"gamma": 2.0}), 6)
+  alpha = tables(exp)["class/alpha"]
+  assert np.isfinite(alpha).all() and (alpha > 0).all() and not np.allclose(alpha, 1.0)
+  np.testing.assert_allclose(alpha.mean(), 1.0, rtol=1e-5)

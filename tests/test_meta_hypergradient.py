@@ -101,3 +101,16 @@ def test_meta_alpha_hypergradient_matches_finite_differences():
   grad, _ = alpha_hypergradient(tf.constant(alpha0), sample, ctx, labels, LR)
   f = lambda a: _val_after_step(ctx, labels, ctx.base_weight * sample * tf.gather(a, labels))
   _assert_close(grad.numpy(), _central(f, alpha0))
+
+
+def test_meta_alpha_rule_takes_an_exponentiated_step_on_the_hypergradient():
+  ctx, labels = _problem()
+  ctx = ctx._replace(base_weight=tf.cast(ctx.base_weight, tf.float32))
+  ctx64 = ctx._replace(base_weight=tf.cast(ctx.base_weight, tf.float64))
+  alpha0 = np.array([0.5, 1.0, 1.5])
+  f = lambda a: _val_after_step(ctx64, labels, ctx64.base_weight * tf.gather(a, labels))
+  step = alpha0 * np.exp(-2.0 * _central(f, alpha0))
+  rule = RULES.build("meta_alpha", {"meta_lr": 2.0, "inner_lr": LR})
+  view = Tables({"weight": tf.ones([B])}, {"alpha": tf.constant(alpha0, tf.float32)})
+  new = rule.meta(view, Batch(tf.range(B), labels), ctx)
+  np.testing.assert_allclose(new.per_class["alpha"], step / step.mean(), rtol=1e-5)
