@@ -38,6 +38,8 @@ def make_strategy(cfg) -> tf.distribute.Strategy:
                       f"known: {', '.join(STRATEGIES)}")
   if cfg.cpu_devices < 0:
     raise ConfigError(f"strategy.cpu_devices={cfg.cpu_devices} must be >= 0")
+  if name == "multi_worker":  # must come first: collectives are configured at startup
+    return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from TF_CONFIG
   cpus = split_cpu(cfg.cpu_devices) if cfg.cpu_devices > 1 else None
   gpus = tf.config.list_logical_devices("GPU")
   if name == "default":
@@ -46,8 +48,6 @@ def make_strategy(cfg) -> tf.distribute.Strategy:
     return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
   if name == "mirrored":
     return tf.distribute.MirroredStrategy(None if gpus or not cpus else cpus)
-  if name == "multi_worker":
-    return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from TF_CONFIG
   try:
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=cfg.tpu)
     tf.config.experimental_connect_to_cluster(resolver)

@@ -1,4 +1,4 @@
-"""Meta rules through the compiled trainer: one device == two replicas, traced once, checkpointed."""
+"""Meta rules in the compiled trainer: one device == two replicas, traced once, checkpointed."""
 
 import numpy as np
 import pytest

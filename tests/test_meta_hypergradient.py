@@ -21,7 +21,8 @@ LR, B, V, C = 0.5, 6, 5, 3
 
 def _problem(seed=0):
   rng = np.random.default_rng(seed)
-  model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="tanh", dtype="float64"),
+  model = keras.Sequential([keras.Input((4,)),
+                            keras.layers.Dense(5, activation="tanh", dtype="float64"),
                             keras.layers.Dense(C, dtype="float64")])
   def per_example_loss(params, x, y):
     logits, _ = model.stateless_call(params, [], x, training=True)

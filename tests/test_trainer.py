@@ -52,3 +52,12 @@ def test_rows_seen_by_every_replica_reach_the_table():
   assert (weight == 1.0).sum() == len(weight) - 32
   for copy in exp.state.per_sample["weight"].values:  # every replica's copy agrees
     np.testing.assert_array_equal(copy.numpy(), weight)
+
+
+@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_trains_with_float32_logits(precision):
+  exp = train_steps(synthetic_config(precision=precision), num_steps=8)
+  assert exp.model.layers[0].compute_dtype == precision.split("_")[1]
+  assert all(np.isfinite(p).all() for p in parameters(exp))
+  start = train_steps(synthetic_config(), num_steps=0)
+  assert not np.allclose(parameters(exp)[0], parameters(start)[0])

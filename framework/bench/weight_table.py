@@ -22,7 +22,7 @@ from framework.trainer import Trainer
 from framework.weights import RULES, WeightState
 
 flags.DEFINE_integer("batch", 256, "global batch")
-flags.DEFINE_integer("steps", 50, "steps per timed loop")
+flags.DEFINE_integer("steps", 200, "steps per timed loop")
 flags.DEFINE_integer("repeats", 7, "timed loops (the median is reported)")
 FLAGS = flags.FLAGS
 FEATURES, CLASSES = 64, 10
@@ -42,25 +42,30 @@ def make_trainer(num_samples: int, rule_name: str, rule_kwargs: dict | None = No
 
 
 def stream(num_samples: int):
+  """Batches of fixed features with indices drawn uniformly in [0, num_samples)."""
   rng = np.random.default_rng(0)
-  features = rng.normal(size=(4096, FEATURES)).astype(np.float32)
-  labels = rng.integers(0, CLASSES, 4096).astype(np.int32)
-  def example(i):
-    row = i % 4096
-    return {"features": tf.gather(features, row), "label": tf.gather(labels, row),
-            "index": tf.random.stateless_uniform([], [0, i], 0, num_samples, tf.int64)}
-  return iter(tf.data.Dataset.range(1 << 40).map(example).batch(FLAGS.batch).prefetch(4))
+  features = tf.constant(rng.normal(size=(FLAGS.batch, FEATURES)).astype(np.float32))
+  labels = tf.constant(rng.integers(0, CLASSES, FLAGS.batch).astype(np.int32))
+  def batch(i):
+    index = tf.random.stateless_uniform([FLAGS.batch], [0, i], 0, num_samples, tf.int64)
+    return {"features": features, "label": labels, "index": index}
+  return iter(tf.data.Dataset.range(1 << 40).map(batch).prefetch(4))
 
 
-def step_ms(num_samples: int, rule_name: str, rule_kwargs: dict | None = None) -> float:
-  trainer, it = make_trainer(num_samples, rule_name, rule_kwargs), stream(num_samples)
-  trainer.train(it, FLAGS.steps)  # trace and warm up
-  times = []
+def time_loops(configs: dict) -> dict:
+  """Median ms per step of each config; loops of the configs interleave, so load drift
+  on a shared machine hits them alike."""
+  runs = {}
+  for key, (n, rule) in configs.items():
+    trainer, it = make_trainer(n, rule), stream(n)
+    trainer.train(it, FLAGS.steps).numpy()  # trace and warm up
+    runs[key] = (trainer, it, [])
   for _ in range(FLAGS.repeats):
-    start = time.perf_counter()
-    trainer.train(it, FLAGS.steps).numpy()
-    times.append(time.perf_counter() - start)
-  return 1e3 * float(np.median(times)) / FLAGS.steps
+    for trainer, it, times in runs.values():
+      start = time.perf_counter()
+      trainer.train(it, FLAGS.steps).numpy()
+      times.append(time.perf_counter() - start)
+  return {key: 1e3 * float(np.median(t)) / FLAGS.steps for key, (_, _, t) in runs.items()}
 
 
 def main(argv):
@@ -69,11 +74,11 @@ def main(argv):
         f"loops of {FLAGS.steps} steps\n")
   print("| rule | N | ms / step |")
   print("| --- | --- | --- |")
-  results = {}
-  for rule in ("fixed", "loss_ema", "exp_gradient"):
-    for n in (10**3, 10**7):
-      results[rule, n] = step_ms(n, rule)
-      print(f"| {rule} | {n:.0e} | {results[rule, n]:.3f} |", flush=True)
+  configs = {(rule, n): (n, rule) for rule in ("fixed", "loss_ema", "exp_gradient")
+             for n in (10**3, 10**7)}
+  results = time_loops(configs)
+  for (rule, n), ms in results.items():
+    print(f"| {rule} | {n:.0e} | {ms:.3f} |")
   print()
   for rule in ("fixed", "loss_ema", "exp_gradient"):
     print(f"{rule}: N=1e7 / N=1e3 = {results[rule, 10**7] / results[rule, 10**3]:.3f} "

@@ -90,7 +90,8 @@ def main(argv):
   variants = _VARIANTS.value or list(module.VARIANTS)
   unknown = [v for v in variants if v not in module.VARIANTS]
   if unknown:
-    sys.exit(f"error: --variants={','.join(unknown)} not known; known: {', '.join(module.VARIANTS)}")
+    sys.exit(f"error: --variants={','.join(unknown)} not known; "
+             f"known: {', '.join(module.VARIANTS)}")
   seeds, epochs = [int(s) for s in _SEEDS.value], _EPOCHS.value
   rows = {}
   for variant in variants:
@@ -100,7 +101,7 @@ def main(argv):
       print(f"{variant} seed {seed}: final {s['final']:.1f}, best {s['best']:.1f} "
             f"(epoch {s['best_epoch']:.0f}), noise AUROC {s['auroc']:.3f} "
             f"({s['seconds']:.0f} s)", flush=True)
-  lines = [f"| method | final test acc | best test acc | noise AUROC of weights | seeds |",
+  lines = ["| method | final test acc | best test acc | noise AUROC of weights | seeds |",
            "|---|---:|---:|---:|---:|"]
   for variant, runs in rows.items():
     lines.append(f"| {variant} | {_cell([r['final'] for r in runs])} | "

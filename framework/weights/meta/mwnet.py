@@ -1,4 +1,4 @@
-"""Meta-Weight-Net (Shu et al., 2019): weight = V(l_i; Theta), V a 1-100-1 MLP learned on clean data.
+"""Meta-Weight-Net (Shu et al., 2019): weight = V(l_i; Theta), V a 1-100-1 MLP fit on clean data.
 
 Each step: the virtual step theta'(Theta) = theta - lr grad (1/B) sum_i V(l_i) l_i (losses
 enter V as constants, so theta' is linear in the weights); the hypergradient
