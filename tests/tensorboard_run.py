@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 
 import tensorflow as tf
@@ -49,4 +51,5 @@ def noisy_config(**overrides):
 def noisy_run() -> tuple[str, dict]:
   """Trains `noisy_config()` once into a fresh directory; returns (workdir, results)."""
   workdir = tempfile.mkdtemp(prefix="noisy_run_")
+  atexit.register(shutil.rmtree, workdir, ignore_errors=True)
   return workdir, train.run(noisy_config(), workdir, verbose=False)

@@ -13,6 +13,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
+from tensorboard.plugins.scalar import metadata as scalar_metadata
+
+from tensorflow.core.framework import summary_pb2
+
+_SCALAR_METADATA = summary_pb2.SummaryMetadata.FromString(
+    scalar_metadata.create_summary_metadata(display_name=None, description=None)
+    .SerializeToString())
 
 HParamValue = bool | int | float | str
 
@@ -117,10 +124,14 @@ class SummaryWriter(MetricWriter):
     return step
 
   def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    """All tags in one summary proto, written by a single op (one op per tag costs ~0.4 ms)."""
     step = self._at(step)
+    summary = summary_pb2.Summary()
+    for tag, value in scalars.items():
+      entry = summary.value.add(tag=tag, metadata=_SCALAR_METADATA)
+      entry.tensor.CopyFrom(tf.make_tensor_proto(np.float32(value)))
     with self._writer.as_default():
-      for tag, value in scalars.items():
-        tf.summary.scalar(tag, tf.cast(value, tf.float32), step=step)
+      tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=step)
 
   def write_histograms(self, step: int, arrays: Mapping[str, Any],
                        num_buckets: int | None = None) -> None:
