@@ -26,7 +26,22 @@ def split_cpu(num_devices: int) -> list[str]:
   return [d.name for d in tf.config.list_logical_devices("CPU")[:num_devices]]
 
 
+_CACHE: dict[tuple, tf.distribute.Strategy] = {}
+
+
 def make_strategy(cfg) -> tf.distribute.Strategy:
+  """The strategy of `cfg`, one instance per process and kind.
+
+  Reusing it matters: every new MirroredStrategy numbers its collective operations from
+  the same start, so two of them running different steps in one process would collide.
+  """
+  key = (cfg.name, cfg.cpu_devices, cfg.tpu)
+  if key not in _CACHE:
+    _CACHE[key] = _make_strategy(cfg)
+  return _CACHE[key]
+
+
+def _make_strategy(cfg) -> tf.distribute.Strategy:
   """Builds the strategy named by `cfg.name`.
 
   `cfg.cpu_devices` > 1 splits the CPU into that many logical devices and mirrors over

@@ -45,9 +45,17 @@ class Experiment:
                                weights=self.state, step=self.trainer.step)
 
 
+_LOADED_FILES: set[str] = set()
+
+
 def import_extra_modules(modules) -> None:
-  """Imports the user's modules (by dotted name or .py path) so their registrations run."""
+  """Imports the user's modules (by dotted name or .py path) so their registrations run.
+
+  A file is executed once per process, like an imported module.
+  """
   for name in modules:
+    if name.endswith(".py") and os.path.abspath(name) in _LOADED_FILES:
+      continue
     try:
       if name.endswith(".py"):
         spec = importlib.util.spec_from_file_location(
@@ -55,6 +63,7 @@ def import_extra_modules(modules) -> None:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         sys.modules.setdefault(spec.name, module)
+        _LOADED_FILES.add(os.path.abspath(name))
       else:
         importlib.import_module(name)
     except Exception as e:  # pylint: disable=broad-except

@@ -13,24 +13,6 @@ from tests.helpers import parameters, synthetic_config, tables, train_steps
 
 RULE_NAMES = framework.RULES.names()
 STEPS = 4
-_STRATEGIES = {}
-
-
-@pytest.fixture(autouse=True)
-def one_strategy_per_kind(monkeypatch):
-  """Reuses one strategy object per kind across this module's experiments.
-
-  Every new MirroredStrategy starts its collective keys at the same values, so two
-  strategies in one process whose steps run different collectives (different rules)
-  collide ("Collective instance ... expected data_type"); one strategy keeps counting.
-  """
-  make = experiment_lib.make_strategy
-  def cached(cfg):
-    key = (cfg.name, cfg.cpu_devices)
-    if key not in _STRATEGIES:
-      _STRATEGIES[key] = make(cfg)
-    return _STRATEGIES[key]
-  monkeypatch.setattr(experiment_lib, "make_strategy", cached)
 
 
 def _needs_validation(name) -> bool:

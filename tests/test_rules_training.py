@@ -11,21 +11,6 @@ from framework import experiment as experiment_lib
 from framework.pipeline import distributed_stream
 from tests.helpers import parameters, synthetic_config, tables, train_steps
 
-_STRATEGIES = {}
-
-
-@pytest.fixture(autouse=True)
-def one_strategy_per_kind(monkeypatch):
-  """One strategy object per kind (see test_rule_conformance: collective keys collide)."""
-  make = experiment_lib.make_strategy
-  def cached(cfg):
-    key = (cfg.name, cfg.cpu_devices)
-    if key not in _STRATEGIES:
-      _STRATEGIES[key] = make(cfg)
-    return _STRATEGIES[key]
-  monkeypatch.setattr(experiment_lib, "make_strategy", cached)
-
-
 def first_global_batch(num_examples, size=32):
   return tf.random.experimental.stateless_shuffle(
       tf.range(num_examples, dtype=tf.int64), seed=tf.constant([0, 0], tf.int64))[:size].numpy()
