@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import os
 
+from framework.config import load_experiment_file
 from framework.errors import ConfigError
 
 
@@ -33,11 +33,8 @@ def check_config_file(argv: list[str]) -> None:
   path, _, variant = specs[-1].partition(":")
   if not os.path.isfile(path):
     raise SystemExit(f"error: --config={specs[-1]}: no such file {path!r}")
-  spec = importlib.util.spec_from_file_location("_checked_config", path)
-  module = importlib.util.module_from_spec(spec)
   try:
-    spec.loader.exec_module(module)
-    module.get_config(*([variant] if variant else []))
+    load_experiment_file(path).get_config(*([variant] if variant else []))
   except ConfigError as e:
     raise SystemExit(f"error: --config={specs[-1]}: {e}") from None
   except Exception as e:  # pylint: disable=broad-except

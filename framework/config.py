@@ -7,6 +7,10 @@ is rejected, so a typo never silently does nothing.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import types
+
 import ml_collections
 
 from framework.data.defaults import default_data_config
@@ -78,3 +82,23 @@ def with_variant(config: ml_collections.ConfigDict, variants: dict[str, dict],
     node[field] = value
   config.variant = name
   return config
+
+
+def load_experiment_file(path: str) -> types.ModuleType:
+  """The experiment module (get_config, VARIANTS) of a config file, loaded by path."""
+  name = os.path.splitext(os.path.basename(path))[0]
+  spec = importlib.util.spec_from_file_location(f"experiment_{name}", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def choose_variants(module: types.ModuleType, requested) -> list[str]:
+  """The requested variants of an experiment module (all when none), checked by name."""
+  from framework.errors import ConfigError  # pylint: disable=g-import-not-at-top
+  variants = list(requested) or list(module.VARIANTS)
+  unknown = [v for v in variants if v not in module.VARIANTS]
+  if unknown:
+    raise ConfigError(f"--variants={','.join(unknown)} not known; "
+                      f"known: {', '.join(module.VARIANTS)}")
+  return variants

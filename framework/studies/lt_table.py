@@ -13,7 +13,6 @@ markdown row per variant: mean ± sample std (ddof 1) over seeds, in percent; th
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -22,6 +21,9 @@ from typing import Sequence
 
 from absl import app, flags, logging
 import numpy as np
+
+from framework.config import choose_variants, load_experiment_file
+from framework.errors import ConfigError
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _EXPERIMENT = os.path.join(_REPO, "experiments", "fmnist_lt.py")
@@ -37,11 +39,7 @@ _DATA_DIR = flags.DEFINE_string("data_dir", "", "data.data_dir (where the idx fi
 
 
 def load_experiment(path: str = _EXPERIMENT):
-  """The experiment module (get_config, VARIANTS) loaded from its file."""
-  spec = importlib.util.spec_from_file_location("fmnist_lt", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return load_experiment_file(path)
 
 
 def metric_prefix(variant: str) -> str:
@@ -103,11 +101,10 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   logging.set_verbosity(logging.WARNING)
   module = load_experiment()
-  variants = _VARIANTS.value or list(module.VARIANTS)
-  unknown = [v for v in variants if v not in module.VARIANTS]
-  if unknown:
-    sys.exit(f"error: --variants={','.join(unknown)} not known; known: "
-             f"{', '.join(module.VARIANTS)}")
+  try:
+    variants = choose_variants(module, _VARIANTS.value or ())
+  except ConfigError as e:
+    sys.exit(f"error: {e}")
   seeds = [int(s) for s in _SEEDS.value]
   total, done = len(variants) * len(seeds), 0
   finals: dict[str, list[dict]] = {v: [] for v in variants}

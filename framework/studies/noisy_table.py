@@ -13,7 +13,6 @@ A run whose results.json exists is re-read, not retrained.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -21,6 +20,9 @@ import time
 
 from absl import app, flags, logging
 import numpy as np
+
+from framework.config import choose_variants, load_experiment_file
+from framework.errors import ConfigError
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _EXPERIMENT = os.path.join(_REPO, "experiments", "fmnist_noisy.py")
@@ -33,10 +35,7 @@ _WORKDIR = flags.DEFINE_string("workdir", "/tmp/noisy_runs", "Root of the runs' 
 
 
 def load_experiment(path: str = _EXPERIMENT):
-  spec = importlib.util.spec_from_file_location("fmnist_noisy", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return load_experiment_file(path)
 
 
 def noise_auroc(config, workdir: str, variant: str) -> float:
@@ -87,11 +86,10 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   logging.set_verbosity(logging.WARNING)
   module = load_experiment()
-  variants = _VARIANTS.value or list(module.VARIANTS)
-  unknown = [v for v in variants if v not in module.VARIANTS]
-  if unknown:
-    sys.exit(f"error: --variants={','.join(unknown)} not known; "
-             f"known: {', '.join(module.VARIANTS)}")
+  try:
+    variants = choose_variants(module, _VARIANTS.value or ())
+  except ConfigError as e:
+    sys.exit(f"error: {e}")
   seeds, epochs = [int(s) for s in _SEEDS.value], _EPOCHS.value
   rows = {}
   for variant in variants:
