@@ -7,7 +7,6 @@ checks) without training; the long-tail counts are checked against REFERENCE.md'
 from __future__ import annotations
 
 import glob
-import importlib.util
 import math
 import os
 import statistics
@@ -16,6 +15,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from framework.config import load_experiment_file
 from framework import data as data_lib
 from framework.errors import ConfigError
 from framework.losses import LOSSES, build_class_weighting
@@ -29,14 +29,7 @@ _FILES = sorted(glob.glob(os.path.join(_REPO, "experiments", "*.py")))
 _LT_COUNTS = [6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60]
 
 
-def _load(path: str):
-  spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
-_CASES = [(os.path.basename(p), v) for p in _FILES for v in _load(p).VARIANTS]
+_CASES = [(os.path.basename(p), v) for p in _FILES for v in load_experiment_file(p).VARIANTS]
 
 
 def test_experiment_files_found():
@@ -46,7 +39,7 @@ def test_experiment_files_found():
 
 @pytest.mark.parametrize("filename,variant", _CASES)
 def test_variant_builds_valid_components(filename, variant):
-  c = _load(os.path.join(_REPO, "experiments", filename)).get_config(variant)
+  c = load_experiment_file(os.path.join(_REPO, "experiments", filename)).get_config(variant)
   assert isinstance(c, ml_collections.ConfigDict) and c.variant == variant
   data_lib.check_config(data_lib.resolve_config(c.data))
   counts = np.array([50, 20, 5], np.int64)  # stand-in counts: the factories only need C > 1
@@ -69,13 +62,13 @@ def test_variant_builds_valid_components(filename, variant):
 @pytest.mark.parametrize("path", _FILES, ids=os.path.basename)
 def test_unknown_variant_is_a_one_line_config_error(path):
   with pytest.raises(ConfigError) as e:
-    _load(path).get_config("no_such_variant")
+    load_experiment_file(path).get_config("no_such_variant")
   message = str(e.value)
   assert "\n" not in message and "no_such_variant" in message
 
 
 def test_fmnist_lt_follows_the_protocol():
-  c = _load(os.path.join(_REPO, "experiments", "fmnist_lt.py")).get_config()
+  c = load_experiment_file(os.path.join(_REPO, "experiments", "fmnist_lt.py")).get_config()
   assert c.variant == "ce"
   assert c.data.source == "fashion_mnist"
   assert c.data.long_tail.profile == "exponential"
@@ -91,7 +84,7 @@ def test_fmnist_lt_follows_the_protocol():
 
 
 def test_fmnist_lt_variants_differ_only_where_meant():
-  m = _load(os.path.join(_REPO, "experiments", "fmnist_lt.py"))
+  m = load_experiment_file(os.path.join(_REPO, "experiments", "fmnist_lt.py"))
   ldam = m.get_config("ldam_drw")
   assert ldam.model.kwargs.head == "cosine" and ldam.loss.name == "ldam"
   assert ldam.class_weights.start_epoch / ldam.train.epochs == 160 / 200
@@ -105,7 +98,7 @@ def test_fmnist_lt_variants_differ_only_where_meant():
 
 
 def test_fmnist_lt_counts_match_reference():
-  c = _load(os.path.join(_REPO, "experiments", "fmnist_lt.py")).get_config("ce")
+  c = load_experiment_file(os.path.join(_REPO, "experiments", "fmnist_lt.py")).get_config("ce")
   bundle = data_lib.build(c.data)
   assert bundle.class_counts.tolist() == _LT_COUNTS and sum(_LT_COUNTS) == 14886
   assert len(bundle.test.labels) == 10000

@@ -2,31 +2,12 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from tests.helpers import parameters, synthetic_config, tables, train_steps
 
 META_RULES = ["l2rw", "mwnet", "meta_alpha"]
 
 
-_KEY_RANGES = iter(range(1, 10**6))
-
-
-@pytest.fixture(autouse=True)
-def own_collective_keys():
-  """Gives this test's MirroredStrategies collective keys no other strategy uses.
-
-  Every MirroredStrategy numbers its collectives from the same start, and the runtime
-  caches a collective's shape by key, so a second strategy whose step differs from an
-  earlier one's fails with "Shape mismatch in the collective instance". TensorFlow's
-  own tests move this (test-only) base the same way. The base is restored afterwards,
-  so later test files see the process as if this one had not run.
-  """
-  cls = tf.distribute.MirroredStrategy
-  saved = cls._collective_key_base  # pylint: disable=protected-access
-  cls._collective_key_base = 10**7 * next(_KEY_RANGES)  # pylint: disable=protected-access
-  yield
-  cls._collective_key_base = saved  # pylint: disable=protected-access
 
 
 def _config(strategy, rule):
