@@ -5,7 +5,8 @@ Reads the latest snapshot `WORKDIR/weights/step_<step>.npz`, the training labels
 when noise was injected, the noise mask (`noise.npz`). Prints the K lowest- and
 highest-weighted samples, weight statistics per class and, with a noise mask, the AUROC of
 the weights as a noise detector (score = -weight: a low weight flags a noisy label).
-A workdir without snapshots is a one-line error with exit code 2.
+A workdir without snapshots is a one-line error with exit code 2. `noise_auroc` scores a
+run's final and epoch-averaged weights for the studies.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ class InspectError(Exception):
   """A workdir that cannot be inspected (reported in one line, exit code 2)."""
 
 
-def latest_snapshot(workdir: str) -> tuple[int, str]:
-  """(step, path) of the snapshot with the largest step in `workdir/weights`."""
+def snapshots(workdir: str) -> list[tuple[int, str]]:
+  """(step, path) of every snapshot in `workdir/weights`, by step."""
   folder = os.path.join(workdir, "weights")
   found = []
   if os.path.isdir(folder):
@@ -37,7 +38,28 @@ def latest_snapshot(workdir: str) -> tuple[int, str]:
   if not found:
     raise InspectError(f"no weight snapshots (weights/step_*.npz) in {workdir!r}; "
                        "allowed: the workdir of a run of framework.train")
-  return max(found)
+  return sorted(found)
+
+
+def latest_snapshot(workdir: str) -> tuple[int, str]:
+  """(step, path) of the snapshot with the largest step in `workdir/weights`."""
+  return snapshots(workdir)[-1]
+
+
+def noise_auroc(workdir: str, final_table: str = "sample/weight") -> dict:
+  """AUROC of -weight against the run's noise mask, nan for constant weights.
+
+  "auroc": the latest snapshot's `final_table`; "auroc_averaged": the `sample/weight`
+  table averaged over all snapshots.
+  """
+  mask = np.load(os.path.join(workdir, "noise.npz"))["noise_mask"]
+  tables = []
+  for _, path in snapshots(workdir):
+    with np.load(path) as snap:
+      tables.append({k.replace("__", "/"): snap[k] for k in snap.files})
+  averaged = np.mean([t["sample/weight"] for t in tables], axis=0)
+  score = lambda weight: float("nan") if np.ptp(weight) == 0 else auroc(-weight, mask)
+  return {"auroc": score(tables[-1][final_table]), "auroc_averaged": score(averaged)}
 
 
 def load_run(workdir: str) -> dict:

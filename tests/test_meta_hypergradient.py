@@ -76,22 +76,27 @@ def test_l2rw_weights_are_the_normalised_negative_hypergradient():
   expected = np.maximum(-numeric, 0) / np.maximum(-numeric, 0).sum() * B
   assert (expected == 0).any() and (expected > 0).any(), "the problem should clip some examples"
   rule = RULES.build("l2rw", {"ema_decay": 0.5})
-  view = Tables({"weight": tf.ones([B]), "running": tf.ones([B])}, {"alpha": tf.ones([C])})
+  view = Tables({"weight": tf.ones([B]), "running": tf.ones([B]), "kept": tf.ones([B])},
+                {"alpha": tf.ones([C])})
   new = rule.meta(view, Batch(tf.range(B), labels), ctx)
   np.testing.assert_allclose(new.per_sample["weight"], expected, rtol=1e-4, atol=1e-6)
   np.testing.assert_allclose(new.per_sample["running"], 0.5 + 0.5 * expected, rtol=1e-4, atol=1e-6)
+  np.testing.assert_array_equal(new.per_sample["kept"], 0.5 + 0.5 * (expected > 0))
   np.testing.assert_allclose(l2rw_weights(tf.constant([1.0, 2.0]), 2), [0.0, 0.0])  # sum == 0
 
 
-def test_mwnet_hypergradient_matches_finite_differences():
+@pytest.mark.parametrize("normalize", [False, True])
+def test_mwnet_hypergradient_matches_finite_differences(normalize):
   ctx, labels = _problem()
   theta = {k: tf.constant(v, tf.float64) for k, v in init_vnet(8, seed=3).items()}
-  grads, _ = vnet_hypergradient(theta, ctx, labels, LR)
+  grads, _ = vnet_hypergradient(theta, ctx, labels, LR, normalize)
   losses = ctx.per_example_loss(ctx.params, ctx.features, labels)
   for key in theta:
     def f(value, key=key):
       t = dict(theta, **{key: tf.constant(value.reshape(theta[key].shape))})
-      return _val_after_step(ctx, labels, ctx.base_weight * vnet(t, losses))
+      v = vnet(t, losses)
+      return _val_after_step(ctx, labels, ctx.base_weight * (v * B / tf.reduce_sum(v) if normalize
+                                                             else v))
     _assert_close(grads[key].numpy().ravel(), _central(f, theta[key].numpy().ravel()))
 
 

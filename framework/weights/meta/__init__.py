@@ -4,7 +4,8 @@ All three differentiate a clean validation loss through one virtual SGD step; th
 shared, exact maths is in `hypergradient`.
 """
 
-from framework.weights.meta.hypergradient import Hypergradient, replica_sum, weight_hypergradient
+from framework.weights.meta.hypergradient import (Hypergradient, normalized, replica_sum,
+                                                  weight_hypergradient)
 from framework.weights.meta.l2rw import l2rw, l2rw_weights
 from framework.weights.meta.meta_alpha import alpha_hypergradient, exponentiated_step, meta_alpha
 from framework.weights.meta.mwnet import adam_step, mwnet, vnet, vnet_hypergradient

@@ -48,6 +48,12 @@ def replica_sum(value):
   return ctx.all_reduce(_SUM, value)
 
 
+def normalized(value: tf.Tensor, global_batch: int) -> tf.Tensor:
+  """value * B / (its sum over the global batch), or value when that sum is 0."""
+  total = replica_sum(tf.reduce_sum(value))
+  return value * (global_batch / (total + tf.cast(tf.equal(total, 0.0), total.dtype)))
+
+
 def weight_hypergradient(ctx: MetaContext, labels: tf.Tensor, lr: float,
                          weight_fn: Callable[[tf.Tensor], tf.Tensor] | None = None
                          ) -> Hypergradient:

@@ -5,11 +5,12 @@ enter V as constants, so theta' is linear in the weights); the hypergradient
 dL_val/dTheta = sum_i (dL_val/dw_i) dV(l_i)/dTheta over the global batch (summed over
 replicas); one Adam step on Theta (lr 1e-3, L2 weight decay 1e-4, as in the paper's
 noisy-label runs); the real step then uses V(l_i) with the updated Theta, not
-back-propagated.
+back-propagated. With `normalize`, V's outputs are scaled to mean one over the global
+batch in both steps (the authors' code divides by their sum), so only their ratios matter.
 
 Theta and its Adam moments are `shared` tables of the rule state, so they are
 checkpointed and kept identical on every replica like everything else. The per-sample
-`weight` table holds the last V(l_i) of each example (for watching).
+`weight` table holds each example's last weight (for watching).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from framework.weights.meta import _validate
-from framework.weights.meta.hypergradient import Hypergradient, replica_sum, weight_hypergradient
+from framework.weights.meta.hypergradient import (Hypergradient, normalized, replica_sum,
+                                                  weight_hypergradient)
 from framework.weights.rule import WEIGHT, Rule, register_rule
 from framework.weights.tables import MetaContext, Tables
 
@@ -43,19 +45,26 @@ def vnet(theta: dict, loss: tf.Tensor) -> tf.Tensor:
 
 
 def vnet_hypergradient(theta: dict, ctx: MetaContext, labels: tf.Tensor, lr: float,
-                       extra_weight: tf.Tensor | None = None) -> tuple[dict, Hypergradient]:
+                       normalize: bool = False) -> tuple[dict, Hypergradient]:
   """dL_val(theta'(Theta))/dTheta summed over the global batch, and the virtual step.
 
-  The virtual step's weights are ctx.base_weight * extra_weight * V(l_i; Theta).
+  The virtual step's weights are ctx.base_weight * v_i with v_i = V(l_i; Theta), or with
+  v_i = B V(l_i) / sum_j V(l_j) (over the global batch) when `normalize`.
   """
-  factor = tf.cast(ctx.base_weight, theta["vnet_w1"].dtype)
-  if extra_weight is not None:
-    factor *= tf.cast(extra_weight, factor.dtype)
-  hyper = weight_hypergradient(ctx, labels, lr, lambda l: factor * vnet(theta, l))
+  base = tf.cast(ctx.base_weight, theta["vnet_w1"].dtype)
+  def weight_fn(loss):
+    v = vnet(theta, loss)
+    return base * (normalized(v, ctx.global_batch) if normalize else v)
+  hyper = weight_hypergradient(ctx, labels, lr, weight_fn)
   with tf.GradientTape() as tape:
     tape.watch(theta)
-    weight = factor * vnet(theta, hyper.loss)
-  grads = tape.gradient(weight, theta, output_gradients=tf.cast(hyper.dweight, weight.dtype))
+    v = vnet(theta, hyper.loss)
+  dv = base * tf.cast(hyper.dweight, v.dtype)  # dL_val / dv_i before normalisation
+  if normalize:  # through v_i B / S, S = sum_j v_j:  dL/dv_k = (B / S) (dv_k - sum_i dv_i v_i / S)
+    total = replica_sum(tf.reduce_sum(v))
+    total += tf.cast(tf.equal(total, 0.0), total.dtype)  # as in `normalized`
+    dv = ctx.global_batch / total * (dv - replica_sum(tf.reduce_sum(dv * v)) / total)
+  grads = tape.gradient(v, theta, output_gradients=tf.stop_gradient(dv))
   return replica_sum(grads), hyper
 
 
@@ -76,7 +85,7 @@ def adam_step(params: dict, grads: dict, moments: dict, step: tf.Tensor, lr: flo
 
 @register_rule("mwnet")
 def mwnet(inner_lr: float = 0.1, meta_lr: float = 1e-3, weight_decay: float = 1e-4,
-          hidden: int = 100, seed: int = 0) -> Rule:
+          hidden: int = 100, seed: int = 0, normalize: bool = False) -> Rule:
   """Meta-Weight-Net.
 
   Args:
@@ -85,12 +94,16 @@ def mwnet(inner_lr: float = 0.1, meta_lr: float = 1e-3, weight_decay: float = 1e
     weight_decay: L2 coefficient on V's parameters.
     hidden: width of V's hidden layer (100 in the paper).
     seed: seed of V's initial parameters.
+    normalize: scale V's outputs to mean one over the global batch, in the virtual and the
+      real step (as the authors' code does; the paper's formula uses V's outputs as is).
   """
   inner_lr = _validate.positive("inner_lr", inner_lr)
   meta_lr = _validate.positive("meta_lr", meta_lr)
   weight_decay = _validate.non_negative("weight_decay", weight_decay)
   if not (isinstance(hidden, int) and hidden > 0):
     raise ValueError(f"hidden={hidden!r} must be a positive integer")
+  if not isinstance(normalize, bool):
+    raise ValueError(f"normalize={normalize!r} must be true or false")
 
   def init(num_samples: int, num_classes: int) -> Tables:
     del num_samples, num_classes
@@ -104,12 +117,14 @@ def mwnet(inner_lr: float = 0.1, meta_lr: float = 1e-3, weight_decay: float = 1e
 
   def meta(view: Tables, batch, ctx) -> Tables:
     theta = {k: view.shared[k] for k in PARAMS}
-    grads, hyper = vnet_hypergradient(theta, ctx, batch.label, inner_lr)
+    grads, hyper = vnet_hypergradient(theta, ctx, batch.label, inner_lr, normalize)
     moments = {k: v for k, v in view.shared.items() if k.startswith("adam_")}
     del moments[STEP]
     theta, moments, step = adam_step(theta, grads, moments, view.shared[STEP], meta_lr,
                                      weight_decay)
     weight = tf.stop_gradient(vnet(theta, hyper.loss))
+    if normalize:
+      weight = normalized(weight, ctx.global_batch)
     return view.replace(per_sample={WEIGHT: weight}, shared={**theta, **moments, STEP: step})
 
   return Rule(init=init, meta=meta, needs_validation=True)
