@@ -9,11 +9,15 @@ from stop-gradient losses). So the chain rule through it is exact, with no Hessi
 
     dL_val(theta'(w)) / dw_i = -(lr / B) * grad l_i(theta) . grad L_val(theta').
 
-Three passes compute it for every example at once: the backward pass of the weighted
-loss (skipped when w = 0, where theta' = theta, as in learning to reweight), the
-backward pass of the mean validation loss at theta' giving v = grad L_val(theta'), and
-one forward-mode pass (`tf.autodiff.ForwardAccumulator`, tangents v) over the training
-losses at theta giving every dot product grad l_i . v as the JVP of l_i.
+Two backward passes and a backward pass through the first compute it for every example
+at once. The backward pass of the weighted loss gives the virtual step's gradient
+g(w) = grad_theta (1/B) sum_i w_i l_i (at w = 0, learning to reweight, theta' = theta and
+g's values are not needed); the backward pass of the mean validation loss at theta' gives
+v = grad L_val(theta'); and since g is linear in w, d(g(w) . v)/dw_i = grad l_i . v / B
+for every i is one more reverse pass, through the first one. The forward activations do
+not depend on w, so it only follows the backward pass's linear dependence on its upstream
+gradient: no second derivative of the loss or the model is taken. It is cheaper than
+forward mode, which TensorFlow's `ForwardAccumulator` runs as a double backward pass.
 
 Under a distribution strategy each replica holds part of the batch: the virtual step's
 gradient and v are summed over replicas (losses divided by the GLOBAL batch sizes), so
@@ -69,28 +73,27 @@ def weight_hypergradient(ctx: MetaContext, labels: tf.Tensor, lr: float,
   params = list(ctx.params)
   if ctx.val_features is None:
     raise ValueError("a meta rule needs a clean validation batch; set data.val_per_class > 0")
-  if weight_fn is None:
-    virtual = params
-    loss = weight = None
-  else:
-    with tf.GradientTape() as tape:
-      tape.watch(params)
+  with tf.GradientTape() as outer:
+    with tf.GradientTape() as inner:
+      inner.watch(params)
       loss = ctx.per_example_loss(params, ctx.features, labels)
-      weight = tf.stop_gradient(tf.cast(weight_fn(tf.stop_gradient(loss)), loss.dtype))
+      stopped = tf.stop_gradient(loss)
+      weight = (tf.zeros_like(stopped) if weight_fn is None
+                else tf.stop_gradient(tf.cast(weight_fn(stopped), loss.dtype)))
+      outer.watch(weight)
       total = tf.reduce_sum(weight * loss) / ctx.global_batch
-    grads = replica_sum(tape.gradient(total, params, unconnected_gradients=_ZERO))
-    virtual = [p - tf.cast(lr, p.dtype) * g for p, g in zip(params, grads)]
-  with tf.GradientTape() as tape:
-    tape.watch(virtual)
-    val_sum = tf.reduce_sum(ctx.per_example_loss(virtual, ctx.val_features, ctx.val_labels))
-    val_mean = val_sum / ctx.val_global_batch
-  direction = replica_sum(tape.gradient(val_mean, virtual, unconnected_gradients=_ZERO))
-  val_mean = replica_sum(val_mean)
-  with tf.autodiff.ForwardAccumulator(params, direction) as acc:
-    at_theta = ctx.per_example_loss(params, ctx.features, labels)
-  dots = acc.jvp(at_theta, unconnected_gradients=_ZERO)
-  if loss is None:
-    loss, weight = at_theta, tf.zeros_like(at_theta)
-  dweight = -tf.cast(lr, dots.dtype) / ctx.global_batch * dots
-  return Hypergradient(tf.stop_gradient(dweight), tf.stop_gradient(loss), weight,
-                       tf.stop_gradient(val_mean))
+    local = inner.gradient(total, params, unconnected_gradients=_ZERO)  # this replica's g
+    with outer.stop_recording():
+      virtual = params
+      if weight_fn is not None:
+        virtual = [p - tf.cast(lr, p.dtype) * g for p, g in zip(params, replica_sum(local))]
+      with tf.GradientTape() as tape:
+        tape.watch(virtual)
+        val_sum = tf.reduce_sum(ctx.per_example_loss(virtual, ctx.val_features, ctx.val_labels))
+        val_mean = val_sum / ctx.val_global_batch
+      direction = replica_sum(tape.gradient(val_mean, virtual, unconnected_gradients=_ZERO))
+    along = tf.add_n([tf.reduce_sum(g * tf.cast(v, g.dtype)) for g, v in zip(local, direction)])
+  dots = outer.gradient(along, weight, unconnected_gradients=_ZERO)  # grad l_i . v / B
+  dweight = -tf.cast(lr, dots.dtype) * dots
+  return Hypergradient(tf.stop_gradient(dweight), stopped, weight,
+                       tf.stop_gradient(replica_sum(val_mean)))

@@ -41,9 +41,8 @@ def meta_alpha(inner_lr: float = 0.1, meta_lr: float = 1.0) -> Rule:
 
   Args:
     inner_lr: step size of the virtual SGD step.
-    meta_lr: exponentiated-gradient step size on alpha. On long-tailed Fashion-MNIST (3
-      epochs, 20 clean images a class, one seed) 1.0 gave balanced accuracy 80.1 against
-      75.4 for CE; 10 drove head-class alphas to 0 (77.6), 0.1 moved too slowly (78.0).
+    meta_lr: exponentiated-gradient step size on alpha. In a one-seed check on long-tailed
+      Fashion-MNIST, 10 drove head-class alphas to 0 and 0.1 moved too slowly.
   """
   inner_lr = _validate.positive("inner_lr", inner_lr)
   meta_lr = _validate.positive("meta_lr", meta_lr)
