@@ -10,6 +10,8 @@ import glob
 import math
 import os
 import statistics
+import subprocess
+import sys
 
 import ml_collections
 import numpy as np
@@ -125,3 +127,12 @@ def test_lt_table_summary_and_format():
   assert lines[3].startswith("| posthoc | 86.0 ± 1.4 | 85.0 ± 1.4 | 55.0 ± 7.1 |")
   assert lt_table.run_dir("/r", "ce", 1, None) == "/r/ce/seed1"
   assert lt_table.run_dir("/r", "ce", 1, 3) == "/r/ce-e3/seed1"
+
+
+@pytest.mark.parametrize("study", ["lt_table", "noisy_table"])
+@pytest.mark.parametrize("flag", ["--seeds=0,a", "--epochs=0"])
+def test_study_rejects_bad_flags_in_one_line(study, flag):
+  done = subprocess.run([sys.executable, "-m", f"framework.studies.{study}", flag], cwd=_REPO,
+                        capture_output=True, text=True, timeout=120)
+  assert done.returncode == 1
+  assert f"flag {flag.split('=')[0]}=" in done.stderr and "Traceback" not in done.stderr

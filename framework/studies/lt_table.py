@@ -33,7 +33,10 @@ METRICS = (("balanced accuracy", "balanced_accuracy"), ("macro-F1", "macro_f1"),
 _VARIANTS = flags.DEFINE_list(
     "variants", None, "Variants of experiments/fmnist_lt.py to run (default: all of them).")
 _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (config.seed and data.seed).")
-_EPOCHS = flags.DEFINE_integer("epochs", None, "Override train.epochs (default: protocol's 10).")
+flags.register_validator("seeds", lambda seeds: all(s.strip().isdigit() for s in seeds),
+                         "must be non-negative integers separated by commas, e.g. 0,1,2")
+_EPOCHS = flags.DEFINE_integer("epochs", None, "Override train.epochs (default: protocol's 10).",
+                                 lower_bound=1)
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/lt_runs", "Root of the runs' workdirs.")
 _DATA_DIR = flags.DEFINE_string("data_dir", "", "data.data_dir (where the idx files are).")
 

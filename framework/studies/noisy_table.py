@@ -31,7 +31,10 @@ FINAL_TABLE = {"l2rw": "sample/kept"}  # the table of the final AUROC; default s
 
 _VARIANTS = flags.DEFINE_list("variants", None, "Variants to run (default: all).")
 _SEEDS = flags.DEFINE_list("seeds", ["0"], "Seeds (config.seed and data.seed).")
-_EPOCHS = flags.DEFINE_integer("epochs", 40, "train.epochs (the protocol's is 40).")
+flags.register_validator("seeds", lambda seeds: all(s.strip().isdigit() for s in seeds),
+                         "must be non-negative integers separated by commas, e.g. 0,1,2")
+_EPOCHS = flags.DEFINE_integer("epochs", 40, "train.epochs (the protocol's is 40).",
+                                 lower_bound=1)
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/noisy_runs", "Root of the runs' workdirs.")
 
 
