@@ -46,20 +46,22 @@ def latest_snapshot(workdir: str) -> tuple[int, str]:
   return snapshots(workdir)[-1]
 
 
+def _read(path: str, table: str) -> np.ndarray:
+  with np.load(path) as snap:
+    return snap[table.replace("/", "__")]
+
+
 def noise_auroc(workdir: str, final_table: str = "sample/weight") -> dict:
   """AUROC of -weight against the run's noise mask, nan for constant weights.
 
   "auroc": the latest snapshot's `final_table`; "auroc_averaged": the `sample/weight`
   table averaged over all snapshots.
   """
-  mask = np.load(os.path.join(workdir, "noise.npz"))["noise_mask"]
-  tables = []
-  for _, path in snapshots(workdir):
-    with np.load(path) as snap:
-      tables.append({k.replace("__", "/"): snap[k] for k in snap.files})
-  averaged = np.mean([t["sample/weight"] for t in tables], axis=0)
+  mask = _read(os.path.join(workdir, "noise.npz"), "noise_mask")
+  paths = [path for _, path in snapshots(workdir)]
+  averaged = np.mean([_read(path, "sample/weight") for path in paths], axis=0)
   score = lambda weight: float("nan") if np.ptp(weight) == 0 else auroc(-weight, mask)
-  return {"auroc": score(tables[-1][final_table]), "auroc_averaged": score(averaged)}
+  return {"auroc": score(_read(paths[-1], final_table)), "auroc_averaged": score(averaged)}
 
 
 def load_run(workdir: str) -> dict:

@@ -8,16 +8,15 @@ from tests.helpers import parameters, synthetic_config, tables, train_steps
 META_RULES = ["l2rw", "mwnet", "meta_alpha"]
 
 
+def _config(strategy, rule, **kwargs):
+  return synthetic_config(strategy, rule__name=rule, rule__kwargs=kwargs, data__val_per_class=8)
 
 
-def _config(strategy, rule):
-  return synthetic_config(strategy, rule__name=rule, data__val_per_class=8)
-
-
-@pytest.mark.parametrize("rule", META_RULES)
-def test_two_replicas_match_one_device(rule):
-  one = train_steps(_config("one_device", rule), num_steps=3, loops=2)
-  two = train_steps(_config("mirrored", rule), num_steps=3, loops=2)
+@pytest.mark.parametrize("rule, kwargs", [(rule, {}) for rule in META_RULES]
+                         + [("mwnet", {"normalize": True})])
+def test_two_replicas_match_one_device(rule, kwargs):
+  one = train_steps(_config("one_device", rule, **kwargs), num_steps=3, loops=2)
+  two = train_steps(_config("mirrored", rule, **kwargs), num_steps=3, loops=2)
   assert two.strategy.num_replicas_in_sync == 2 and two.trainer.trace_count == 1
   for a, b in zip(parameters(one), parameters(two)):
     np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)

@@ -24,6 +24,7 @@ import numpy as np
 
 from framework.config import choose_variants, load_experiment_file
 from framework.errors import ConfigError
+from framework.studies import define_seeds_flag
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _EXPERIMENT = os.path.join(_REPO, "experiments", "fmnist_lt.py")
@@ -32,9 +33,7 @@ METRICS = (("balanced accuracy", "balanced_accuracy"), ("macro-F1", "macro_f1"),
 
 _VARIANTS = flags.DEFINE_list(
     "variants", None, "Variants of experiments/fmnist_lt.py to run (default: all of them).")
-_SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (config.seed and data.seed).")
-flags.register_validator("seeds", lambda seeds: all(s.strip().isdigit() for s in seeds),
-                         "must be non-negative integers separated by commas, e.g. 0,1,2")
+_SEEDS = define_seeds_flag(["0", "1", "2"])
 _EPOCHS = flags.DEFINE_integer("epochs", None, "Override train.epochs (default: protocol's 10).",
                                  lower_bound=1)
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/lt_runs", "Root of the runs' workdirs.")

@@ -24,15 +24,14 @@ import numpy as np
 from framework.config import choose_variants, load_experiment_file
 from framework.errors import ConfigError
 from framework.inspect import noise_auroc
+from framework.studies import define_seeds_flag
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _EXPERIMENT = os.path.join(_REPO, "experiments", "fmnist_noisy.py")
 FINAL_TABLE = {"l2rw": "sample/kept"}  # the table of the final AUROC; default sample/weight
 
 _VARIANTS = flags.DEFINE_list("variants", None, "Variants to run (default: all).")
-_SEEDS = flags.DEFINE_list("seeds", ["0"], "Seeds (config.seed and data.seed).")
-flags.register_validator("seeds", lambda seeds: all(s.strip().isdigit() for s in seeds),
-                         "must be non-negative integers separated by commas, e.g. 0,1,2")
+_SEEDS = define_seeds_flag(["0"])
 _EPOCHS = flags.DEFINE_integer("epochs", 40, "train.epochs (the protocol's is 40).",
                                  lower_bound=1)
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/noisy_runs", "Root of the runs' workdirs.")

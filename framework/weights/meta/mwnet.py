@@ -44,27 +44,26 @@ def vnet(theta: dict, loss: tf.Tensor) -> tf.Tensor:
   return tf.sigmoid(hidden @ theta["vnet_w2"] + theta["vnet_b2"])[:, 0]
 
 
+def vnet_weight(theta: dict, loss: tf.Tensor, global_batch: int, normalize: bool) -> tf.Tensor:
+  """V(l_i; Theta), or B V(l_i) / sum_j V(l_j) over the global batch when `normalize`."""
+  v = vnet(theta, loss)
+  return normalized(v, global_batch) if normalize else v
+
+
 def vnet_hypergradient(theta: dict, ctx: MetaContext, labels: tf.Tensor, lr: float,
                        normalize: bool = False) -> tuple[dict, Hypergradient]:
   """dL_val(theta'(Theta))/dTheta summed over the global batch, and the virtual step.
 
-  The virtual step's weights are ctx.base_weight * v_i with v_i = V(l_i; Theta), or with
-  v_i = B V(l_i) / sum_j V(l_j) (over the global batch) when `normalize`.
+  The virtual step's weights are ctx.base_weight * vnet_weight(...). With `normalize`, the
+  gradient flows through the replica sum of the normaliser (all_reduce is differentiable).
   """
   base = tf.cast(ctx.base_weight, theta["vnet_w1"].dtype)
-  def weight_fn(loss):
-    v = vnet(theta, loss)
-    return base * (normalized(v, ctx.global_batch) if normalize else v)
+  weight_fn = lambda loss: base * vnet_weight(theta, loss, ctx.global_batch, normalize)
   hyper = weight_hypergradient(ctx, labels, lr, weight_fn)
   with tf.GradientTape() as tape:
     tape.watch(theta)
-    v = vnet(theta, hyper.loss)
-  dv = base * tf.cast(hyper.dweight, v.dtype)  # dL_val / dv_i before normalisation
-  if normalize:  # through v_i B / S, S = sum_j v_j:  dL/dv_k = (B / S) (dv_k - sum_i dv_i v_i / S)
-    total = replica_sum(tf.reduce_sum(v))
-    total += tf.cast(tf.equal(total, 0.0), total.dtype)  # as in `normalized`
-    dv = ctx.global_batch / total * (dv - replica_sum(tf.reduce_sum(dv * v)) / total)
-  grads = tape.gradient(v, theta, output_gradients=tf.stop_gradient(dv))
+    weight = weight_fn(hyper.loss)
+  grads = tape.gradient(weight, theta, output_gradients=tf.cast(hyper.dweight, weight.dtype))
   return replica_sum(grads), hyper
 
 
@@ -122,9 +121,7 @@ def mwnet(inner_lr: float = 0.1, meta_lr: float = 1e-3, weight_decay: float = 1e
     del moments[STEP]
     theta, moments, step = adam_step(theta, grads, moments, view.shared[STEP], meta_lr,
                                      weight_decay)
-    weight = tf.stop_gradient(vnet(theta, hyper.loss))
-    if normalize:
-      weight = normalized(weight, ctx.global_batch)
+    weight = tf.stop_gradient(vnet_weight(theta, hyper.loss, ctx.global_batch, normalize))
     return view.replace(per_sample={WEIGHT: weight}, shared={**theta, **moments, STEP: step})
 
   return Rule(init=init, meta=meta, needs_validation=True)
