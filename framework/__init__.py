@@ -2,17 +2,46 @@
 
 Per-sample weights and per-class alpha are trainable state beside the model's variables,
 updated by pluggable rules inside a compiled, distributed custom training loop.
+
+The public names below load on first use, so `import framework.config` (the launcher's
+--help, config errors) does not wait for TensorFlow.
 """
 
+import importlib as _importlib
 import os as _os
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from framework.errors import ConfigError
-from framework.registry import Registry
-from framework.weights import (ALPHA, RULES, WEIGHT, Batch, MetaContext, Modulation, Rule,
-                               StepResult, Tables, WeightState, register_rule)
-from framework.losses import LOSSES
-from framework.models import MODELS
-from framework.trainer import Trainer
-from framework.config import base_config
+_EXPORTS = {
+    "ConfigError": "framework.errors",
+    "Registry": "framework.registry",
+    "base_config": "framework.config",
+    "load_experiment": "framework.config",
+    "ALPHA": "framework.weights", "WEIGHT": "framework.weights", "RULES": "framework.weights",
+    "Batch": "framework.weights", "MetaContext": "framework.weights",
+    "Modulation": "framework.weights", "Rule": "framework.weights",
+    "StepResult": "framework.weights", "Tables": "framework.weights",
+    "WeightState": "framework.weights", "register_rule": "framework.weights",
+    "optim": "framework.weights",
+    "LOSSES": "framework.losses", "PerExampleLoss": "framework.losses",
+    "register_loss": "framework.losses",
+    "MODELS": "framework.models",
+    "DATASETS": "framework.data",
+    "Trainer": "framework.trainer",
+    "Controller": "framework.controller",
+    "RunDir": "framework.rundir",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+  if name not in _EXPORTS:
+    raise AttributeError(f"module 'framework' has no attribute {name!r}")
+  value = getattr(_importlib.import_module(_EXPORTS[name]), name)
+  globals()[name] = value
+  return value
+
+
+def __dir__():
+  return __all__

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 
-from framework.config import load_experiment_file
+from framework.config import load_experiment
 from framework.errors import ConfigError
 
 
@@ -34,7 +34,7 @@ def check_config_file(argv: list[str]) -> None:
   if not os.path.isfile(path):
     raise SystemExit(f"error: --config={specs[-1]}: no such file {path!r}")
   try:
-    load_experiment_file(path).get_config(*([variant] if variant else []))
+    load_experiment(path).get_config(*([variant] if variant else []))
   except ConfigError as e:
     raise SystemExit(f"error: --config={specs[-1]}: {e}") from None
   except Exception as e:  # pylint: disable=broad-except

@@ -7,6 +7,7 @@ is rejected, so a typo never silently does nothing.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import types
@@ -84,13 +85,16 @@ def with_variant(config: ml_collections.ConfigDict, variants: dict[str, dict],
   return config
 
 
-def load_experiment_file(path: str) -> types.ModuleType:
-  """The experiment module (get_config, VARIANTS) of a config file, loaded by path."""
-  name = os.path.splitext(os.path.basename(path))[0]
-  spec = importlib.util.spec_from_file_location(f"experiment_{name}", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+def load_experiment(spec: str) -> types.ModuleType:
+  """The experiment module (get_config, VARIANTS) of `spec`: a path to a config file, or
+  the name of one shipped in `framework.experiments` ('fmnist_lt')."""
+  if spec.endswith(".py") or os.sep in spec:
+    name = os.path.splitext(os.path.basename(spec))[0]
+    loader_spec = importlib.util.spec_from_file_location(f"experiment_{name}", spec)
+    module = importlib.util.module_from_spec(loader_spec)
+    loader_spec.loader.exec_module(module)
+    return module
+  return importlib.import_module(f"framework.experiments.{spec}")
 
 
 def choose_variants(module: types.ModuleType, requested) -> list[str]:

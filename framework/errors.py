@@ -6,3 +6,9 @@ class ConfigError(ValueError):
 
   The launcher prints it without a traceback and exits non-zero.
   """
+
+
+def one_line(error: BaseException | str, limit: int = 200) -> str:
+  """An exception (or text) collapsed into one short line, for a ConfigError."""
+  text = " ".join(str(error).split()) or type(error).__name__
+  return text if len(text) <= limit else text[:limit - 3] + "..."

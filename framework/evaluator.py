@@ -17,6 +17,7 @@ class Evaluator:
   def __init__(self, model: keras.Model, batch_size: int, class_counts: np.ndarray,
                posthoc_tau: float = 0.0):
     self.model, self.batch_size = model, batch_size
+    self.num_classes = len(class_counts)
     prior = np.asarray(class_counts, np.float64) / np.sum(class_counts)
     self.posthoc_tau, self.log_prior = posthoc_tau, np.log(np.maximum(prior, 1e-12))
     self._predict = tf.function(lambda x: tf.cast(model(x, training=False), tf.float32),
@@ -26,12 +27,12 @@ class Evaluator:
     return np.concatenate([self._predict(x).numpy()
                            for x in eval_batches(split, self.batch_size)])
 
-  def evaluate(self, split: Split, num_classes: int) -> dict:
+  def evaluate(self, split: Split) -> dict:
     """Metrics of the split; with posthoc_tau > 0 also `posthoc/<metric>`."""
     logits = self.logits(split)
-    metrics = classification_metrics(split.labels, logits, num_classes)
+    metrics = classification_metrics(split.labels, logits, self.num_classes)
     if self.posthoc_tau > 0:
       adjusted = logits - self.posthoc_tau * self.log_prior
-      posthoc = classification_metrics(split.labels, adjusted, num_classes)
+      posthoc = classification_metrics(split.labels, adjusted, self.num_classes)
       metrics.update({f"posthoc/{k}": v for k, v in posthoc.items()})
     return metrics

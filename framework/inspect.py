@@ -12,16 +12,14 @@ run's final and epoch-averaged weights for the studies.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import re
 import sys
 
 import numpy as np
 
 from framework.metrics import auroc
+from framework.rundir import RunDir
 
-_SNAPSHOT = re.compile(r"^step_(\d+)\.npz$")
+WEIGHT, ALPHA = "per_sample/weight", "per_class/alpha"
 
 
 class InspectError(Exception):
@@ -29,64 +27,49 @@ class InspectError(Exception):
 
 
 def snapshots(workdir: str) -> list[tuple[int, str]]:
-  """(step, path) of every snapshot in `workdir/weights`, by step."""
-  folder = os.path.join(workdir, "weights")
-  found = []
-  if os.path.isdir(folder):
-    found = [(int(m.group(1)), os.path.join(folder, name))
-             for name in os.listdir(folder) if (m := _SNAPSHOT.match(name))]
+  """(step, path) of every snapshot in `workdir/weights`, by step (at least one)."""
+  found = RunDir(workdir).snapshots()
   if not found:
     raise InspectError(f"no weight snapshots (weights/step_*.npz) in {workdir!r}; "
                        "allowed: the workdir of a run of framework.train")
-  return sorted(found)
+  return found
 
 
-def latest_snapshot(workdir: str) -> tuple[int, str]:
-  """(step, path) of the snapshot with the largest step in `workdir/weights`."""
-  return snapshots(workdir)[-1]
-
-
-def _read(path: str, table: str) -> np.ndarray:
-  with np.load(path) as snap:
-    return snap[table.replace("/", "__")]
-
-
-def noise_auroc(workdir: str, final_table: str = "sample/weight") -> dict:
+def noise_auroc(workdir: str, final_table: str = WEIGHT) -> dict:
   """AUROC of -weight against the run's noise mask, nan for constant weights.
 
-  "auroc": the latest snapshot's `final_table`; "auroc_averaged": the `sample/weight`
-  table averaged over all snapshots.
+  "auroc": the latest snapshot's `final_table`; "auroc_averaged": the `weight` table
+  averaged over all snapshots.
   """
-  mask = _read(os.path.join(workdir, "noise.npz"), "noise_mask")
+  mask = RunDir.read_arrays(RunDir(workdir).file("noise.npz"), ("noise_mask",))["noise_mask"]
   paths = [path for _, path in snapshots(workdir)]
-  averaged = np.mean([_read(path, "sample/weight") for path in paths], axis=0)
+  averaged = np.mean([RunDir.read_arrays(p, (WEIGHT,))[WEIGHT] for p in paths], axis=0)
+  final = RunDir.read_arrays(paths[-1], (final_table,))[final_table]
   score = lambda weight: float("nan") if np.ptp(weight) == 0 else auroc(-weight, mask)
-  return {"auroc": score(_read(paths[-1], final_table)), "auroc_averaged": score(averaged)}
+  return {"auroc": score(final), "auroc_averaged": score(averaged)}
 
 
 def load_run(workdir: str) -> dict:
   """The latest snapshot's tables and what is known of the samples (labels, names, noise)."""
-  step, path = latest_snapshot(workdir)
-  with np.load(path) as snap:
-    tables = {k.replace("__", "/"): snap[k] for k in snap.files if k != "step"}
-  noise_path = os.path.join(workdir, "noise.npz")
-  noise = dict(np.load(noise_path)) if os.path.exists(noise_path) else None
+  rundir = RunDir(workdir)
+  step, path = snapshots(workdir)[-1]
+  tables = rundir.read_arrays(path)
+  noise = rundir.read_arrays(rundir.file("noise.npz")) if rundir.exists("noise.npz") else None
   labels = None
-  if os.path.exists(os.path.join(workdir, "labels.npy")):
-    labels = np.load(os.path.join(workdir, "labels.npy"))
+  if rundir.exists("labels.npy"):
+    labels = np.load(rundir.file("labels.npy"))
   elif noise is not None:
     labels = noise["labels"]
   class_names = None
   for name in ("tracked.json", "results.json"):
-    if class_names is None and os.path.exists(os.path.join(workdir, name)):
-      with open(os.path.join(workdir, name)) as f:
-        class_names = json.load(f).get("class_names")
-  weights = tables["sample/weight"]
+    if class_names is None and rundir.exists(name):
+      class_names = rundir.read_json(name).get("class_names")
+  weights = tables[WEIGHT]
   if labels is not None and labels.shape != weights.shape:
     raise InspectError(f"labels of shape {labels.shape} do not match the {weights.size} "
                        f"weights of {path!r}")
-  num_classes = tables["class/alpha"].size
-  return {"step": step, "path": path, "weights": weights, "alpha": tables["class/alpha"],
+  num_classes = tables[ALPHA].size
+  return {"step": step, "path": path, "weights": weights, "alpha": tables[ALPHA],
           "labels": labels, "noise": noise,
           "class_names": list(class_names or map(str, range(num_classes)))}
 

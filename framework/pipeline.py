@@ -1,10 +1,13 @@
 """Deterministic, step-addressable input streams for the trainer.
 
-The stream is a pure function of (seed, step): epoch e visits the training set in the
-permutation `stateless_shuffle(range(N), seed=(seed, e))`, and batches are consecutive
-runs of that endless sequence. Resuming at step s skips s * global_batch indices, so the
-data position needs no checkpoint of its own and a resumed run sees exactly the batches
-an uninterrupted run would. Each example carries its stable `index`.
+The stream is a pure function of (seed, step). Epoch e visits the training set in the
+permutation `stateless_shuffle(range(N), seed=(seed, e))`, cut into N // B batches of the
+global batch size B; the last N mod B examples of the permutation are dropped, so no batch
+holds an example twice and epoch e is exactly steps [e * N // B, (e + 1) * N // B) for the
+trainer, the schedules and the snapshots alike. Resuming at step s starts at batch s mod
+(N // B) of epoch s // (N // B), so the data position needs no checkpoint of its own and a
+resumed run sees exactly the batches an uninterrupted run would. Each example carries its
+stable `index`.
 """
 
 from __future__ import annotations
@@ -14,13 +17,26 @@ import tensorflow as tf
 from framework.data import Split
 
 
-def _index_stream(num_examples: int, seed: int, start_element: int) -> tf.data.Dataset:
-  first_epoch, offset = divmod(start_element, num_examples)
+def steps_per_epoch(num_examples: int, global_batch: int) -> int:
+  """Full batches in an epoch (the remainder of the permutation is dropped)."""
+  return num_examples // global_batch
+
+
+def index_batches(num_examples: int, global_batch: int, seed: int,
+                  start_step: int = 0) -> tf.data.Dataset:
+  """Batches [global_batch] of example indices from step `start_step` on, endlessly."""
+  per_epoch = steps_per_epoch(num_examples, global_batch)
+  if per_epoch < 1:
+    raise ValueError(f"batch of {global_batch} exceeds the {num_examples} examples")
+  first_epoch, offset = divmod(start_step, per_epoch)
+  used = per_epoch * global_batch
+
   def epoch(e):
-    return tf.data.Dataset.from_tensor_slices(tf.random.experimental.stateless_shuffle(
-        tf.range(num_examples, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), e])))
-  return (tf.data.Dataset.range(first_epoch, tf.int64.max)
-          .flat_map(epoch).skip(offset))
+    order = tf.random.experimental.stateless_shuffle(
+        tf.range(num_examples, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), e]))
+    return tf.data.Dataset.from_tensor_slices(tf.reshape(order[:used], [per_epoch, global_batch]))
+
+  return tf.data.Dataset.range(first_epoch, tf.int64.max).flat_map(epoch).skip(offset)
 
 
 def _example_fn(split: Split):
@@ -46,13 +62,11 @@ def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_ba
   """
   replicas = strategy.num_replicas_in_sync
   lookup = _example_fn(split)
-  num_examples = len(split.labels)
 
   def dataset_fn(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
     local = replicas // ctx.num_input_pipelines
     first = ctx.input_pipeline_id * local
-    batches = _index_stream(num_examples, seed, start_step * global_batch).batch(
-        global_batch, drop_remainder=True)
+    batches = index_batches(len(split), global_batch, seed, start_step)
     per_replica = batches.map(
         lambda idx: tf.reshape(idx, [replicas, global_batch // replicas])[first:first + local])
     return (per_replica.unbatch().map(lookup, num_parallel_calls=tf.data.AUTOTUNE)
@@ -60,6 +74,26 @@ def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_ba
 
   options = tf.distribute.InputOptions(experimental_fetch_to_device=True)
   return strategy.distribute_datasets_from_function(dataset_fn, options)
+
+
+class InputStreams:
+  """The trainer's inputs: the training stream and, for meta rules, the clean validation
+  stream (its own epochs over the validation split, seeded seed + 1), both at a step."""
+
+  def __init__(self, strategy: tf.distribute.Strategy, train: Split, batch_size: int,
+               seed: int, val: Split | None = None, val_batch_size: int = 0):
+    self.strategy, self.train_split, self.val_split = strategy, train, val
+    self.batch_size, self.val_batch_size, self.seed = batch_size, val_batch_size, seed
+    self.steps_per_epoch = steps_per_epoch(len(train), batch_size)
+
+  def iterators(self, step: int) -> tuple:
+    """(train iterator, validation iterator or None), positioned at `step`."""
+    train = iter(distributed_stream(self.strategy, self.train_split, self.batch_size,
+                                    self.seed, step))
+    if self.val_split is None:
+      return train, None
+    return train, iter(distributed_stream(self.strategy, self.val_split, self.val_batch_size,
+                                          self.seed + 1, step))
 
 
 def eval_batches(split: Split, batch_size: int) -> tf.data.Dataset:

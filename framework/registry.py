@@ -5,16 +5,23 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Generic, Mapping, TypeVar
 
-from framework.errors import ConfigError
+from framework.errors import ConfigError, one_line
 
 T = TypeVar("T")
+
+
+def _origin(factory: Callable) -> tuple[str, str]:
+  return getattr(factory, "__module__", ""), getattr(factory, "__qualname__", repr(factory))
+
 
 
 class Registry(Generic[T]):
   """Maps names to factories and builds them from config kwargs, failing loudly.
 
   `context` values (for example `class_counts`) are passed to a factory only if its
-  signature names them, so factories declare what they need.
+  signature names them, so factories declare what they need. Registering the same
+  factory again (same module and qualified name, e.g. a re-run notebook cell) replaces
+  it; a different factory under a taken name is an error.
   """
 
   def __init__(self, kind: str):
@@ -24,8 +31,10 @@ class Registry(Generic[T]):
   def register(self, name: str | None = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
     def decorator(factory: Callable[..., T]) -> Callable[..., T]:
       key = name or factory.__name__
-      if key in self._factories and self._factories[key] is not factory:
-        raise ValueError(f"{self.kind} {key!r} is registered twice")
+      old = self._factories.get(key)
+      if old is not None and old is not factory and _origin(old) != _origin(factory):
+        raise ValueError(f"{self.kind} {key!r} is registered twice "
+                         f"({'.'.join(_origin(old))} and {'.'.join(_origin(factory))})")
       self._factories[key] = factory
       return factory
     return decorator
@@ -37,37 +46,44 @@ class Registry(Generic[T]):
     return name in self._factories
 
   def get(self, name: str, field: str | None = None) -> Callable[..., T]:
-    if name not in self._factories:
+    if not isinstance(name, str) or name not in self._factories:
       raise ConfigError(
           f"{field or self.kind}={name!r} is not a known {self.kind}; "
           f"known: {', '.join(self.names())}")
     return self._factories[name]
 
+  def parameters(self, name: str, context: Mapping[str, Any] = ()) -> dict[str, Any]:
+    """The kwargs a config may set for `name`, with their defaults (inspect.Parameter.empty
+    for required ones); context entries the factory receives are left out."""
+    params = inspect.signature(self.get(name)).parameters
+    return {k: p.default for k, p in params.items() if k not in context and
+            p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)}
+
   def build(self, name: str, kwargs: Mapping[str, Any] | None = None,
             field: str | None = None, context: Mapping[str, Any] | None = None) -> T:
     """Calls the factory with `kwargs` plus the `context` entries it accepts.
 
-    Unknown kwargs and the factory's own ValueErrors become one-line ConfigErrors.
+    Unknown kwargs and the factory's own ValueErrors and TypeErrors (a bad value, or one
+    of the wrong type) become one-line ConfigErrors naming `field`.
     """
     field = field or self.kind
+    context = dict(context or {})
     factory = self.get(name, f"{field}.name")
     kwargs = dict(kwargs or {})
     params = inspect.signature(factory).parameters
     takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    allowed = [p for p in params if p not in (context or {}) and
-               params[p].kind not in (inspect.Parameter.VAR_KEYWORD,
-                                      inspect.Parameter.VAR_POSITIONAL)]
     unknown = [k for k in kwargs if k not in params and not takes_any]
     if unknown:
+      allowed = self.parameters(name, context)
       raise ConfigError(
           f"{field}.kwargs.{unknown[0]} is not a parameter of {self.kind} {name!r}; "
           f"allowed: {', '.join(allowed) or 'none'}")
-    for key, value in (context or {}).items():
+    for key, value in context.items():
       if key in params and key not in kwargs:
         kwargs[key] = value
     try:
       return factory(**kwargs)
     except ConfigError:
       raise
-    except ValueError as e:
-      raise ConfigError(f"{field} ({name}): {e}") from None
+    except (ValueError, TypeError) as e:
+      raise ConfigError(f"{field} ({name}): {one_line(e)}") from None

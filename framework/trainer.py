@@ -1,9 +1,9 @@
 """The compiled trainer: model, optimizer, loss, class weighting and weight state as one module.
 
-Shaped like Orbit's `StandardTrainer`: `train(iterator, num_steps)` runs `num_steps`
-steps inside one `tf.function` over `tf.range`, with `strategy.run` per replica, so it is
-traced once per run whatever the number of loops. Eager work (evaluation, summaries,
-checkpoints) happens between calls.
+Shaped like Orbit's `StandardTrainer`: it owns its input streams, and `train(num_steps)`
+runs `num_steps` steps inside one `tf.function` over `tf.range`, with `strategy.run` per
+replica, so it is traced once per run whatever the number of loops. Eager work
+(evaluation, summaries, checkpoints) happens between calls, in the controller.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
+from framework.pipeline import InputStreams
 from framework.weights import Batch, MetaContext, Rule, StepResult, Tables, WeightState
 
 _SUM = tf.distribute.ReduceOp.SUM
@@ -34,26 +35,45 @@ class Trainer(tf.Module):
   def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
                loss_fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor],
                class_weighting: Callable[[tf.Tensor], tf.Tensor], state: WeightState,
-               rule: Rule, strategy: tf.distribute.Strategy, global_batch: int,
-               steps_per_epoch: int, val_global_batch: int = 0):
+               rule: Rule, inputs: InputStreams):
     super().__init__(name="trainer")
     self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
     self.class_weighting, self.state, self.rule = class_weighting, state, rule
-    self.strategy, self.global_batch = strategy, global_batch
-    self.steps_per_epoch, self.val_global_batch = steps_per_epoch, val_global_batch
-    with strategy.scope():
+    self.inputs, self.strategy = inputs, inputs.strategy
+    self.steps_per_epoch = inputs.steps_per_epoch
+    with self.strategy.scope():
       self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
       if not optimizer.built:
         optimizer.build(model.trainable_variables)
     self._train = tf.function(self._train_loop)
+    self._iterators, self._position = None, -1
 
   @property
   def trace_count(self) -> int:
     return self._train.experimental_get_tracing_count()
 
-  def train(self, iterator, num_steps: int, val_iterator=None) -> tf.Tensor:
-    """Runs `num_steps` steps; returns the mean training loss over them."""
-    return self._train(iterator, tf.constant(num_steps, tf.int32), val_iterator)
+  @property
+  def current_step(self) -> int:
+    return int(self.step.numpy())
+
+  def checkpoint(self) -> tf.train.Checkpoint:
+    """Everything a resumed run needs; the data position is the step (see pipeline)."""
+    return tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
+                               weights=self.state, step=self.step)
+
+  def train(self, num_steps: int) -> tf.Tensor:
+    """Runs `num_steps` steps from the current step; returns their mean training loss.
+
+    The input streams are (re)positioned at the current step when it moved under them
+    (a checkpoint restore), so a resumed run continues exactly where the saved one was.
+    """
+    step = self.current_step
+    if self._position != step:
+      self._iterators = self.inputs.iterators(step)
+    loss = self._train(self._iterators[0], tf.constant(num_steps, tf.int32),
+                       self._iterators[1])
+    self._position = step + num_steps
+    return loss
 
   def _train_loop(self, iterator, num_steps, val_iterator):
     total = tf.constant(0.0)
@@ -85,7 +105,8 @@ class Trainer(tf.Module):
       per_example = self.loss_fn(label, logits)
       modulation = modulation.resolve(per_example)
       weight = base_weight * modulation.weight
-      loss = tf.nn.compute_average_loss(weight * per_example, global_batch_size=self.global_batch)
+      loss = tf.nn.compute_average_loss(weight * per_example,
+                                        global_batch_size=self.inputs.batch_size)
       if modulation.penalty is not None:
         loss += modulation.penalty / ctx.num_replicas_in_sync
       if self.model.losses:
@@ -128,5 +149,5 @@ class Trainer(tf.Module):
     return MetaContext(
         per_example_loss, [v.value for v in self.model.trainable_variables], features,
         base_weight, None if val_batch is None else val_batch["features"],
-        None if val_batch is None else val_batch["label"], self.global_batch,
-        self.val_global_batch)
+        None if val_batch is None else val_batch["label"], self.inputs.batch_size,
+        self.inputs.val_batch_size)

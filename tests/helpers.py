@@ -6,7 +6,6 @@ import numpy as np
 
 from framework import experiment as experiment_lib
 from framework.config import base_config
-from framework.pipeline import distributed_stream
 
 TWO_CPUS = ["/cpu:0", "/cpu:1"]
 
@@ -36,13 +35,8 @@ def synthetic_config(strategy: str = "one_device", **overrides):
 def train_steps(config, num_steps: int, loops: int = 1):
   """Builds the experiment of `config` and runs `loops` compiled loops of `num_steps`."""
   exp = experiment_lib.build(config)
-  t = config.train
-  it = iter(distributed_stream(exp.strategy, exp.data.train, t.batch_size, config.seed))
-  val = None
-  if exp.rule.meta is not None:
-    val = iter(distributed_stream(exp.strategy, exp.data.val, t.val_batch_size, config.seed + 1))
   for _ in range(loops):
-    exp.trainer.train(it, num_steps, val)
+    exp.trainer.train(num_steps)
   return exp
 
 

@@ -17,21 +17,22 @@ import ml_collections
 import numpy as np
 import pytest
 
-from framework.config import load_experiment_file
+from framework.config import load_experiment
 from framework import data as data_lib
 from framework.errors import ConfigError
-from framework.losses import LOSSES, build_class_weighting
+from framework.losses import build_class_weighting, build_loss, per_example
 from framework.models import MODELS
 from framework.studies import lt_table
 from framework.weights import RULES
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_FILES = sorted(glob.glob(os.path.join(_REPO, "experiments", "*.py")))
+_FILES = sorted(p for p in glob.glob(os.path.join(_REPO, "experiments", "*.py"))
+                if not os.path.basename(p).startswith("_"))
 # REFERENCE.md, "The project's own long-tailed protocol": floor(6000 * 0.01^(c/9)).
 _LT_COUNTS = [6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60]
 
 
-_CASES = [(os.path.basename(p), v) for p in _FILES for v in load_experiment_file(p).VARIANTS]
+_CASES = [(os.path.basename(p), v) for p in _FILES for v in load_experiment(p).VARIANTS]
 
 
 def test_experiment_files_found():
@@ -39,9 +40,15 @@ def test_experiment_files_found():
   assert "default.py" in names and "fmnist_lt.py" in names
 
 
+def test_shipped_experiments_load_by_name_like_by_path():
+  for path in _FILES:
+    name = os.path.splitext(os.path.basename(path))[0]
+    assert load_experiment(name).VARIANTS.keys() == load_experiment(path).VARIANTS.keys()
+
+
 @pytest.mark.parametrize("filename,variant", _CASES)
 def test_variant_builds_valid_components(filename, variant):
-  c = load_experiment_file(os.path.join(_REPO, "experiments", filename)).get_config(variant)
+  c = load_experiment(os.path.join(_REPO, "experiments", filename)).get_config(variant)
   assert isinstance(c, ml_collections.ConfigDict) and c.variant == variant
   data_lib.check_config(data_lib.resolve_config(c.data))
   counts = np.array([50, 20, 5], np.int64)  # stand-in counts: the factories only need C > 1
@@ -49,7 +56,7 @@ def test_variant_builds_valid_components(filename, variant):
   rule = RULES.build(c.rule.name, c.rule.kwargs, field="rule", context=context)
   if rule.needs_validation:
     assert c.data.val_per_class > 0, "a validation-needing rule without a validation split"
-  loss = LOSSES.build(c.loss.name, c.loss.kwargs, field="loss", context=context)
+  loss = per_example(build_loss(c.loss.name, c.loss.kwargs, context))
   labels, logits = np.array([0, 1, 2], np.int32), np.eye(3, dtype=np.float32)
   values = np.asarray(loss(labels, logits))
   assert values.shape == (3,) and np.isfinite(values).all()
@@ -64,13 +71,13 @@ def test_variant_builds_valid_components(filename, variant):
 @pytest.mark.parametrize("path", _FILES, ids=os.path.basename)
 def test_unknown_variant_is_a_one_line_config_error(path):
   with pytest.raises(ConfigError) as e:
-    load_experiment_file(path).get_config("no_such_variant")
+    load_experiment(path).get_config("no_such_variant")
   message = str(e.value)
   assert "\n" not in message and "no_such_variant" in message
 
 
 def test_fmnist_lt_follows_the_protocol():
-  c = load_experiment_file(os.path.join(_REPO, "experiments", "fmnist_lt.py")).get_config()
+  c = load_experiment(os.path.join(_REPO, "experiments", "fmnist_lt.py")).get_config()
   assert c.variant == "ce"
   assert c.data.source == "fashion_mnist"
   assert c.data.long_tail.profile == "exponential"
@@ -86,7 +93,7 @@ def test_fmnist_lt_follows_the_protocol():
 
 
 def test_fmnist_lt_variants_differ_only_where_meant():
-  m = load_experiment_file(os.path.join(_REPO, "experiments", "fmnist_lt.py"))
+  m = load_experiment(os.path.join(_REPO, "experiments", "fmnist_lt.py"))
   ldam = m.get_config("ldam_drw")
   assert ldam.model.kwargs.head == "cosine" and ldam.loss.name == "ldam"
   assert ldam.class_weights.start_epoch / ldam.train.epochs == 160 / 200
@@ -100,7 +107,7 @@ def test_fmnist_lt_variants_differ_only_where_meant():
 
 
 def test_fmnist_lt_counts_match_reference():
-  c = load_experiment_file(os.path.join(_REPO, "experiments", "fmnist_lt.py")).get_config("ce")
+  c = load_experiment(os.path.join(_REPO, "experiments", "fmnist_lt.py")).get_config("ce")
   bundle = data_lib.build(c.data)
   assert bundle.class_counts.tolist() == _LT_COUNTS and sum(_LT_COUNTS) == 14886
   assert len(bundle.test.labels) == 10000

@@ -25,7 +25,7 @@ def output():
 def _latest(workdir):
   names = sorted(os.listdir(os.path.join(workdir, "weights")))
   with np.load(os.path.join(workdir, "weights", names[-1])) as f:
-    return names[-1], f["sample__weight"]
+    return names[-1], f["per_sample/weight"]
 
 
 def test_sections_and_latest_snapshot(output):
@@ -73,8 +73,8 @@ def test_extremes_and_per_class_rows(output):
 def test_no_noise_mask_says_so(tmp_path):
   os.makedirs(tmp_path / "weights")
   np.savez(tmp_path / "weights" / "step_00000004.npz", step=4,
-           sample__weight=np.array([0.5, 2.0, 1.0], np.float32),
-           class__alpha=np.ones(2, np.float32))
+           **{"per_sample/weight": np.array([0.5, 2.0, 1.0], np.float32),
+              "per_class/alpha": np.ones(2, np.float32)})
   np.save(tmp_path / "labels.npy", np.array([0, 1, 1], np.int32))
   text = inspect_lib.report(inspect_lib.load_run(str(tmp_path)), top=1)
   assert "no noise mask" in text and "AUROC" not in text

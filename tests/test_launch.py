@@ -56,6 +56,10 @@ def _stderr_lines(result):
     (["--config.data.source=mnist", "--config.data.data_dir=/nonexistent"], "/nonexistent"),
     (FAST + ["--config.strategy.name=mirrored", "--config.strategy.cpu_devices=3"],
      "batch_size=32 must be divisible by the 3 replicas"),
+    (FAST + ["--config.eval.batch_size=0"], "eval.batch_size=0 must be an integer >= 1"),
+    (FAST + ["--config.logging.heatmap_max_columns=0"],
+     "logging.heatmap_max_columns=0 must be an integer >= 1"),
+    (FAST + ["--config.logging.tracked_indices=(5000,)"], "logging.tracked_indices has 5000"),
 ])
 def test_bad_input_is_one_line_and_nonzero(tmp_path, args, expected):
   env_home = {"KERAS_HOME": str(tmp_path / "keras")}  # no cached mnist to fall back on
@@ -70,6 +74,23 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, args, expected):
   assert expected in lines[0]
   assert "Traceback" not in result.stderr + result.stdout
   assert not (tmp_path / "run").exists(), "a failed start must not create the workdir"
+
+
+def test_a_kwarg_of_the_wrong_type_is_one_line_before_the_workdir(tmp_path):
+  """A factory's TypeError (here mlp's hidden widths given as a string) is a ConfigError."""
+  (tmp_path / "exp.py").write_text(
+      "from framework.config import base_config\n"
+      "VARIANTS = {}\n"
+      "def get_config(variant=None):\n"
+      "  c = base_config()\n"
+      "  c.data.source = 'synthetic'\n"
+      "  c.model.kwargs = {'hidden': 'wide'}\n"
+      "  return c\n")
+  result = launch(f"--config={tmp_path / 'exp.py'}", workdir=tmp_path / "run")
+  lines = _stderr_lines(result)
+  assert result.returncode != 0 and len(lines) == 1, result.stderr
+  assert lines[0].startswith("error: model (mlp): ") and "Traceback" not in result.stderr
+  assert not (tmp_path / "run").exists()
 
 
 def test_csv_without_label_column(tmp_path):

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
+from tensorboard.plugins.custom_scalar import layout_pb2
+from tensorboard.plugins.custom_scalar import metadata as custom_scalar_metadata
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from framework.logging import flatten_hparams
@@ -92,6 +94,19 @@ def test_texts_round_trip(tmp_path):
   assert _plugin(acc, "eval/per_class") == "text"
   [(step, text)] = _values(acc, "eval/per_class")
   assert step == 2 and text.item().decode() == table
+
+
+def test_plugin_data_round_trip(tmp_path):
+  """write_summaries carries any plugin's data: here a custom-scalars layout."""
+  layout = layout_pb2.Layout(category=[layout_pb2.Category(title="per class")])
+  tag = custom_scalar_metadata.CONFIG_SUMMARY_TAG
+  with SummaryWriter(tmp_path) as writer:
+    writer.write_summaries(0, {tag: tf.constant(layout.SerializeToString())}, {
+        tag: custom_scalar_metadata.create_summary_metadata().SerializeToString()})
+  acc = _load(tmp_path)
+  assert _plugin(acc, tag) == "custom_scalars"
+  [(step, raw)] = _values(acc, tag)
+  assert step == 0 and layout_pb2.Layout.FromString(raw.item()) == layout
 
 
 def test_hparams_and_final_metrics(tmp_path):
@@ -208,6 +223,9 @@ class _Recorder(MetricWriter):
   def write_hparams(self, hparams, metrics=None):
     self.calls.append(("hparams", dict(hparams), metrics))
 
+  def write_summaries(self, step, values, metadata=None):
+    self.calls.append(("summaries", step, sorted(values), sorted(metadata or {})))
+
   def flush(self):
     self.calls.append(("flush",))
 
@@ -225,12 +243,13 @@ def test_multi_writer_fans_out_and_closes_all():
   multi.write_images(3, {"i": np.zeros((2, 2, 3))})
   multi.write_texts(4, {"t": "x"})
   multi.write_hparams({"lr": 0.1}, {"m": 0.5})
+  multi.write_summaries(5, {"raw": np.zeros(2)}, {"raw": b""})
   multi.flush()
   with pytest.raises(OSError, match="disk full"):
     multi.close()
   expected = [("scalars", 1, {"a": 1.0}), ("histograms", 2, 5), ("images", 3, ["i"]),
-              ("texts", 4, {"t": "x"}), ("hparams", {"lr": 0.1}, {"m": 0.5}), ("flush",),
-              ("close",)]
+              ("texts", 4, {"t": "x"}), ("hparams", {"lr": 0.1}, {"m": 0.5}),
+              ("summaries", 5, ["raw"], ["raw"]), ("flush",), ("close",)]
   assert first.calls == expected and second.calls == expected   # second closed despite first
 
 
@@ -242,6 +261,7 @@ def test_null_writer_accepts_everything(tmp_path):
     writer.write_images(0, {"i": np.zeros((2, 2, 3), np.uint8)})
     writer.write_texts(0, {"t": "x"})
     writer.write_hparams({"a": {"b": 1}}, {"m": 1.0})
+    writer.write_summaries(0, {"raw": np.zeros(2)})
     writer.flush()
   assert not list(tmp_path.iterdir())
 

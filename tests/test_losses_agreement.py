@@ -75,7 +75,7 @@ def test_categorical_focal_vs_keras(data, gamma, alpha):
   ref = keras.losses.CategoricalFocalCrossentropy(
       from_logits=True, reduction=None, dtype="float64", **kw)(data["onehot"], data["z"])
   _check(lambda dt: L.categorical_focal(data["onehot"], data["z"].astype(dt), **kw), ref,
-         data["sw"], L.CategoricalFocalLoss(**kw), ref_cls, (data["onehot"], data["z"]))
+         data["sw"], L.CategoricalFocalLoss(from_logits=True, **kw), ref_cls, (data["onehot"], data["z"]))
   # The sparse focal loss is the same loss for int labels.
   np.testing.assert_allclose(
       L.sparse_focal(data["y"], np.float32(data["z"]), **kw), ref, rtol=RTOL)
@@ -97,11 +97,11 @@ def test_categorical_cross_entropy_vs_keras(data, smoothing):
       dtype="float64")(data["onehot"], data["z"])
   _check(lambda dt: L.categorical_cross_entropy(
       data["onehot"], data["z"].astype(dt), label_smoothing=smoothing), ref, data["sw"],
-         L.CategoricalCrossEntropyLoss(label_smoothing=smoothing), ref_cls,
+         L.CategoricalCrossEntropyLoss(label_smoothing=smoothing, from_logits=True), ref_cls,
          (data["onehot"], data["z"]))
   _check(lambda dt: L.sparse_cross_entropy(
       data["y"], data["z"].astype(dt), label_smoothing=smoothing), ref, data["sw"],
-         L.SparseCrossEntropyLoss(label_smoothing=smoothing), None, (data["y"], data["z"]))
+         L.SparseCrossEntropyLoss(label_smoothing=smoothing, from_logits=True), None, (data["y"], data["z"]))
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
@@ -124,7 +124,7 @@ def test_weighted_cross_entropy_vs_tf(data, pos_weight):
       pos_weight=tf.constant(pos_weight, tf.float64)), -1).numpy()
   _check(lambda dt: L.weighted_cross_entropy(data["multi"], data["z"].astype(dt),
                                              pos_weight=pos_weight), ref, data["sw"],
-         L.WeightedCrossEntropyLoss(pos_weight=pos_weight), None,
+         L.WeightedCrossEntropyLoss(pos_weight=pos_weight, from_logits=True), None,
          (data["multi"], data["z"]))
 
 
@@ -132,7 +132,7 @@ def test_sparse_cross_entropy_vs_tf(data):
   ref = tf.nn.sparse_softmax_cross_entropy_with_logits(
       labels=data["y"], logits=data["z"]).numpy()
   _check(lambda dt: L.sparse_cross_entropy(data["y"], data["z"].astype(dt)), ref,
-         data["sw"], L.SparseCrossEntropyLoss(),
+         data["sw"], L.SparseCrossEntropyLoss(from_logits=True),
          keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64"),
          (data["y"], data["z"]))
 
@@ -156,7 +156,7 @@ def test_sparse_focal_vs_numpy(data, gamma, alpha):
   a = np.asarray(alpha)[y] if np.ndim(alpha) else alpha
   ref = a * (1.0 - p_t) ** gamma * _np_ce(y, z)
   _check(lambda dt: L.sparse_focal(y, z.astype(dt), gamma=gamma, alpha=alpha), ref,
-         data["sw"], L.SparseFocalLoss(gamma=gamma, alpha=alpha), None, (y, z))
+         data["sw"], L.SparseFocalLoss(gamma=gamma, alpha=alpha, from_logits=True), None, (y, z))
 
 
 @pytest.mark.parametrize("max_margin,scale", [(0.5, 30.0), (0.3, 10.0)])
@@ -197,6 +197,6 @@ def test_class_weights_in_loss_vs_numpy(data):
   w = np.array([0.2, 0.5, 1.0, 3.0, 9.0])
   ref = w[y] * _np_ce(y, z)
   _check(lambda dt: L.sparse_cross_entropy(y, z.astype(dt), class_weights=w), ref,
-         data["sw"], L.SparseCrossEntropyLoss(class_weights=w), None, (y, z))
+         data["sw"], L.SparseCrossEntropyLoss(class_weights=w, from_logits=True), None, (y, z))
   _check(lambda dt: L.categorical_cross_entropy(data["onehot"], z.astype(dt),
                                                 class_weights=w), ref, data["sw"])

@@ -13,15 +13,17 @@ from framework import losses as L
 C = 3
 COUNTS = [50, 20, 5]
 
-# class -> (constructor kwargs, sparse labels?)
+# class -> (constructor kwargs, sparse labels?); logits in, as the trainer passes them
+LOGITS = {"from_logits": True}
 CLASSES = {
-    L.SparseCrossEntropyLoss: ({"label_smoothing": 0.1, "class_weights": [1.0, 2.0, 3.0]},
-                               True),
-    L.CategoricalCrossEntropyLoss: ({"label_smoothing": 0.2}, False),
-    L.WeightedCrossEntropyLoss: ({"pos_weight": [1.0, 2.0, 5.0]}, False),
-    L.BinaryFocalLoss: ({"gamma": 1.5, "alpha": 0.4, "apply_class_balancing": True}, False),
-    L.CategoricalFocalLoss: ({"gamma": 2.0, "alpha": [0.2, 0.3, 0.5]}, False),
-    L.SparseFocalLoss: ({"gamma": 0.5, "alpha": 0.7}, True),
+    L.SparseCrossEntropyLoss: ({"label_smoothing": 0.1, "class_weights": [1.0, 2.0, 3.0],
+                                **LOGITS}, True),
+    L.CategoricalCrossEntropyLoss: ({"label_smoothing": 0.2, **LOGITS}, False),
+    L.WeightedCrossEntropyLoss: ({"pos_weight": [1.0, 2.0, 5.0], **LOGITS}, False),
+    L.BinaryFocalLoss: ({"gamma": 1.5, "alpha": 0.4, "apply_class_balancing": True, **LOGITS},
+                        False),
+    L.CategoricalFocalLoss: ({"gamma": 2.0, "alpha": [0.2, 0.3, 0.5], **LOGITS}, False),
+    L.SparseFocalLoss: ({"gamma": 0.5, "alpha": 0.7, "label_smoothing": 0.1, **LOGITS}, True),
     L.LDAMLoss: ({"class_counts": COUNTS, "max_margin": 0.4, "scale": 10.0}, True),
     L.LogitAdjustedLoss: ({"class_counts": COUNTS, "tau": 1.5}, True),
     L.BalancedSoftmaxLoss: ({"class_counts": COUNTS}, True),
@@ -73,7 +75,8 @@ def test_compile_and_fit(cls, data):
 def test_saved_model_restores_the_loss(tmp_path, data):
   x, y, _, _ = data
   model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(C)])
-  model.compile(optimizer="sgd", loss=L.SparseFocalLoss(gamma=2.0, alpha=[0.5, 1.0, 2.0]))
+  model.compile(optimizer="sgd", loss=L.SparseFocalLoss(gamma=2.0, alpha=[0.5, 1.0, 2.0],
+                                                        from_logits=True))
   model.fit(x, y, epochs=1, verbose=0)
   path = tmp_path / "model.keras"
   model.save(path)
@@ -88,13 +91,26 @@ def test_learnable_alpha_receives_gradient(data):
   _, y, _, _ = data
   z = tf.constant(np.random.default_rng(2).normal(size=(24, C)), tf.float32)
   alpha = tf.Variable([1.0, 0.5, 2.0])
-  loss = L.SparseFocalLoss(gamma=2.0, alpha=alpha)
+  loss = L.SparseFocalLoss(gamma=2.0, alpha=alpha, from_logits=True)
   with tf.GradientTape() as tape:
     value = loss(y, z)
   grad = tf.convert_to_tensor(tape.gradient(value, alpha))  # gather gives IndexedSlices
-  unweighted = L.sparse_focal(y, z, gamma=2.0).numpy()
+  unweighted = L.sparse_focal(y, z, gamma=2.0, alpha=None).numpy()
   expected = np.array([unweighted[y == c].sum() for c in range(C)]) / len(y)
   np.testing.assert_allclose(grad, expected, rtol=1e-5)
   alpha.assign([2.0, 2.0, 2.0])  # the loss reads the live value
   np.testing.assert_allclose(loss(y, z), 2.0 * unweighted.mean(), rtol=1e-6)
   assert loss.get_config()["alpha"] == [2.0, 2.0, 2.0]
+
+
+def test_keras_defaults_and_the_class_axis():
+  """Keras's defaults (probabilities in, alpha 0.25), and `axis` naming the class axis."""
+  for cls in (L.SparseCrossEntropyLoss, L.BinaryFocalLoss, L.CategoricalFocalLoss,
+              L.SparseFocalLoss, L.WeightedCrossEntropyLoss):
+    assert cls().get_config()["from_logits"] is False, cls
+  assert L.CategoricalFocalLoss().get_config()["alpha"] == 0.25
+  z = np.random.default_rng(4).normal(size=(2, 3, 5)).astype(np.float32)  # classes on axis 1
+  y = np.array([[0, 2, 1, 1, 0], [2, 2, 0, 1, 1]])
+  moved = L.SparseFocalLoss(from_logits=True, axis=1, reduction=None)(y, z)
+  last = L.SparseFocalLoss(from_logits=True, reduction=None)(y, np.moveaxis(z, 1, -1))
+  np.testing.assert_allclose(moved, last, rtol=1e-6)

@@ -1,8 +1,9 @@
-"""`LOSSES`: every registered loss builds from config + context and keeps the trainer
-contract `loss(labels int32 [B], logits [B, C]) -> float32 [B]`."""
+"""`LOSSES`: every registered loss builds from config + context (`build_loss`) and, through
+`per_example`, keeps the trainer contract `loss(labels int32 [B], logits [B, C]) -> float32 [B]`."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -26,11 +27,18 @@ CASES = {
                                                  apply_class_balancing=True)),
     "focal": ({"gamma": 2.0, "alpha": [0.1, 0.2, 0.3, 0.4]},
               lambda y, z: L.sparse_focal(y, z, gamma=2.0, alpha=[0.1, 0.2, 0.3, 0.4])),
+    "categorical_focal": ({"gamma": 1.0, "label_smoothing": 0.1},
+                          lambda y, z: L.categorical_focal(tf.one_hot(y, C), z, gamma=1.0,
+                                                           label_smoothing=0.1)),
+    "categorical_cross_entropy": ({"label_smoothing": 0.2},
+                                  lambda y, z: L.categorical_cross_entropy(
+                                      tf.one_hot(y, C), z, label_smoothing=0.2)),
     "ldam": ({"max_margin": 0.4, "scale": 20.0},
              lambda y, z: L.ldam(y, z, class_counts=COUNTS, max_margin=0.4, scale=20.0)),
     "logit_adjusted": ({"tau": 0.5},
                        lambda y, z: L.logit_adjusted(y, z, class_counts=COUNTS, tau=0.5)),
     "balanced_softmax": ({}, lambda y, z: L.balanced_softmax(y, z, class_counts=COUNTS)),
+    "gce": ({"q": 0.7}, lambda y, z: L.generalized_cross_entropy(y, z, q=0.7)),
 }
 
 
@@ -49,8 +57,10 @@ def batch():
 def test_contract_shape_dtype_values(name, batch):
   labels, logits = batch
   kwargs, reference = CASES[name]
-  loss = L.LOSSES.build(name, kwargs, field="loss", context=CONTEXT)
-  assert isinstance(loss, L.PerExampleLoss) and name in repr(loss)
+  built = L.build_loss(name, kwargs, CONTEXT)
+  assert isinstance(built, L.PerExampleLoss) and built.reduction is None
+  assert built.get_config().get("from_logits", True) is True
+  loss = L.per_example(built)
   out = loss(labels, logits)
   assert out.shape == (B,) and out.dtype == tf.float32
   assert np.all(np.isfinite(out.numpy()))
@@ -63,7 +73,7 @@ def test_contract_shape_dtype_values(name, batch):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_traceable_with_finite_gradients(name, batch):
   labels, logits = batch
-  loss = L.LOSSES.build(name, CASES[name][0], field="loss", context=CONTEXT)
+  loss = L.per_example(L.build_loss(name, CASES[name][0], CONTEXT))
 
   @tf.function(reduce_retracing=True)
   def step(y, z):
@@ -81,5 +91,16 @@ def test_traceable_with_finite_gradients(name, batch):
 
 def test_defaults_build_from_context_alone():
   for name in L.LOSSES.names():
-    loss = L.LOSSES.build(name, None, field="loss", context=CONTEXT)
+    loss = L.per_example(L.build_loss(name, None, CONTEXT))
     assert loss(tf.constant([0, 3]), tf.zeros([2, C])).shape == (2,)
+
+
+def test_per_example_reads_any_keras_loss():
+  labels, logits = tf.constant([0, 3, 1]), tf.constant(np.eye(3, C) * 2.0, tf.float32)
+  sparse = L.per_example(keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+  dense = L.per_example(keras.losses.CategoricalCrossentropy(from_logits=True))
+  expected = L.sparse_cross_entropy(labels, logits)
+  np.testing.assert_allclose(sparse(labels, logits), expected, rtol=1e-5)
+  np.testing.assert_allclose(dense(labels, logits), expected, rtol=1e-5)
+  with pytest.raises(ValueError, match="from_logits=False"):
+    L.per_example(keras.losses.SparseCategoricalCrossentropy())

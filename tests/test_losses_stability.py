@@ -111,9 +111,10 @@ def test_probability_path_finite_at_0_and_1(name, gamma, dtype):
 
 
 PAIRS = {  # focal at gamma = 0 (alpha = 1) and the cross-entropy it must equal
-    "sparse": (lambda y, z, **k: L.sparse_focal(y, z, gamma=0.0, **k),
+    "sparse": (lambda y, z, **k: L.sparse_focal(y, z, gamma=0.0, alpha=1.0, **k),
                lambda y, z, **k: L.sparse_cross_entropy(y, z, **k)),
-    "categorical": (lambda y, z, **k: L.categorical_focal(np.eye(3)[y], z, gamma=0.0, **k),
+    "categorical": (lambda y, z, **k: L.categorical_focal(np.eye(3)[y], z, gamma=0.0, alpha=1.0,
+                                                          **k),
                     lambda y, z, **k: L.categorical_cross_entropy(np.eye(3)[y], z, **k)),
     "binary": (lambda y, z, **k: L.binary_focal(np.eye(3)[y], z, gamma=0.0, **k),
                lambda y, z, **k: L.binary_cross_entropy(np.eye(3)[y], z, **k)),

@@ -52,7 +52,7 @@ def _trainer_step(setup):
   x, y, init, model, weights = setup
   clone = keras.models.clone_model(model)
   clone.set_weights(init)
-  loss_fn = L.LOSSES.build("cross_entropy", {}, context={"class_counts": np.bincount(y)})
+  loss_fn = L.per_example(L.build_loss("cross_entropy", {}, {"class_counts": np.bincount(y)}))
   weighting = L.build_class_weighting(
       {"scheme": "inverse_frequency", "start_epoch": 0}, np.bincount(y))
   with tf.GradientTape() as tape:
@@ -71,7 +71,7 @@ def test_three_ways_give_identical_parameters(setup):
   keras_ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
   a = _fit(setup, keras_ce, class_weight={c: float(w[c]) for c in range(C)})
   b = _fit(setup, keras_ce, sample_weight=w[y].astype(np.float32))
-  c = _fit(setup, L.SparseCrossEntropyLoss(class_weights=w))
+  c = _fit(setup, L.SparseCrossEntropyLoss(class_weights=w, from_logits=True))
   d = _trainer_step(setup)
   unweighted = _fit(setup, keras_ce)
   for other in (b, c, d):

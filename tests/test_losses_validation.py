@@ -1,5 +1,6 @@
 """Bad parameters raise ValueError naming the parameter, the value and what is allowed;
-through the registry they become one-line ConfigErrors naming the config field."""
+through `build_loss` (the trainer's path) they become one-line ConfigErrors naming the
+config field."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ CASES = {
     "alpha negative": (lambda: L.sparse_focal(Y, Z, alpha=[1.0, -1.0, 1.0]),
                        ["alpha=[1.0, -1.0, 1.0]", ">= 0"]),
     "class weights negative": (lambda: L.SparseCrossEntropyLoss(class_weights=[1, -2, 1]),
-                               ["class_weights[1]=-2.0", ">= 0"]),
+                               ["class_weights=[1.0, -2.0, 1.0]", ">= 0"]),
     "class weights inf": (lambda: L.sparse_cross_entropy(Y, Z, class_weights=[1, np.inf, 1]),
                           ["class_weights", "inf", "finite"]),
     "class weights length": (lambda: L.sparse_cross_entropy(Y, Z, class_weights=[1.0, 2.0]),
@@ -88,7 +89,9 @@ REGISTRY_CASES = {
     "smoothing": ("cross_entropy", {"label_smoothing": -0.1}, ["label_smoothing=-0.1"]),
     "tau": ("logit_adjusted", {"tau": -2.0}, ["loss (logit_adjusted): tau=-2.0"]),
     "unknown kwarg": ("ldam", {"margin": 0.5},
-                      ["loss.kwargs.margin", "allowed: max_margin, scale"]),
+                      ["loss.kwargs.margin", "allowed: max_margin, scale, class_weights"]),
+    "trainer's argument": ("focal", {"from_logits": False},
+                           ["loss.kwargs.from_logits is set by the trainer"]),
     "unknown name": ("focall", {}, ["loss.name='focall'", "known:", "balanced_softmax"]),
 }
 
@@ -97,7 +100,7 @@ REGISTRY_CASES = {
 def test_registry_errors_are_config_errors(name):
   loss, kwargs, pieces = REGISTRY_CASES[name]
   with pytest.raises(ConfigError) as info:
-    L.LOSSES.build(loss, kwargs, field="loss", context=CONTEXT)
+    L.build_loss(loss, kwargs, CONTEXT)
   assert "\n" not in str(info.value)
   for piece in pieces:
     assert piece in str(info.value), str(info.value)
@@ -106,14 +109,12 @@ def test_registry_errors_are_config_errors(name):
 def test_registry_zero_count_and_mismatched_counts():
   for name in ("ldam", "logit_adjusted", "balanced_softmax"):
     with pytest.raises(ConfigError, match=rf"loss \({name}\): class_counts\[1\]=0"):
-      L.LOSSES.build(name, {}, field="loss",
-                     context={"class_counts": np.array([4, 0, 1]), "num_classes": 3})
-    with pytest.raises(ConfigError, match="class_counts has 2 entries; expected num_classes=3"):
-      L.LOSSES.build(name, {}, field="loss",
-                     context={"class_counts": np.array([4, 1]), "num_classes": 3})
+      L.build_loss(name, {}, {"class_counts": np.array([4, 0, 1]), "num_classes": 3})
+    with pytest.raises(ConfigError, match="class_counts has 2 entries but y_pred has 3"):
+      L.build_loss(name, {}, {"class_counts": np.array([4, 1]), "num_classes": 3})
 
 
-def test_registry_sigmoid_loss_checks_labels():
-  loss = L.LOSSES.build("weighted_cross_entropy", {"pos_weight": 2.0}, context=CONTEXT)
+def test_trainer_view_of_a_sigmoid_loss_checks_labels():
+  loss = L.per_example(L.build_loss("weighted_cross_entropy", {"pos_weight": 2.0}, CONTEXT))
   with pytest.raises(ValueError, match=r"labels contain 3, outside the allowed range \[0, 3\)"):
     loss(np.array([0, 3]), Z)

@@ -51,7 +51,7 @@ _BF3_Y, _BF3_X = [[1, 1, 0], [0, 1, 0]], [[1.5, -2.7, 2.9], [-3.8, 1.2, -4.5]]
 @pytest.mark.parametrize("sample_weight,expected", [
     (None, 0.799), (3.21, 2.565), ([[1.2], [3.4]], 0.95977)])
 def test_binary_focal_logits_gamma3(sample_weight, expected):
-  got = L.BinaryFocalLoss(gamma=3.0)(_BF3_Y, _BF3_X, sample_weight=sample_weight)
+  got = L.BinaryFocalLoss(gamma=3.0, from_logits=True)(_BF3_Y, _BF3_X, sample_weight=sample_weight)
   _digits(got, expected, 3)
   ref = keras.losses.BinaryFocalCrossentropy(gamma=3.0, from_logits=True)
   _same_as_keras(got, ref, _BF3_Y, _BF3_X, sample_weight=sample_weight)
@@ -60,7 +60,8 @@ def test_binary_focal_logits_gamma3(sample_weight, expected):
 @pytest.mark.parametrize("balancing,expected", [(False, 0.691), (True, 0.51)])
 def test_binary_focal_1d(balancing, expected):
   y, x = [0, 1, 0, 0], [-18.6, 0.51, 2.94, -12.8]
-  got = L.BinaryFocalLoss(gamma=2.0, alpha=0.25, apply_class_balancing=balancing)(y, x)
+  got = L.BinaryFocalLoss(gamma=2.0, alpha=0.25, apply_class_balancing=balancing,
+                        from_logits=True)(y, x)
   _digits(got, expected, 3 if expected == 0.691 else 2)
   ref = keras.losses.BinaryFocalCrossentropy(
       gamma=2.0, alpha=0.25, apply_class_balancing=balancing, from_logits=True)
@@ -72,7 +73,7 @@ _BF2_Y, _BF2_X = [[0, 1], [0, 0]], [[-18.6, 0.51], [2.94, -12.8]]
 
 @pytest.mark.parametrize("balancing,expected", [(False, 0.647), (True, 0.482)])
 def test_binary_focal_2d_gamma3(balancing, expected):
-  got = L.BinaryFocalLoss(gamma=3.0, apply_class_balancing=balancing)(_BF2_Y, _BF2_X)
+  got = L.BinaryFocalLoss(gamma=3.0, apply_class_balancing=balancing, from_logits=True)(_BF2_Y, _BF2_X)
   _digits(got, expected, 3)
   ref = keras.losses.BinaryFocalCrossentropy(
       gamma=3.0, apply_class_balancing=balancing, from_logits=True)
@@ -114,7 +115,7 @@ _CF_Z = [[8.0, 1.0, 1.0], [0.0, 9.0, 1.0], [2.0, 3.0, 5.0]]
 
 
 def test_categorical_focal_logits():
-  got = L.CategoricalFocalLoss(alpha=0.25, gamma=2.0)(np.eye(3), _CF_Z)
+  got = L.CategoricalFocalLoss(alpha=0.25, gamma=2.0, from_logits=True)(np.eye(3), _CF_Z)
   _digits(got, 0.000345, 6)
 
 

@@ -25,7 +25,7 @@ def test_two_replicas_match_one_device(rule, kwargs):
   for key in a:
     assert np.isfinite(a[key]).all(), key
     np.testing.assert_allclose(a[key], b[key], atol=1e-5, rtol=1e-5, err_msg=key)
-  changed = {"l2rw": "sample/running", "mwnet": "shared/vnet_w1", "meta_alpha": "class/alpha"}
+  changed = {"l2rw": "per_sample/running", "mwnet": "shared/vnet/w1", "meta_alpha": "per_class/alpha"}
   fresh = tables(train_steps(_config("one_device", rule), num_steps=0))
   assert not np.allclose(a[changed[rule]], fresh[changed[rule]]), "the rule learned nothing"
 
@@ -33,10 +33,10 @@ def test_two_replicas_match_one_device(rule, kwargs):
 @pytest.mark.parametrize("rule", META_RULES)
 def test_checkpoint_round_trip(rule, tmp_path):
   exp = train_steps(_config("one_device", rule), num_steps=2)
-  path = exp.checkpoint().save(str(tmp_path / "ckpt"))
+  path = exp.trainer.checkpoint().save(str(tmp_path / "ckpt"))
   saved = tables(exp)
   other = train_steps(_config("one_device", rule), num_steps=0)
-  other.checkpoint().restore(path).assert_consumed()
+  other.trainer.checkpoint().restore(path).assert_consumed()
   for key, value in tables(other).items():
     np.testing.assert_array_equal(value, saved[key], err_msg=key)
 
@@ -44,6 +44,6 @@ def test_checkpoint_round_trip(rule, tmp_path):
 def test_meta_alpha_with_focal_loss_learns_finite_alpha():
   exp = train_steps(synthetic_config("one_device", rule__name="meta_alpha", data__val_per_class=8,
                                      loss__name="focal", loss__kwargs={"gamma": 2.0}), 6)
-  alpha = tables(exp)["class/alpha"]
+  alpha = tables(exp)["per_class/alpha"]
   assert np.isfinite(alpha).all() and (alpha > 0).all() and not np.allclose(alpha, 1.0)
   np.testing.assert_allclose(alpha.mean(), 1.0, rtol=1e-5)

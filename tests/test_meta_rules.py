@@ -1,11 +1,11 @@
-"""The meta rules' own pieces: kwargs validation, V's Adam step, alpha's exponentiated step."""
+"""The meta rules' own pieces: kwargs validation and V (their optimisers: test_optim.py)."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from framework.errors import ConfigError
-from framework.weights.meta import adam_step, exponentiated_step, vnet
+from framework.weights.meta import vnet
 from framework.weights.meta.mwnet import init_vnet
 from framework.weights.rule import RULES
 
@@ -30,35 +30,10 @@ def test_meta_rules_need_validation(name):
   assert rule.needs_validation and rule.meta is not None
 
 
-def test_adam_step_matches_a_numpy_adam_with_l2():
-  rng = np.random.default_rng(0)
-  p, m, v = rng.normal(size=3), np.zeros(3), np.zeros(3)
-  params, moments, step = {"a": tf.constant(p)}, {"adam_m_a": tf.zeros(3, tf.float64),
-                                                   "adam_v_a": tf.zeros(3, tf.float64)}, 0.0
-  for t in range(1, 4):
-    g_np = rng.normal(size=3)
-    g = g_np + 1e-2 * p
-    m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
-    p = p - 0.1 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
-    params, moments, step = adam_step(params, {"a": tf.constant(g_np)}, moments,
-                                      tf.constant(step, tf.float64), 0.1, 1e-2)
-  np.testing.assert_allclose(params["a"], p, rtol=1e-10)
-  assert float(step) == 3.0
-
-
 def test_vnet_is_a_sigmoid_mlp_of_the_loss():
   theta = {k: tf.constant(v) for k, v in init_vnet(100, seed=0).items()}
   loss = np.array([0.0, 0.5, 3.0], np.float32)
-  hidden = np.maximum(loss[:, None] @ theta["vnet_w1"].numpy() + theta["vnet_b1"].numpy(), 0)
-  expected = 1 / (1 + np.exp(-(hidden @ theta["vnet_w2"].numpy() + theta["vnet_b2"].numpy())))
+  hidden = np.maximum(loss[:, None] @ theta["w1"].numpy() + theta["b1"].numpy(), 0)
+  expected = 1 / (1 + np.exp(-(hidden @ theta["w2"].numpy() + theta["b2"].numpy())))
   np.testing.assert_allclose(vnet(theta, tf.constant(loss)), expected[:, 0], rtol=1e-6)
-  assert theta["vnet_w1"].shape == (1, 100) and theta["vnet_w2"].shape == (100, 1)
-
-
-def test_exponentiated_step_keeps_alpha_positive_with_mean_one():
-  alpha = tf.constant([1.0, 2.0, 0.5, 0.5])
-  grad = tf.constant([3.0, -1.0, 0.0, 100.0])
-  new = exponentiated_step(alpha, grad, 0.5).numpy()
-  expected = alpha.numpy() * np.exp(-0.5 * grad.numpy())
-  np.testing.assert_allclose(new, expected / expected.mean(), rtol=1e-6)
-  assert (new > 0).all() and abs(new.mean() - 1) < 1e-6
+  assert theta["w1"].shape == (1, 100) and theta["w2"].shape == (100, 1)

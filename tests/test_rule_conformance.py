@@ -45,9 +45,9 @@ def test_rule_conforms(name):
   assert t1.keys() == t2.keys()
   for key, value in t1.items():
     group = key.split("/")[0]
-    if group == "sample":
+    if group == "per_sample":
       assert value.shape[0] == n, key
-    elif group == "class":
+    elif group == "per_class":
       assert value.shape[0] == c, key
     assert np.all(np.isfinite(value)), key
     np.testing.assert_allclose(value, t2[key], atol=1e-5, rtol=1e-5, err_msg=key)
@@ -59,10 +59,10 @@ def test_rule_conforms(name):
 @pytest.mark.parametrize("name", RULE_NAMES)
 def test_checkpoint_round_trip(name, tmp_path):
   exp = train_steps(config_for(name), STEPS)
-  path = exp.checkpoint().save(os.path.join(tmp_path, "ckpt"))
+  path = exp.trainer.checkpoint().save(os.path.join(tmp_path, "ckpt"))
   saved = tables(exp)
   fresh = experiment_lib.build(config_for(name))
-  fresh.checkpoint().restore(path).assert_existing_objects_matched()
+  fresh.trainer.checkpoint().restore(path).assert_existing_objects_matched()
   restored = tables(fresh)
   assert restored.keys() == saved.keys()
   for key, value in saved.items():

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import framework
-from framework.weights.rules import lambert_w0, project_to_simplex, row_momentum, transforms
+from framework.weights.rules import lambert_w0, project_to_simplex, transforms
 from framework.weights.rules.superloss import superloss_sigma
 
 C = 3
@@ -68,11 +68,12 @@ def test_data_parameters_step():
                momentum=0.9)
   s_inst = np.array([0.0, 0.5, -0.5, 2.9, 1.0], np.float32)
   v_inst = np.array([0.1, 0.0, -0.2, -1.0, 0.3], np.float32)
-  view = view_of(rule, inst_log_temperature=s_inst, inst_velocity=v_inst)
+  view = view_of(rule).replace(per_sample={"instance": {
+      "log_temperature": tf.constant(s_inst), "velocity": tf.constant(v_inst)}})
   s_cls = np.array([0.2, -0.1, 0.4], np.float32)
   v_cls = np.array([0.5, 0.5, 0.5], np.float32)
-  view = view.replace(per_class={"class_log_temperature": tf.constant(s_cls),
-                                 "class_velocity": tf.constant(v_cls)})
+  view = view.replace(per_class={"class": {"log_temperature": tf.constant(s_cls),
+                                           "velocity": tf.constant(v_cls)}})
   mod = rule.modulate(view, BATCH)
   sigma = np.exp(s_cls[LABEL]) + np.exp(s_inst)
   np.testing.assert_allclose(mod.logit_scale, 1 / sigma, rtol=1e-6)
@@ -81,18 +82,18 @@ def test_data_parameters_step():
   g_cls = np.array([0.4, -0.3, 0.2], np.float32)
   batch = framework.Batch(BATCH.index, tf.constant([0, 2, 2, 0, 0], tf.int32))  # no class 1
   new = rule.update(view, batch, result(view, {
-      "per_sample": {"inst_log_temperature": tf.constant(g_inst)},
-      "per_class": {"class_log_temperature": tf.constant(g_cls)}}))
+      "per_sample": {"instance": {"log_temperature": tf.constant(g_inst)}},
+      "per_class": {"class": {"log_temperature": tf.constant(g_cls)}}}))
   v = 0.9 * v_inst + g_inst + 0.01 * s_inst
   s = np.clip(s_inst - 0.5 * v, math.log(1 / 20), math.log(20))
-  np.testing.assert_allclose(new.per_sample["inst_velocity"], v, rtol=1e-5)
-  np.testing.assert_allclose(new.per_sample["inst_log_temperature"], s, rtol=1e-5)
+  np.testing.assert_allclose(new.per_sample["instance"]["velocity"], v, rtol=1e-5)
+  np.testing.assert_allclose(new.per_sample["instance"]["log_temperature"], s, rtol=1e-5)
   assert s[3] == pytest.approx(math.log(20))  # clamped
   vc = 0.9 * v_cls + g_cls + 0.1 * s_cls
   sc = s_cls - 0.3 * vc
   sc[1], vc[1] = s_cls[1], v_cls[1]                       # absent class untouched
-  np.testing.assert_allclose(new.per_class["class_velocity"], vc, rtol=1e-5)
-  np.testing.assert_allclose(new.per_class["class_log_temperature"], sc, rtol=1e-5)
+  np.testing.assert_allclose(new.per_class["class"]["velocity"], vc, rtol=1e-5)
+  np.testing.assert_allclose(new.per_class["class"]["log_temperature"], sc, rtol=1e-5)
   np.testing.assert_allclose(new.per_sample["weight"],
                              1 / (np.exp(sc[[0, 2, 2, 0, 0]]) + np.exp(s)), rtol=1e-5)
 
@@ -170,9 +171,7 @@ def test_project_to_simplex():
   np.testing.assert_allclose(project_to_simplex(tf.constant(inside)), inside, atol=1e-7)
 
 
-def test_row_momentum_and_view_transforms():
-  v = tf.constant([1.0, -2.0])
-  np.testing.assert_allclose(row_momentum(v, tf.constant([0.5, 0.5]), 0.9), [1.4, -1.3])
+def test_view_transforms():
   view = framework.Tables({"weight": tf.constant([-1.0, 0.5, 4.0, 2.0])})
   out = transforms.chain(transforms.clip(0.0, 2.0), transforms.mean_one())(view)
   np.testing.assert_allclose(out.per_sample["weight"], np.array([0, 0.5, 2, 2]) / 1.125)

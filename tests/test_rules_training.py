@@ -8,7 +8,6 @@ import tensorflow as tf
 
 import framework
 from framework import experiment as experiment_lib
-from framework.pipeline import distributed_stream
 from tests.helpers import parameters, synthetic_config, tables, train_steps
 
 def first_global_batch(num_examples, size=32):
@@ -19,7 +18,7 @@ def first_global_batch(num_examples, size=32):
 def test_loss_ema_rows_of_replica_1_reach_the_table():
   exp = train_steps(synthetic_config("mirrored", rule__name="loss_ema"), num_steps=1)
   batch = first_global_batch(len(exp.data.train.labels))
-  ema = tables(exp)["sample/loss_ema"]
+  ema = tables(exp)["per_sample/loss_ema"]
   start = math.log(exp.data.num_classes)
   seen = np.zeros(len(ema), bool)
   seen[batch] = True
@@ -65,11 +64,10 @@ def spearman(a, b):
 def run_epochs(name, kwargs, epochs):
   config = synthetic_config(rule__name=name, rule__kwargs=kwargs, train__epochs=epochs)
   exp = experiment_lib.build(config)
-  it = iter(distributed_stream(exp.strategy, exp.data.train, 32, config.seed))
-  means = [float(tables(exp)["sample/weight"].mean())]
+  means = [float(tables(exp)["per_sample/weight"].mean())]
   for _ in range(epochs):
-    exp.trainer.train(it, exp.steps_per_epoch)
-    means.append(float(tables(exp)["sample/weight"].mean()))
+    exp.trainer.train(exp.steps_per_epoch)
+    means.append(float(tables(exp)["per_sample/weight"].mean()))
   return exp, np.array(means)
 
 
@@ -78,13 +76,13 @@ def test_sgd_collapses_while_exp_gradient_keeps_mean_one_and_ranks_hard_examples
   assert np.all(np.diff(means) < 0), means           # only ever shrinks
   assert means[-1] < 0.5 * means[0], means          # well below the start
   exp, _ = run_epochs("exp_gradient", {"eta": 0.2}, epochs=4)
-  weight = tables(exp)["sample/weight"]
+  weight = tables(exp)["per_sample/weight"]
   for start in range(0, 192, 32):                   # the step's weights have mean exactly 1
     idx = tf.range(start, start + 32, dtype=tf.int64)
     labels = tf.constant(exp.data.train.labels[start:start + 32])
     modulation = exp.rule.modulate(exp.state.gather(idx), framework.Batch(idx, labels))
     assert float(tf.reduce_mean(modulation.weight)) == pytest.approx(1.0, abs=1e-5)
-  seen = tables(exp)["sample/log_weight"] != 0
+  seen = tables(exp)["per_sample/log_weight"] != 0
   assert seen.mean() > 0.9
   rho = spearman(weight[seen], per_example_loss(exp)[seen])
   assert rho > 0.5, rho
@@ -96,7 +94,7 @@ def test_example_rule_loads_through_extra_modules(monkeypatch):
   config = synthetic_config(rule__name="example_focal_weights", rule__kwargs={"gamma": 1.0},
                             extra_modules=("tests/example_rule.py",))
   exp = train_steps(config, 3)
-  weight = tables(exp)["sample/weight"]
+  weight = tables(exp)["per_sample/weight"]
   seen = weight != 1.0
   assert seen.sum() >= 90 and np.all((weight[seen] > 0) & (weight[seen] < 1))
   assert exp.trainer.trace_count == 1

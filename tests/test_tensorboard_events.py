@@ -67,7 +67,7 @@ def test_scalars_match_the_snapshots(run):
   _, results, acc, snapshots = run
   labels = np.load(os.path.join(run[0], "labels.npy"))
   for step, snap in snapshots.items():
-    w = snap["sample__weight"].astype(np.float64)
+    w = snap["per_sample/weight"].astype(np.float64)
     i = sorted(snapshots).index(step)
     value = lambda tag: float(_series(acc, tag)[1][i])
     assert value("weights/quantile/p0") == pytest.approx(w.min(), abs=1e-6)
@@ -76,12 +76,12 @@ def test_scalars_match_the_snapshots(run):
     assert value("weights/fraction_zero") == pytest.approx(np.mean(w == 0), abs=1e-6)
     for c in range(4):
       assert value(f"weights/mean/{c}") == pytest.approx(w[labels == c].mean(), abs=1e-6)
-      assert value(f"alpha/{c}") == pytest.approx(snap["class__alpha"][c], abs=1e-6)
-      assert value(f"class_tables/visits/{c}") == pytest.approx(snap["class__visits"][c])
+      assert value(f"alpha/{c}") == pytest.approx(snap["per_class/alpha"][c], abs=1e-6)
+      assert value(f"class_tables/visits/{c}") == pytest.approx(snap["per_class/visits"][c])
     assert value("tables/seen") == pytest.approx(step * 32)  # samples seen = steps x batch
     for t in json.load(open(os.path.join(run[0], "tracked.json")))["tracked"]:
       assert value(t["tag"]) == pytest.approx(w[t["index"]], abs=1e-6)
-  assert 0 < np.mean(snapshots[max(snapshots)]["sample__weight"] == 0) < 1  # rule zeroes some
+  assert 0 < np.mean(snapshots[max(snapshots)]["per_sample/weight"] == 0) < 1  # rule zeroes some
   final = results["final"]
   assert float(_series(acc, "final/accuracy")[1][0]) == pytest.approx(final["accuracy"], 1e-6)
   assert float(_series(acc, "eval/recall/2")[1][-1]) == pytest.approx(
@@ -94,7 +94,7 @@ def test_histograms_count_every_sample(run):
   _, _, acc, snapshots = run
   labels = np.load(os.path.join(run[0], "labels.npy"))
   _, values = _series(acc, "weights/all")
-  last = snapshots[max(snapshots)]["sample__weight"]
+  last = snapshots[max(snapshots)]["per_sample/weight"]
   assert values[-1].shape[1] == 3 and values[-1][:, 2].sum() == pytest.approx(last.size)
   assert values[-1][0, 0] == pytest.approx(last.min())
   assert values[-1][-1, 1] == pytest.approx(last.max())

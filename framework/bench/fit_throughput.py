@@ -17,7 +17,6 @@ import numpy as np
 
 from framework import experiment
 from framework.config import base_config
-from framework.pipeline import distributed_stream
 
 _SOURCE = flags.DEFINE_string("source", "fashion_mnist", "Dataset (fashion_mnist or digits).")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed epochs of each, alternating.")
@@ -45,7 +44,6 @@ def main(argv):
   exp = experiment.build(config)
   data, batch, steps = exp.data, config.train.batch_size, exp.steps_per_epoch
   examples = steps * batch
-  iterator = iter(distributed_stream(exp.strategy, data.train, batch, config.seed))
 
   reference = keras.models.clone_model(exp.model)
   reference.set_weights(exp.model.get_weights())
@@ -58,7 +56,7 @@ def main(argv):
     reference.fit(x, y, batch_size=batch, epochs=1, steps_per_epoch=steps,
                   class_weight=class_weight, verbose=0, shuffle=True)
   def trainer_epoch():
-    exp.trainer.train(iterator, steps).numpy()
+    exp.trainer.train(steps).numpy()
 
   fit_epoch(), trainer_epoch()  # compile both
   fit_rates, trainer_rates = [], []

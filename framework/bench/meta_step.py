@@ -15,37 +15,19 @@ meta_alpha also use that backward pass's values (the virtual step).
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import statistics
 import time
 
 from framework import experiment as experiment_lib
-from framework.pipeline import distributed_stream
-
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _config(rule: str):
-  spec = importlib.util.spec_from_file_location(
-      "fmnist_noisy", os.path.join(_REPO, "experiments", "fmnist_noisy.py"))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config("ce")
-  config.rule.name = rule
-  return config
+from framework.config import load_experiment
 
 
 def timed_loop(rule: str, steps: int):
   """A function that runs one compiled loop of `steps` steps of `rule` (traced and warm)."""
-  config = _config(rule)
+  config = load_experiment("fmnist_noisy").get_config("ce")
+  config.rule.name = rule
   exp = experiment_lib.build(config)
-  t = config.train
-  it = iter(distributed_stream(exp.strategy, exp.data.train, t.batch_size, config.seed))
-  val = None
-  if exp.rule.meta is not None:
-    val = iter(distributed_stream(exp.strategy, exp.data.val, t.val_batch_size, config.seed))
-  loop = lambda: float(exp.trainer.train(it, steps, val))
+  loop = lambda: float(exp.trainer.train(steps))
   loop()  # trace and warm up
   return loop
 

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from framework.losses import LOSSES
+from framework.losses import build_loss, per_example
 from framework.models import MODELS
 from framework.trainer import Trainer
 from framework.weights import RULES, WeightState
@@ -28,28 +28,33 @@ FLAGS = flags.FLAGS
 FEATURES, CLASSES = 64, 10
 
 
+class RandomIndexInputs:
+  """Trainer inputs: fixed features, indices drawn uniformly in [0, num_samples)."""
+
+  def __init__(self, num_samples: int):
+    self.num_samples, self.batch_size, self.val_batch_size = num_samples, FLAGS.batch, 0
+    self.strategy, self.steps_per_epoch = tf.distribute.get_strategy(), 1000
+
+  def iterators(self, step: int):
+    rng = np.random.default_rng(0)
+    features = tf.constant(rng.normal(size=(self.batch_size, FEATURES)).astype(np.float32))
+    labels = tf.constant(rng.integers(0, CLASSES, self.batch_size).astype(np.int32))
+    def batch(i):
+      index = tf.random.stateless_uniform([self.batch_size], [0, i], 0, self.num_samples,
+                                          tf.int64)
+      return {"features": features, "label": labels, "index": index}
+    return iter(tf.data.Dataset.range(step, 1 << 40).map(batch).prefetch(4)), None
+
+
 def make_trainer(num_samples: int, rule_name: str, rule_kwargs: dict | None = None):
   keras.utils.set_random_seed(0)
-  strategy = tf.distribute.get_strategy()
   rule = RULES.build(rule_name, rule_kwargs or {}, context={"num_classes": CLASSES})
   model = MODELS.build("mlp", {"hidden": (256, 256)}, context={
       "input_shape": (FEATURES,), "num_classes": CLASSES})
-  loss = LOSSES.build("cross_entropy", {}, context={
-      "num_classes": CLASSES, "class_counts": np.ones(CLASSES, np.int64)})
+  loss = per_example(build_loss("cross_entropy", {}, {"num_classes": CLASSES}))
   state = WeightState(num_samples, CLASSES, rule)
   return Trainer(model, keras.optimizers.Adam(1e-3), loss, lambda epoch: tf.ones([CLASSES]),
-                 state, rule, strategy, FLAGS.batch, steps_per_epoch=1000)
-
-
-def stream(num_samples: int):
-  """Batches of fixed features with indices drawn uniformly in [0, num_samples)."""
-  rng = np.random.default_rng(0)
-  features = tf.constant(rng.normal(size=(FLAGS.batch, FEATURES)).astype(np.float32))
-  labels = tf.constant(rng.integers(0, CLASSES, FLAGS.batch).astype(np.int32))
-  def batch(i):
-    index = tf.random.stateless_uniform([FLAGS.batch], [0, i], 0, num_samples, tf.int64)
-    return {"features": features, "label": labels, "index": index}
-  return iter(tf.data.Dataset.range(1 << 40).map(batch).prefetch(4))
+                 state, rule, RandomIndexInputs(num_samples))
 
 
 def time_loops(configs: dict) -> dict:
@@ -57,15 +62,15 @@ def time_loops(configs: dict) -> dict:
   on a shared machine hits them alike."""
   runs = {}
   for key, (n, rule) in configs.items():
-    trainer, it = make_trainer(n, rule), stream(n)
-    trainer.train(it, FLAGS.steps).numpy()  # trace and warm up
-    runs[key] = (trainer, it, [])
+    trainer = make_trainer(n, rule)
+    trainer.train(FLAGS.steps).numpy()  # trace and warm up
+    runs[key] = (trainer, [])
   for _ in range(FLAGS.repeats):
-    for trainer, it, times in runs.values():
+    for trainer, times in runs.values():
       start = time.perf_counter()
-      trainer.train(it, FLAGS.steps).numpy()
+      trainer.train(FLAGS.steps).numpy()
       times.append(time.perf_counter() - start)
-  return {key: 1e3 * float(np.median(t)) / FLAGS.steps for key, (_, _, t) in runs.items()}
+  return {key: 1e3 * float(np.median(t)) / FLAGS.steps for key, (_, t) in runs.items()}
 
 
 def main(argv):

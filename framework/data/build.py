@@ -16,7 +16,6 @@ steps 3-6), so the scaling does not depend on the protocol.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 from absl import logging
@@ -29,6 +28,7 @@ from framework.data import transforms
 from framework.data.bundle import DataBundle, Split
 from framework.data.defaults import default_data_config
 from framework.data.sources import DATASETS, Arrays, Source, as_int_labels
+from framework import validation
 from framework.errors import ConfigError
 
 
@@ -48,38 +48,17 @@ def resolve_config(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> ml_col
   return ml_collections.ConfigDict(_merge(default_data_config().to_dict(), given))
 
 
-def _integer(cfg: ml_collections.ConfigDict, name: str) -> int:
-  value = cfg[name]
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-    raise ConfigError(f"data.{name}={value!r} must be an integer >= 0")
-  return int(value)
-
-
-def _number(value: Any, field: str, allowed: str, ok) -> float:
-  if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
-      not math.isfinite(value) or not ok(value):
-    raise ConfigError(f"{field}={value!r} must be {allowed}")
-  return float(value)
-
-
 def check_config(cfg: ml_collections.ConfigDict) -> None:
   """Fails fast (before any file is read) on values no source could accept."""
-  if not isinstance(cfg.source, str):
-    raise ConfigError(f"data.source={cfg.source!r} must be a dataset name; "
-                      f"known: {', '.join(DATASETS.names())}")
+  validation.check_fields(cfg, validation.DATA_FIELDS, prefix="data.")
   DATASETS.get(cfg.source, "data.source")
-  for name in ("seed", "val_per_class", "train_size", "num_classes"):
-    _integer(cfg, name)
-  _number(cfg.test_fraction, "data.test_fraction", "in (0, 1)", lambda v: 0 < v < 1)
   lt, noise = cfg.long_tail, cfg.noise
   transforms.LONG_TAIL.get(lt.profile, "data.long_tail.profile")
-  ratio = _number(lt.imbalance_ratio, "data.long_tail.imbalance_ratio", ">= 1", lambda v: v >= 1)
-  if lt.profile == "none" and ratio != 1:
+  if lt.profile == "none" and lt.imbalance_ratio != 1:
     raise ConfigError(f"data.long_tail.imbalance_ratio={lt.imbalance_ratio!r} has no effect with "
                       "data.long_tail.profile='none'; set the profile (exponential, step) or 1")
   transforms.NOISE.get(noise.kind, "data.noise.kind")
-  rate = _number(noise.rate, "data.noise.rate", "in [0, 1)", lambda v: 0 <= v < 1)
-  if noise.kind == "none" and rate != 0:
+  if noise.kind == "none" and noise.rate != 0:
     raise ConfigError(f"data.noise.rate={noise.rate!r} has no effect with data.noise.kind='none'; "
                       "set the kind (symmetric, class_flip) or 0")
 

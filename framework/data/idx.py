@@ -17,8 +17,8 @@ import ml_collections
 import numpy as np
 
 from framework.data.builtin import DIGIT_NAMES
-from framework.data.sources import DATASETS, Arrays, Source, one_line
-from framework.errors import ConfigError
+from framework.data.sources import DATASETS, Arrays, Source
+from framework.errors import ConfigError, one_line
 
 FASHION_MNIST_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                        "Shirt", "Sneaker", "Bag", "Ankle boot")

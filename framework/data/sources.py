@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from framework.errors import ConfigError
+from framework.errors import ConfigError, one_line
 from framework.registry import Registry
 
 DATASETS: Registry["Source"] = Registry("dataset")
@@ -60,12 +60,6 @@ class Source:
   tabular: bool = False
   label_field: str = "data.source"
   location: str = ""
-
-
-def one_line(text: Any, limit: int = 200) -> str:
-  """Collapses an exception text into one short line for a ConfigError."""
-  text = " ".join(str(text).split())
-  return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def listing(names: Sequence[str], limit: int = 40) -> str:

@@ -16,8 +16,8 @@ import ml_collections
 import numpy as np
 
 from framework.data.sources import (DATASETS, Arrays, Source, as_importance, as_int_labels,
-                                    listing, one_line, readable_file)
-from framework.errors import ConfigError
+                                    listing, readable_file)
+from framework.errors import ConfigError, one_line
 
 _X_KEYS = ("x", "features", "x_train")
 _Y_KEYS = ("y", "labels", "y_train")

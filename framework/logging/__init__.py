@@ -1,14 +1,10 @@
-"""Logging and inspection: a clu-style metric writer on `tf.summary` and image rendering."""
+"""Logging and inspection: a clu-style metric writer on `tf.summary`, images, summaries."""
 
 from __future__ import annotations
 
-from framework.logging.images import confusion_matrix_image
-from framework.logging.images import heatmap
-from framework.logging.writer import flatten_hparams
-from framework.logging.writer import MetricWriter
-from framework.logging.writer import MultiWriter
-from framework.logging.writer import NullWriter
-from framework.logging.writer import SummaryWriter
+from framework.logging.images import confusion_matrix_image, heatmap
+from framework.logging.writer import (MetricWriter, MultiWriter, NullWriter, SummaryWriter,
+                                      flatten_hparams)
 
 __all__ = [
     "MetricWriter",

@@ -53,6 +53,12 @@ class MetricWriter(abc.ABC):
     """Records the run's hyperparameters (nested ones flattened) and its final metrics."""
 
   @abc.abstractmethod
+  def write_summaries(self, step: int, values: Mapping[str, Any],
+                      metadata: Mapping[str, bytes] | None = None) -> None:
+    """Writes raw tensors with their serialized `SummaryMetadata` (a plugin's data, such
+    as a custom-scalars layout); as clu's `write_summaries`."""
+
+  @abc.abstractmethod
   def flush(self) -> None:
     """Makes everything written so far visible to readers."""
 
@@ -161,6 +167,14 @@ class SummaryWriter(MetricWriter):
     if metrics:
       self.write_scalars(self._last_step, metrics)
 
+  def write_summaries(self, step: int, values: Mapping[str, Any],
+                      metadata: Mapping[str, bytes] | None = None) -> None:
+    step = self._at(step)
+    with self._writer.as_default():
+      for tag, value in values.items():
+        tf.summary.write(tag, tf.convert_to_tensor(value), step=step,
+                         metadata=(metadata or {}).get(tag))
+
   def flush(self) -> None:
     if not self._closed:
       self._writer.flush()
@@ -199,6 +213,11 @@ class MultiWriter(MetricWriter):
     for writer in self.writers:
       writer.write_hparams(hparams, metrics)
 
+  def write_summaries(self, step: int, values: Mapping[str, Any],
+                      metadata: Mapping[str, bytes] | None = None) -> None:
+    for writer in self.writers:
+      writer.write_summaries(step, values, metadata)
+
   def flush(self) -> None:
     for writer in self.writers:
       writer.flush()
@@ -233,6 +252,10 @@ class NullWriter(MetricWriter):
 
   def write_hparams(self, hparams: Mapping[str, Any],
                     metrics: Mapping[str, float] | None = None) -> None:
+    pass
+
+  def write_summaries(self, step: int, values: Mapping[str, Any],
+                      metadata: Mapping[str, bytes] | None = None) -> None:
     pass
 
   def flush(self) -> None:

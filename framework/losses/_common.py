@@ -180,7 +180,7 @@ def apply_class_weights(loss: tf.Tensor, targets: tf.Tensor, class_weights: Any,
   return loss * tf.reduce_sum(tf.cast(targets, loss.dtype) * w, axis=-1)
 
 
-def softmax_log_odds(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+def target_log_odds(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
   """d = log(p_t / (1 - p_t)) with p_t = sum_c y_c p_c, from logits without cancellation.
 
   d = logsumexp(z + log y) - logsumexp(z + log(1 - y)); for one-hot y that is
@@ -191,6 +191,58 @@ def softmax_log_odds(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
   target = tf.reduce_logsumexp(logits + tf.math.log(y), axis=-1)
   rest = tf.reduce_logsumexp(logits + tf.math.log1p(-y), axis=-1)
   return target - rest
+
+
+def class_log_odds(logits: tf.Tensor) -> tf.Tensor:
+  """d_c = log(p_c / (1 - p_c)) for every class c [..., C], in O(C), without cancellation.
+
+  d_c = z_c - logsumexp_{k != c} z_k. For the top class that sum is taken directly; for
+  the others logsumexp_{k != c} = logsumexp(z) + log1p(-p_c), accurate because their
+  p_c <= 1/2. Then -log p_c = softplus(-d_c) and log(1 - p_c) = -softplus(d_c).
+  """
+  is_top = tf.one_hot(tf.argmax(logits, axis=-1), tf.shape(logits)[-1], on_value=True,
+                      off_value=False)
+  lse = tf.reduce_logsumexp(logits, axis=-1, keepdims=True)
+  rest_of_top = tf.reduce_logsumexp(
+      tf.where(is_top, tf.constant(-np.inf, logits.dtype), logits), axis=-1, keepdims=True)
+  p_rest = tf.where(is_top, tf.zeros_like(logits), tf.exp(logits - lse))  # never 1: no NaN grad
+  return logits - tf.where(is_top, rest_of_top, lse + tf.math.log1p(-p_rest))
+
+
+def class_surprisal(logits: tf.Tensor, from_logits: bool) -> tuple[tf.Tensor, tf.Tensor]:
+  """(-log p_c, log(1 - p_c)) for every class c [..., C].
+
+  From logits both come from the log-odds (softplus(-d_c), -softplus(d_c)); from
+  probabilities, renormalised and clipped to [eps, 1 - eps] (see clipped_probs).
+  """
+  if from_logits:
+    d = class_log_odds(logits)
+    return tf.math.softplus(-d), -tf.math.softplus(d)
+  p = clipped_probs(logits)
+  return -tf.math.log(p), tf.math.log1p(-p)
+
+
+def sigmoid_inputs(targets: Any, logits: Any, label_smoothing: float,
+                   from_logits: bool) -> tuple[tf.Tensor, tf.Tensor]:
+  """(targets, logits) of independent sigmoid outputs: targets squeezed toward 0.5 by
+  label smoothing (y (1 - ls) + ls / 2, as Keras), probabilities turned into logits."""
+  x = as_compute(logits)
+  y = dense_targets(targets, x)
+  if label_smoothing:
+    y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+  return y, (x if from_logits else logits_from_probs(x))
+
+
+def check_label_smoothing(label_smoothing: Any) -> None:
+  check_scalar("label_smoothing", label_smoothing, 0.0, 1.0)
+
+
+def smooth_one_hot(y: tf.Tensor, label_smoothing: float) -> tf.Tensor:
+  """Keras's categorical smoothing: y (1 - ls) + ls / C."""
+  if not label_smoothing:
+    return y
+  c = tf.cast(tf.shape(y)[-1], y.dtype)
+  return y * (1.0 - label_smoothing) + label_smoothing / c
 
 
 def counts_array(class_counts: Any, name: str = "class_counts",

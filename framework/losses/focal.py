@@ -1,12 +1,13 @@
 """Focal losses (Lin et al. 2017): FL = -alpha_t (1 - p_t)^gamma log p_t.
 
-The modulating factor uses the true class only and is computed in log space:
-(1 - p_t)^gamma = exp(gamma * log(1 - p_t)), with log(1 - p_t) = -softplus(d) where d is
-the true class's log-odds against the rest (for softmax, d = z_t - logsumexp_{c != t} z_c;
-for a sigmoid, d = +-x). Hence
-  * gamma = 0 gives exactly the cross-entropy, in value and gradient (exp(0 * finite) = 1);
-  * the gradient w.r.t. logits stays finite as p_t -> 1 for every gamma >= 0 (the pow
-    form has an infinite derivative at p_t = 1 for gamma < 1 and NaN at gamma = 0).
+Each class's term is modulated by its own probability and only target classes carry
+weight: FL = sum_c alpha_c y_c (1 - p_c)^gamma (-log p_c), which for a one-hot target is
+the true class's term alone (Keras's definition; label smoothing spreads y). The factor is
+computed in log space, (1 - p_c)^gamma = exp(-gamma softplus(d_c)) with d_c the log-odds of
+class c, so
+  * gamma = 0 gives exactly the cross-entropy, in value and gradient;
+  * the gradient stays finite as p -> 1 for every gamma >= 0 (the pow form has an
+    infinite derivative at p = 1 for gamma < 1 and NaN at gamma = 0).
 Half-precision inputs return float32 (see `_common`).
 """
 
@@ -17,29 +18,28 @@ from typing import Any
 import tensorflow as tf
 
 from framework.losses import _common
-from framework.losses.cross_entropy import sigmoid_cross_entropy, softmax_ce_and_log_odds
+from framework.losses.base import PerExampleLoss, as_vector, register_loss
+from framework.losses.cross_entropy import sigmoid_cross_entropy
 
 
-def check_gamma(gamma: Any) -> None:
+def check_focal(gamma: Any = 2.0, alpha: Any = 0.25, label_smoothing: Any = 0.0,
+                num_classes: int | None = None, binary: bool = False) -> None:
   _common.check_scalar("gamma", gamma, lo=0.0)
+  _common.check_label_smoothing(label_smoothing)
+  if binary:
+    _common.check_scalar("alpha", alpha, 0.0, 1.0)
+  elif alpha is not None:
+    _common.check_vector("alpha", alpha, num_classes)
 
 
-def _modulate(ce: tf.Tensor, log1m_pt: tf.Tensor, gamma: Any) -> tf.Tensor:
-  gamma = _common.to_dtype(gamma, ce.dtype)
-  return tf.exp(gamma * log1m_pt) * ce
+def _focal_terms(neg_log_p: tf.Tensor, log1m_p: tf.Tensor, gamma: Any) -> tf.Tensor:
+  """(1 - p)^gamma (-log p) elementwise, from -log p and log(1 - p)."""
+  return tf.exp(_common.to_dtype(gamma, log1m_p.dtype) * log1m_p) * neg_log_p
 
 
-def _log_mix(w: tf.Tensor, log_a: tf.Tensor, log_b: tf.Tensor) -> tf.Tensor:
-  """log(w a + (1 - w) b) for w in [0, 1]; exactly log_a at w = 1 and log_b at w = 0."""
-  terms = tf.stack([tf.math.log(w) + log_a, tf.math.log1p(-w) + log_b], axis=0)
-  return tf.reduce_logsumexp(terms, axis=0)
-
-
-def _alpha_t(alpha: Any, y: tf.Tensor, dtype: tf.DType) -> tf.Tensor | None:
-  if alpha is None:
-    return None
-  a = _common.per_class(alpha, dtype)
-  return a if a.shape.rank == 0 else tf.reduce_sum(y * a, axis=-1)
+def _alpha_weighted(loss: tf.Tensor, alpha: Any) -> tf.Tensor:
+  """alpha * loss with alpha a scalar or per class on the last axis (None: no alpha)."""
+  return loss if alpha is None else _common.per_class(alpha, loss.dtype) * loss
 
 
 def binary_focal(targets: Any, logits: Any, *, gamma: Any = 2.0, alpha: float = 0.25,
@@ -50,73 +50,100 @@ def binary_focal(targets: Any, logits: Any, *, gamma: Any = 2.0, alpha: float = 
   alpha is used only when apply_class_balancing=True: alpha_t = alpha for target 1 and
   1 - alpha for target 0. Smoothing squeezes targets toward 0.5 as Keras does.
   """
-  check_gamma(gamma)
-  _common.check_scalar("alpha", alpha, 0.0, 1.0)
-  _common.check_scalar("label_smoothing", label_smoothing, 0.0, 1.0)
-  x = _common.as_compute(logits)
-  y = _common.dense_targets(targets, x)
-  if label_smoothing:
-    y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
-  if not from_logits:
-    x = _common.logits_from_probs(x)
+  check_focal(gamma, alpha, label_smoothing, binary=True)
+  y, x = _common.sigmoid_inputs(targets, logits, label_smoothing, from_logits)
   ce = sigmoid_cross_entropy(y, x)
   # 1 - p_t = y (1 - p) + (1 - y) p, with log(1 - p) = -softplus(x), log p = -softplus(-x).
-  log1m_pt = _log_mix(y, -tf.math.softplus(x), -tf.math.softplus(-x))
-  loss = _modulate(ce, log1m_pt, gamma)
+  terms = tf.stack([tf.math.log(y) - tf.math.softplus(x),
+                    tf.math.log1p(-y) - tf.math.softplus(-x)], axis=0)
+  loss = tf.exp(_common.to_dtype(gamma, x.dtype) * tf.reduce_logsumexp(terms, axis=0)) * ce
   if apply_class_balancing:
     a = _common.to_dtype(alpha, x.dtype)
     loss = (y * a + (1.0 - y) * (1.0 - a)) * loss
   return tf.reduce_mean(loss, axis=-1)
 
 
-def categorical_focal(targets: Any, logits: Any, *, gamma: Any = 2.0, alpha: Any = 1.0,
-                      from_logits: bool = True) -> tf.Tensor:
-  """Softmax focal loss of one-hot targets, one value per example.
+def categorical_focal(targets: Any, logits: Any, *, gamma: Any = 2.0, alpha: Any = 0.25,
+                      label_smoothing: float = 0.0, from_logits: bool = True) -> tf.Tensor:
+  """Softmax focal loss of one-hot or soft targets, one value per example.
 
   alpha: scalar or per-class [C] (list, array, tf.Tensor or tf.Variable, so a learnable
-  alpha can feed it); alpha_t = alpha[y]. Keras's CategoricalFocalCrossentropy defaults
-  to alpha = 0.25; here the default 1.0 leaves the loss unscaled. With soft targets
-  p_t is the target-weighted probability sum_c y_c p_c (Keras differs there).
-  from_logits=False takes probabilities, renormalised and clipped like Keras.
+  alpha can feed it). from_logits=False takes probabilities, renormalised and clipped
+  like Keras.
   """
-  check_gamma(gamma)
   z = _common.as_compute(logits)
+  check_focal(gamma, alpha, label_smoothing, _common.num_classes_of(z))
   _common.require_softmax_classes(z)
-  _common.check_vector("alpha", alpha, _common.num_classes_of(z))
-  y = _common.dense_targets(targets, z)
-  if from_logits:
-    ce, d = softmax_ce_and_log_odds(z, y)
-    log1m_pt = -tf.math.softplus(d)
-  else:
-    p = _common.clipped_probs(z)
-    ce = -tf.reduce_sum(y * tf.math.log(p), axis=-1)
-    log1m_pt = tf.math.log1p(-tf.reduce_sum(y * p, axis=-1))
-  loss = _modulate(ce, log1m_pt, gamma)
-  a = _alpha_t(alpha, y, z.dtype)
-  return loss if a is None else a * loss
+  y = _common.smooth_one_hot(_common.dense_targets(targets, z), label_smoothing)
+  terms = _focal_terms(*_common.class_surprisal(z, from_logits), gamma)
+  return tf.reduce_sum(_alpha_weighted(y * terms, alpha), axis=-1)
 
 
-def sparse_focal(labels: Any, logits: Any, *, gamma: Any = 2.0, alpha: Any = 1.0,
-                 from_logits: bool = True) -> tf.Tensor:
-  """Softmax focal loss of int class ids (Keras has none); alpha as in categorical_focal.
+def sparse_focal(labels: Any, logits: Any, *, gamma: Any = 2.0, alpha: Any = 0.25,
+                 label_smoothing: float = 0.0, from_logits: bool = True) -> tf.Tensor:
+  """Softmax focal loss of int class ids (the sparse twin of `categorical_focal`).
 
-  gamma = 0 and alpha = 1 give exactly `sparse_cross_entropy`.
+  Without smoothing only the true class's term exists, computed from its log-odds alone,
+  so gamma = 0 and alpha = 1 give exactly `sparse_cross_entropy`.
   """
-  check_gamma(gamma)
   z = _common.as_compute(logits)
+  check_focal(gamma, alpha, label_smoothing, _common.num_classes_of(z))
   _common.require_softmax_classes(z)
-  _common.check_vector("alpha", alpha, _common.num_classes_of(z))
   labels = _common.sparse_labels(labels, z)
   y = tf.one_hot(labels, tf.shape(z)[-1], dtype=z.dtype)
+  if label_smoothing:
+    return categorical_focal(y, z, gamma=gamma, alpha=alpha,
+                             label_smoothing=label_smoothing, from_logits=from_logits)
   if from_logits:
-    d = _common.softmax_log_odds(z, y)
-    ce, log1m_pt = tf.math.softplus(-d), -tf.math.softplus(d)
+    d = _common.target_log_odds(z, y)
+    loss = _focal_terms(tf.math.softplus(-d), -tf.math.softplus(d), gamma)
   else:
     p_t = tf.gather(_common.clipped_probs(z), labels, batch_dims=labels.shape.rank)
-    ce = -tf.math.log(p_t)
-    log1m_pt = tf.math.log1p(-p_t)
-  loss = _modulate(ce, log1m_pt, gamma)
+    loss = _focal_terms(-tf.math.log(p_t), tf.math.log1p(-p_t), gamma)
   if alpha is None:
     return loss
   a = _common.per_class(alpha, z.dtype)
   return (a if a.shape.rank == 0 else tf.gather(a, labels)) * loss
+
+
+@register_loss("binary_focal")
+class BinaryFocalLoss(PerExampleLoss):
+  """Sigmoid focal loss over one-hot / multi-hot targets: Keras's BinaryFocalCrossentropy
+  (alpha applies only with apply_class_balancing=True)."""
+  fn = staticmethod(binary_focal)
+  sparse_labels = False
+
+  def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25,
+               gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
+               axis: int = -1, reduction: str | None = "sum_over_batch_size",
+               name: str | None = None, dtype: Any = None):
+    check_focal(gamma, alpha, label_smoothing, binary=True)
+    super().__init__(apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+                     from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+                     reduction=reduction, name=name, dtype=dtype)
+
+
+@register_loss("categorical_focal")
+class CategoricalFocalLoss(PerExampleLoss):
+  """Softmax focal loss of one-hot targets: Keras's CategoricalFocalCrossentropy, with
+  alpha also per class [C] (a tf.Variable stays live: a learnable alpha)."""
+  fn = staticmethod(categorical_focal)
+  sparse_labels = False
+
+  def __init__(self, alpha: Any = 0.25, gamma: float = 2.0, from_logits: bool = False,
+               label_smoothing: float = 0.0, axis: int = -1,
+               reduction: str | None = "sum_over_batch_size", name: str | None = None,
+               dtype: Any = None):
+    alpha = as_vector(alpha)
+    check_focal(gamma, alpha, label_smoothing)
+    super().__init__(alpha=alpha, gamma=gamma, from_logits=from_logits,
+                     label_smoothing=label_smoothing, axis=axis, reduction=reduction,
+                     name=name, dtype=dtype)
+
+
+@register_loss("focal")
+class SparseFocalLoss(CategoricalFocalLoss):
+  """Softmax focal loss of class ids: CategoricalFocalLoss with sparse labels, the same
+  arguments and defaults (alpha 0.25: set alpha=1.0 for the unscaled loss)."""
+  fn = staticmethod(sparse_focal)
+  sparse_labels = True

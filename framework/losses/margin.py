@@ -18,6 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from framework.losses import _common
+from framework.losses.base import PerExampleLoss, register_loss
+from framework.losses.class_weights import check_weights
 from framework.losses.cross_entropy import sparse_ce_from_logits
 
 
@@ -92,3 +94,56 @@ def post_hoc_adjust(logits: Any, class_counts: Any, tau: float = 1.0) -> tf.Tens
   z = _common.as_compute(logits)
   _common.check_classes_match("class_counts", shift.shape[0], z)
   return z - tf.constant(shift, z.dtype)
+
+
+class _PriorLoss(PerExampleLoss):
+  """A loss of int labels and logits parameterised by the training class counts."""
+
+  def __init__(self, class_counts: Any, class_weights: Any, axis: int, reduction: str | None,
+               name: str | None, dtype: Any, **params: Any):
+    counts = _common.counts_array(class_counts)
+    if class_weights is not None:
+      class_weights = check_weights(class_weights)
+      if class_weights.shape != counts.shape:
+        raise ValueError(f"class_weights has {class_weights.size} entries; class_counts "
+                         f"has {counts.size}")
+    super().__init__(class_counts=counts, class_weights=class_weights, axis=axis,
+                     reduction=reduction, name=name, dtype=dtype, **params)
+
+
+@register_loss("ldam")
+class LDAMLoss(_PriorLoss):
+  """LDAM on COSINE logits of a normalised classifier head (the `cosine` model head)."""
+  fn = staticmethod(ldam)
+
+  def __init__(self, class_counts: Any, max_margin: float = 0.5, scale: float = 30.0,
+               class_weights: Any = None, axis: int = -1,
+               reduction: str | None = "sum_over_batch_size", name: str | None = None,
+               dtype: Any = None):
+    ldam_margins(class_counts, max_margin)
+    _common.check_scalar("scale", scale, lo=0.0, lo_open=True)
+    super().__init__(class_counts, class_weights, axis, reduction, name, dtype,
+                     max_margin=max_margin, scale=scale)
+
+
+@register_loss("logit_adjusted")
+class LogitAdjustedLoss(_PriorLoss):
+  """CE(z + tau log pi) of int labels and logits."""
+  fn = staticmethod(logit_adjusted)
+
+  def __init__(self, class_counts: Any, tau: float = 1.0, class_weights: Any = None,
+               axis: int = -1, reduction: str | None = "sum_over_batch_size",
+               name: str | None = None, dtype: Any = None):
+    _check_tau(tau)
+    super().__init__(class_counts, class_weights, axis, reduction, name, dtype, tau=tau)
+
+
+@register_loss("balanced_softmax")
+class BalancedSoftmaxLoss(_PriorLoss):
+  """CE(z + log n) of int labels and logits."""
+  fn = staticmethod(balanced_softmax)
+
+  def __init__(self, class_counts: Any, class_weights: Any = None, axis: int = -1,
+               reduction: str | None = "sum_over_batch_size", name: str | None = None,
+               dtype: Any = None):
+    super().__init__(class_counts, class_weights, axis, reduction, name, dtype)

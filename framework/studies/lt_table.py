@@ -13,35 +13,25 @@ markdown row per variant: mean ± sample std (ddof 1) over seeds, in percent; th
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import time
 from typing import Sequence
 
 from absl import app, flags, logging
 import numpy as np
 
-from framework.config import choose_variants, load_experiment_file
-from framework.errors import ConfigError
-from framework.studies import define_seeds_flag
+from framework.studies import common
 
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_EXPERIMENT = os.path.join(_REPO, "experiments", "fmnist_lt.py")
 METRICS = (("balanced accuracy", "balanced_accuracy"), ("macro-F1", "macro_f1"),
            ("min recall", "min_recall"))
 
 _VARIANTS = flags.DEFINE_list(
     "variants", None, "Variants of experiments/fmnist_lt.py to run (default: all of them).")
-_SEEDS = define_seeds_flag(["0", "1", "2"])
+_SEEDS = common.define_seeds_flag(["0", "1", "2"])
 _EPOCHS = flags.DEFINE_integer("epochs", None, "Override train.epochs (default: protocol's 10).",
-                                 lower_bound=1)
+                               lower_bound=1)
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/lt_runs", "Root of the runs' workdirs.")
 _DATA_DIR = flags.DEFINE_string("data_dir", "", "data.data_dir (where the idx files are).")
-
-
-def load_experiment(path: str = _EXPERIMENT):
-  return load_experiment_file(path)
 
 
 def metric_prefix(variant: str) -> str:
@@ -76,51 +66,29 @@ def format_table(rows: dict[str, dict[str, tuple[float, float]]], seeds: dict[st
   return "\n".join(lines)
 
 
-def run_one(module, variant: str, seed: int, root: str, epochs: int | None,
-            data_dir: str) -> tuple[dict, float, bool]:
-  """(final metrics, seconds, reused) of one run, trained unless its results.json exists."""
-  workdir = run_dir(root, variant, seed, epochs)
-  path = os.path.join(workdir, "results.json")
-  if os.path.exists(path):
-    with open(path) as f:
-      return json.load(f)["final"], 0.0, True
-  from framework import train  # pylint: disable=g-import-not-at-top (TensorFlow loads slowly)
-  config = module.get_config(variant)
-  config.seed = seed
-  config.data.seed = seed
-  if data_dir:
-    config.data.data_dir = data_dir
-  if epochs is not None:
-    config.train.epochs = epochs
-    config.train.eval_every_epochs = min(config.train.eval_every_epochs, epochs)
-  start = time.time()
-  results = train.run(config, workdir, verbose=False)
-  return results["final"], time.time() - start, False
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   logging.set_verbosity(logging.WARNING)
-  module = load_experiment()
-  try:
-    variants = choose_variants(module, _VARIANTS.value or ())
-  except ConfigError as e:
-    sys.exit(f"error: {e}")
+  module, variants = common.experiment_variants("fmnist_lt", _VARIANTS.value)
   seeds = [int(s) for s in _SEEDS.value]
   total, done = len(variants) * len(seeds), 0
   finals: dict[str, list[dict]] = {v: [] for v in variants}
+  fields = {"data__data_dir": _DATA_DIR.value} if _DATA_DIR.value else {}
   for seed in seeds:  # seed-major: a study cut short still has every variant at equal seeds
     for variant in variants:
-      final, seconds, reused = run_one(module, variant, seed, _WORKDIR.value, _EPOCHS.value,
-                                       _DATA_DIR.value)
+      start = time.time()
+      results, reused = common.train_variant(
+          module, variant, seed, run_dir(_WORKDIR.value, variant, seed, _EPOCHS.value),
+          _EPOCHS.value, **fields)
+      final = results["final"]
       finals[variant].append(final)
       done += 1
       p = metric_prefix(variant)
       print(f"[{done}/{total}] {variant} seed {seed}: balanced acc "
             f"{100 * final[p + 'balanced_accuracy']:.1f}, macro-F1 {100 * final[p + 'macro_f1']:.1f}"
             f", min recall {100 * final[p + 'min_recall']:.1f} "
-            f"({'reused' if reused else f'{seconds:.0f} s'})", flush=True)
+            f"({'reused' if reused else f'{time.time() - start:.0f} s'})", flush=True)
   rows = {v: summarize(f, metric_prefix(v)) for v, f in finals.items()}
   table = format_table(rows, {v: len(f) for v, f in finals.items()})
   print(table, flush=True)

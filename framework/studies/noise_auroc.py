@@ -15,8 +15,8 @@ import numpy as np
 
 from framework import experiment as experiment_lib
 from framework.config import base_config
+from framework.controller import Controller, LoopEnd
 from framework.metrics import auroc
-from framework.pipeline import distributed_stream
 
 flags.DEFINE_float("noise_rate", 0.4, "symmetric label-noise rate")
 flags.DEFINE_bool("fashion_mnist", False, "Fashion-MNIST (10,000 training images) instead of digits")
@@ -46,16 +46,22 @@ def study_config(rule: str, kwargs: dict):
   return c
 
 
+class SumWeights:
+  """An action adding up the per-sample weights at the end of every epoch."""
+  def __init__(self, exp):
+    self.exp, self.every_steps, self.total = exp, exp.steps_per_epoch, 0.0
+
+  def __call__(self, end: LoopEnd) -> None:
+    if end.step % self.every_steps == 0:
+      self.total = self.total + self.exp.state.numpy()["per_sample/weight"]
+
+
 def run_rule(rule: str, kwargs: dict) -> dict:
-  config = study_config(rule, kwargs)
-  exp = experiment_lib.build(config)
-  it = iter(distributed_stream(exp.strategy, exp.data.train, config.train.batch_size, config.seed))
-  total = 0.0
-  for _ in range(config.train.epochs):
-    exp.trainer.train(it, exp.steps_per_epoch)
-    total = total + exp.state.numpy()["sample/weight"]
-  mask = exp.data.train.noise_mask
-  final = exp.state.numpy()["sample/weight"]
+  exp = experiment_lib.build(study_config(rule, kwargs))
+  summed = SumWeights(exp)
+  Controller(exp.trainer, exp.total_steps, exp.steps_per_loop, actions=[summed]).run()
+  mask, total = exp.data.train.noise_mask, summed.total
+  final = exp.state.numpy()["per_sample/weight"]
   logits = exp.model.predict(exp.data.test.features, batch_size=1000, verbose=0)
   accuracy = float(np.mean(np.argmax(logits, -1) == exp.data.test.labels))
   return {"final": auroc(-final, mask), "averaged": auroc(-total, mask),

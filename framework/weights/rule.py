@@ -54,13 +54,17 @@ class Rule:
       It sees the global batch, identically on every replica. None: no update.
     meta: (view, batch, MetaContext) -> Tables, before the model step, for rules that
       learn from a clean validation batch through a virtual step. None: no meta step.
-    needs_validation: whether the data must provide a clean validation split.
+      A rule with a meta step needs a clean validation split (`needs_validation`).
   """
   init: Callable[[int, int], Tables] = no_tables
   modulate: Callable[[Tables, Batch], Modulation] = product_modulation
   update: Callable[[Tables, Batch, StepResult], Tables] | None = None
   meta: Callable[[Tables, Batch, Any], Tables] | None = None
-  needs_validation: bool = False
+
+  @property
+  def needs_validation(self) -> bool:
+    """Whether the trainer must feed a clean validation batch (a meta rule)."""
+    return self.meta is not None
 
 
 RULES: Registry[Rule] = Registry("rule")

@@ -13,9 +13,26 @@ from framework.weights.tables import Tables
 _AGGREGATION = tf.VariableAggregation.ONLY_FIRST_REPLICA
 
 
-def _variable(initial, name: str) -> tf.Variable:
-  return tf.Variable(initial, trainable=False, name=name, aggregation=_AGGREGATION,
-                     synchronization=tf.VariableSynchronization.ON_WRITE)
+def _variables(tree, prefix: str):
+  """A nested dict of variables with the structure of `tree` (named by their paths)."""
+  return {k: (_variables(v, f"{prefix}_{k}") if isinstance(v, dict) else
+              tf.Variable(v, trainable=False, name=f"{prefix}_{k}", aggregation=_AGGREGATION,
+                          synchronization=tf.VariableSynchronization.ON_WRITE))
+          for k, v in tree.items()}
+
+
+def _last_occurrence(index: tf.Tensor) -> tf.Tensor:
+  """For each position j of `index` [B], the position of the last occurrence of index[j].
+
+  Static shapes (a stable sort and segment ops, O(B log B)), so it compiles with XLA.
+  """
+  size = tf.shape(index)[0]
+  order = tf.argsort(index, stable=True)
+  ordered = tf.gather(index, order)
+  starts = tf.concat([[True], ordered[1:] != ordered[:-1]], axis=0)
+  group = tf.cumsum(tf.cast(starts, tf.int32)) - 1
+  last = tf.gather(tf.math.unsorted_segment_max(order, group, size), group)
+  return tf.scatter_nd(order[:, None], last, [size])
 
 
 class WeightState(tf.Module):
@@ -32,34 +49,42 @@ class WeightState(tf.Module):
     initial = Tables(
         {WEIGHT: tf.ones([num_samples])}, {ALPHA: tf.ones([num_classes])}, {}
     ).replace(*rule.init(num_samples, num_classes))
-    for key, value in initial.per_sample.items():
-      if value.shape[:1] != [num_samples]:
-        raise ValueError(f"per-sample table {key!r} has shape {value.shape}; "
-                         f"its first dimension must be num_samples={num_samples}")
-    for key, value in initial.per_class.items():
-      if value.shape[:1] != [num_classes]:
-        raise ValueError(f"per-class table {key!r} has shape {value.shape}; "
-                         f"its first dimension must be num_classes={num_classes}")
-    self.per_sample = {k: _variable(v, f"sample_{k}") for k, v in initial.per_sample.items()}
-    self.per_class = {k: _variable(v, f"class_{k}") for k, v in initial.per_class.items()}
-    self.shared = {k: _variable(v, f"shared_{k}") for k, v in initial.shared.items()}
+    for group, size, name in (("per_sample", num_samples, "num_samples"),
+                              ("per_class", num_classes, "num_classes")):
+      for key, value in Tables(**{group: getattr(initial, group)}).flat().items():
+        if tf.convert_to_tensor(value).shape[:1] != [size]:
+          raise ValueError(f"table {key!r} has shape {value.shape}; its first dimension "
+                           f"must be {name}={size}")
+    self.per_sample = _variables(dict(initial.per_sample), "sample")
+    self.per_class = _variables(dict(initial.per_class), "class")
+    self.shared = _variables(dict(initial.shared), "shared")
 
   def gather(self, index: tf.Tensor) -> Tables:
     """The view of a batch: its rows of each per-sample table, all of the others."""
-    return Tables({k: tf.gather(v, index) for k, v in self.per_sample.items()},
-                  {k: tf.convert_to_tensor(v) for k, v in self.per_class.items()},
-                  {k: tf.convert_to_tensor(v) for k, v in self.shared.items()})
+    return Tables(tf.nest.map_structure(lambda v: tf.gather(v, index), self.per_sample),
+                  tf.nest.map_structure(tf.convert_to_tensor, self.per_class),
+                  tf.nest.map_structure(tf.convert_to_tensor, self.shared))
 
   def scatter(self, index: tf.Tensor, view: Tables) -> None:
-    """Writes a view back: rows of per-sample tables at `index`, the rest whole."""
-    for key, rows in view.per_sample.items():
-      self.per_sample[key].scatter_update(tf.IndexedSlices(rows, index))
-    for key, value in view.per_class.items():
-      self.per_class[key].assign(value)
-    for key, value in view.shared.items():
-      self.shared[key].assign(value)
+    """Writes a view back: rows of per-sample tables at `index`, the rest whole.
+
+    An index present several times in `index` (a re-sampled batch) gets the row computed
+    for its last occurrence, deterministically.
+    """
+    last = _last_occurrence(index)
+    tf.nest.map_structure(
+        lambda variable, rows: variable.scatter_update(
+            tf.IndexedSlices(tf.gather(rows, last), index)),
+        self.per_sample, dict(view.per_sample))
+    for group, values in ((self.per_class, view.per_class), (self.shared, view.shared)):
+      tf.nest.map_structure(lambda variable, value: variable.assign(value), group, dict(values))
+
+  def tables(self) -> Tables:
+    """The whole state as NumPy arrays, with the rule's structure (plain dicts)."""
+    def plain(tree):
+      return {k: plain(v) if hasattr(v, "items") else v.numpy() for k, v in tree.items()}
+    return Tables(plain(self.per_sample), plain(self.per_class), plain(self.shared))
 
   def numpy(self) -> dict[str, np.ndarray]:
-    """A snapshot of every table, keyed `sample/<name>`, `class/<name>`, `shared/<name>`."""
-    groups = {"sample": self.per_sample, "class": self.per_class, "shared": self.shared}
-    return {f"{g}/{k}": v.numpy() for g, tables in groups.items() for k, v in tables.items()}
+    """Every table as a NumPy array, keyed by its path ('per_sample/weight', ...)."""
+    return self.tables().flat()

@@ -2,31 +2,65 @@
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 import tensorflow as tf
 
 
-class Tables(NamedTuple):
-  """Named tensors of a rule's state, grouped by how they are indexed.
+GROUPS = ("per_sample", "per_class", "shared")
 
-  In the trainer's state `per_sample` entries have first dimension N (one row per
+
+class Tables(NamedTuple):
+  """A rule's state: named tensors, or nested structures of them, grouped by indexing.
+
+  In the trainer's state every `per_sample` leaf has first dimension N (one row per
   training example, keyed by its index); in the view a rule sees, they are the rows of
-  the current batch, first dimension B. `per_class` entries have first dimension C,
-  `shared` entries any shape (counters, EMAs, a small network's parameters).
+  the current batch, first dimension B. `per_class` leaves have first dimension C,
+  `shared` leaves any shape (counters, EMAs, a small network's parameters and its
+  optimiser state). An entry may be a nested dict, e.g. {"vnet": {"w1": ...}, "adam":
+  {"m": {...}, "v": {...}, "count": ...}}.
   """
-  per_sample: Mapping[str, tf.Tensor] = {}
-  per_class: Mapping[str, tf.Tensor] = {}
-  shared: Mapping[str, tf.Tensor] = {}
+  per_sample: Mapping[str, Any] = {}
+  per_class: Mapping[str, Any] = {}
+  shared: Mapping[str, Any] = {}
 
   def replace(self, per_sample=None, per_class=None, shared=None) -> "Tables":
-    """Returns a copy with the given entries overriding this one's."""
+    """Returns a copy whose top-level entries given here override this one's."""
     return Tables(dict(self.per_sample, **(per_sample or {})),
                   dict(self.per_class, **(per_class or {})),
                   dict(self.shared, **(shared or {})))
 
   def map(self, fn: Callable[[tf.Tensor], tf.Tensor]) -> "Tables":
-    return Tables(*({k: fn(v) for k, v in group.items()} for group in self))
+    """Applies `fn` to every leaf."""
+    return Tables(*(tf.nest.map_structure(fn, dict(group)) for group in self))
+
+  def flat(self) -> dict[str, Any]:
+    """Every leaf keyed by its path, e.g. 'per_sample/weight', 'shared/adam/m/w1'."""
+    return {"/".join(map(str, (group,) + path)): leaf
+            for group, tree in zip(GROUPS, self)
+            for path, leaf in _paths(tree)}
+
+  @classmethod
+  def from_flat(cls, flat: Mapping[str, Any]) -> "Tables":
+    """The inverse of `flat`."""
+    groups = {group: {} for group in GROUPS}
+    for key, leaf in flat.items():
+      group, *path = key.split("/")
+      node = groups[group]
+      for name in path[:-1]:
+        node = node.setdefault(name, {})
+      node[path[-1]] = leaf
+    return cls(**groups)
+
+
+def _paths(tree: Mapping[str, Any], prefix: tuple = ()) -> list[tuple[tuple, Any]]:
+  out = []
+  for key, value in tree.items():
+    if isinstance(value, Mapping):
+      out += _paths(value, prefix + (key,))
+    else:
+      out.append((prefix + (key,), value))
+  return out
 
 
 class Batch(NamedTuple):

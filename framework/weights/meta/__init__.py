@@ -7,5 +7,5 @@ shared, exact maths is in `hypergradient`.
 from framework.weights.meta.hypergradient import (Hypergradient, normalized, replica_sum,
                                                   weight_hypergradient)
 from framework.weights.meta.l2rw import l2rw, l2rw_weights
-from framework.weights.meta.meta_alpha import alpha_hypergradient, exponentiated_step, meta_alpha
-from framework.weights.meta.mwnet import adam_step, mwnet, vnet, vnet_hypergradient, vnet_weight
+from framework.weights.meta.meta_alpha import alpha_hypergradient, meta_alpha
+from framework.weights.meta.mwnet import init_vnet, mwnet, vnet, vnet_hypergradient, vnet_weight

@@ -54,4 +54,4 @@ def l2rw(inner_lr: float = 0.1, ema_decay: float = 0.9) -> Rule:
     return view.replace(per_sample={WEIGHT: fresh, RUNNING: ema(RUNNING, fresh),
                                     KEPT: ema(KEPT, kept)})
 
-  return Rule(init=init, meta=meta, needs_validation=True)
+  return Rule(init=init, meta=meta)

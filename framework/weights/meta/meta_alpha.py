@@ -3,8 +3,8 @@
 The step's effective weight is w_i = base_i * sample_i * alpha[y_i], so through the
 (exact) virtual step dL_val/dalpha_c = sum_{i: y_i = c} dL_val/dw_i * w_i / alpha_c,
 summed over the global batch. Alpha moves by exponentiated gradient,
-alpha_c <- alpha_c exp(-meta_lr * dL_val/dalpha_c), which keeps it positive, and is
-renormalised to mean 1 so it cannot collapse. The loss is the trainer's (cross-entropy,
+alpha_c <- alpha_c exp(-meta_lr * dL_val/dalpha_c) (`optim.exponentiated_gradient`),
+which keeps it positive, renormalised to mean 1 so it cannot collapse. The loss is the trainer's (cross-entropy,
 focal, ...), since the virtual step uses MetaContext.per_example_loss.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from framework.weights import optim
 from framework.weights.meta import _validate
 from framework.weights.meta.hypergradient import Hypergradient, replica_sum, weight_hypergradient
 from framework.weights.rule import ALPHA, WEIGHT, Rule, register_rule
@@ -29,12 +30,6 @@ def alpha_hypergradient(alpha: tf.Tensor, sample_weight: tf.Tensor, ctx: MetaCon
   return replica_sum(grad), hyper
 
 
-def exponentiated_step(alpha: tf.Tensor, grad: tf.Tensor, lr: float) -> tf.Tensor:
-  """alpha * exp(-lr * grad), renormalised to mean 1."""
-  new = alpha * tf.exp(-lr * grad)
-  return new / tf.reduce_mean(new)
-
-
 @register_rule("meta_alpha")
 def meta_alpha(inner_lr: float = 0.1, meta_lr: float = 1.0) -> Rule:
   """Per-class alpha learned by the hypergradient on the clean balanced validation set.
@@ -46,10 +41,12 @@ def meta_alpha(inner_lr: float = 0.1, meta_lr: float = 1.0) -> Rule:
   """
   inner_lr = _validate.positive("inner_lr", inner_lr)
   meta_lr = _validate.positive("meta_lr", meta_lr)
+  step = optim.exponentiated_gradient(meta_lr)
 
   def meta(view: Tables, batch, ctx) -> Tables:
     alpha = view.per_class[ALPHA]
     grad, _ = alpha_hypergradient(alpha, view.per_sample[WEIGHT], ctx, batch.label, inner_lr)
-    return view.replace(per_class={ALPHA: exponentiated_step(alpha, grad, meta_lr)})
+    alpha, _ = step.update(grad, (), alpha)
+    return view.replace(per_class={ALPHA: alpha})
 
-  return Rule(meta=meta, needs_validation=True)
+  return Rule(meta=meta)

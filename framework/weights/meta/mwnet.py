@@ -8,8 +8,8 @@ noisy-label runs); the real step then uses V(l_i) with the updated Theta, not
 back-propagated. With `normalize`, V's outputs are scaled to mean one over the global
 batch in both steps (the authors' code divides by their sum), so only their ratios matter.
 
-Theta and its Adam moments are `shared` tables of the rule state, so they are
-checkpointed and kept identical on every replica like everything else. The per-sample
+Theta ({"w1", "b1", "w2", "b2"}) and its Adam slots are `shared` tables of the rule state
+(`vnet` and `adam`), so they are checkpointed and kept identical on every replica. The per-sample
 `weight` table holds each example's last weight (for watching).
 """
 
@@ -18,30 +18,29 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from framework.weights import optim
 from framework.weights.meta import _validate
 from framework.weights.meta.hypergradient import (Hypergradient, normalized, replica_sum,
                                                   weight_hypergradient)
 from framework.weights.rule import WEIGHT, Rule, register_rule
 from framework.weights.tables import MetaContext, Tables
 
-PARAMS = ("vnet_w1", "vnet_b1", "vnet_w2", "vnet_b2")
-STEP = "adam_step"
-_BETA1, _BETA2, _EPSILON = 0.9, 0.999, 1e-8
+VNET, ADAM = "vnet", "adam"
 
 
 def init_vnet(hidden: int, seed: int) -> dict[str, np.ndarray]:
   """PyTorch-Linear-style init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases."""
   rng = np.random.default_rng(seed)
   u = lambda bound, shape: rng.uniform(-bound, bound, shape).astype(np.float32)
-  return {"vnet_w1": u(1.0, [1, hidden]), "vnet_b1": u(1.0, [hidden]),
-          "vnet_w2": u(hidden ** -0.5, [hidden, 1]), "vnet_b2": u(hidden ** -0.5, [1])}
+  return {"w1": u(1.0, [1, hidden]), "b1": u(1.0, [hidden]),
+          "w2": u(hidden ** -0.5, [hidden, 1]), "b2": u(hidden ** -0.5, [1])}
 
 
 def vnet(theta: dict, loss: tf.Tensor) -> tf.Tensor:
   """V(l; Theta) in (0, 1) for losses [b], computed in Theta's dtype."""
-  l = tf.cast(loss, theta["vnet_w1"].dtype)[:, None]
-  hidden = tf.nn.relu(l @ theta["vnet_w1"] + theta["vnet_b1"])
-  return tf.sigmoid(hidden @ theta["vnet_w2"] + theta["vnet_b2"])[:, 0]
+  l = tf.cast(loss, theta["w1"].dtype)[:, None]
+  hidden = tf.nn.relu(l @ theta["w1"] + theta["b1"])
+  return tf.sigmoid(hidden @ theta["w2"] + theta["b2"])[:, 0]
 
 
 def vnet_weight(theta: dict, loss: tf.Tensor, global_batch: int, normalize: bool) -> tf.Tensor:
@@ -57,7 +56,7 @@ def vnet_hypergradient(theta: dict, ctx: MetaContext, labels: tf.Tensor, lr: flo
   The virtual step's weights are ctx.base_weight * vnet_weight(...). With `normalize`, the
   gradient flows through the replica sum of the normaliser (all_reduce is differentiable).
   """
-  base = tf.cast(ctx.base_weight, theta["vnet_w1"].dtype)
+  base = tf.cast(ctx.base_weight, theta["w1"].dtype)
   weight_fn = lambda loss: base * vnet_weight(theta, loss, ctx.global_batch, normalize)
   hyper = weight_hypergradient(ctx, labels, lr, weight_fn)
   with tf.GradientTape() as tape:
@@ -65,21 +64,6 @@ def vnet_hypergradient(theta: dict, ctx: MetaContext, labels: tf.Tensor, lr: flo
     weight = weight_fn(hyper.loss)
   grads = tape.gradient(weight, theta, output_gradients=tf.cast(hyper.dweight, weight.dtype))
   return replica_sum(grads), hyper
-
-
-def adam_step(params: dict, grads: dict, moments: dict, step: tf.Tensor, lr: float,
-              weight_decay: float) -> tuple[dict, dict, tf.Tensor]:
-  """One Adam step with L2 weight decay added to the gradient (PyTorch's Adam)."""
-  step = step + 1.0
-  new_params, new_moments = {}, {}
-  for key, p in params.items():
-    g = grads[key] + weight_decay * p
-    m = _BETA1 * moments[f"adam_m_{key}"] + (1 - _BETA1) * g
-    v = _BETA2 * moments[f"adam_v_{key}"] + (1 - _BETA2) * tf.square(g)
-    m_hat, v_hat = m / (1 - _BETA1 ** step), v / (1 - _BETA2 ** step)
-    new_params[key] = p - lr * m_hat / (tf.sqrt(v_hat) + _EPSILON)
-    new_moments[f"adam_m_{key}"], new_moments[f"adam_v_{key}"] = m, v
-  return new_params, new_moments, step
 
 
 @register_rule("mwnet")
@@ -104,24 +88,18 @@ def mwnet(inner_lr: float = 0.1, meta_lr: float = 1e-3, weight_decay: float = 1e
   if not isinstance(normalize, bool):
     raise ValueError(f"normalize={normalize!r} must be true or false")
 
+  adam = optim.adam(lr=meta_lr, weight_decay=weight_decay)
+
   def init(num_samples: int, num_classes: int) -> Tables:
     del num_samples, num_classes
-    params = init_vnet(hidden, seed)
-    shared = {k: tf.constant(v) for k, v in params.items()}
-    for k, v in params.items():
-      shared[f"adam_m_{k}"] = tf.zeros(v.shape)
-      shared[f"adam_v_{k}"] = tf.zeros(v.shape)
-    shared[STEP] = tf.constant(0.0)
-    return Tables(shared=shared)
+    theta = {k: tf.constant(v) for k, v in init_vnet(hidden, seed).items()}
+    return Tables(shared={VNET: theta, ADAM: adam.init(theta)})
 
   def meta(view: Tables, batch, ctx) -> Tables:
-    theta = {k: view.shared[k] for k in PARAMS}
+    theta = view.shared[VNET]
     grads, hyper = vnet_hypergradient(theta, ctx, batch.label, inner_lr, normalize)
-    moments = {k: v for k, v in view.shared.items() if k.startswith("adam_")}
-    del moments[STEP]
-    theta, moments, step = adam_step(theta, grads, moments, view.shared[STEP], meta_lr,
-                                     weight_decay)
+    theta, slots = adam.update(grads, view.shared[ADAM], theta)
     weight = tf.stop_gradient(vnet_weight(theta, hyper.loss, ctx.global_batch, normalize))
-    return view.replace(per_sample={WEIGHT: weight}, shared={**theta, **moments, STEP: step})
+    return view.replace(per_sample={WEIGHT: weight}, shared={VNET: theta, ADAM: slots})
 
-  return Rule(init=init, meta=meta, needs_validation=True)
+  return Rule(init=init, meta=meta)

@@ -7,5 +7,4 @@ from framework.weights.rules.loss_ema import loss_ema
 from framework.weights.rules.sgd import sgd
 from framework.weights.rules.superloss import lambert_w0, superloss
 from framework.weights.rules.transforms import (chain, clip, mean_one, normalize_mean_one,
-                                                project_to_simplex, row_momentum,
-                                                with_transforms)
+                                                project_to_simplex, with_transforms)

@@ -21,12 +21,11 @@ import math
 
 import tensorflow as tf
 
+from framework.weights import optim
 from framework.weights.rule import ALPHA, WEIGHT, Rule, register_rule
-from framework.weights.rules.transforms import row_momentum
 from framework.weights.tables import Modulation, Tables
 
-INST, INST_VELOCITY = "inst_log_temperature", "inst_velocity"
-CLASS, CLASS_VELOCITY = "class_log_temperature", "class_velocity"
+INSTANCE, CLASS = "instance", "class"  # groups {"log_temperature": [N or C], "velocity": ...}
 LOG_MIN, LOG_MAX = math.log(1 / 20), math.log(20)
 
 
@@ -34,16 +33,16 @@ def temperature(view: Tables, batch, per_sample: bool, per_class: bool) -> tf.Te
   """sigma [B] of the batch from the view's log-temperatures."""
   sigma = 0.0
   if per_class:
-    sigma += tf.exp(tf.gather(view.per_class[CLASS], batch.label))
+    sigma += tf.exp(tf.gather(view.per_class[CLASS]["log_temperature"], batch.label))
   if per_sample:
-    sigma += tf.exp(view.per_sample[INST])
+    sigma += tf.exp(view.per_sample[INSTANCE]["log_temperature"])
   return sigma
 
 
-def sgd_momentum_step(s, velocity, grad, lr, wd, momentum):
-  """One SGD-momentum step with L2 decay, clamped: returns (new s, new velocity)."""
-  velocity = row_momentum(velocity, grad + wd * s, momentum)
-  return tf.clip_by_value(s - lr * velocity, LOG_MIN, LOG_MAX), velocity
+def _momentum_step(opt: optim.Optimizer, group: dict, grads: dict) -> dict:
+  """One clamped momentum step of {"log_temperature", "velocity"}."""
+  s, v = opt.update(grads["log_temperature"], group["velocity"], group["log_temperature"])
+  return {"log_temperature": tf.clip_by_value(s, LOG_MIN, LOG_MAX), "velocity": v}
 
 
 @register_rule("data_parameters")
@@ -54,10 +53,8 @@ def data_parameters(per_sample: bool = True, per_class: bool = True,
   """Per-sample and per-class temperature parameters; see the module docstring."""
   if not (per_sample or per_class):
     raise ValueError("per_sample=False and per_class=False: enable at least one")
-  for name, value in (("inst_lr", inst_lr), ("class_lr", class_lr)):
-    if not value > 0:
-      raise ValueError(f"{name}={value} must be > 0")
-  for name, value in (("inst_init", inst_init), ("class_init", class_init)):
+  for name, value in (("inst_lr", inst_lr), ("class_lr", class_lr),
+                      ("inst_init", inst_init), ("class_init", class_init)):
     if not value > 0:
       raise ValueError(f"{name}={value} must be > 0")
   for name, value in (("inst_wd", inst_wd), ("class_wd", class_wd)):
@@ -65,18 +62,18 @@ def data_parameters(per_sample: bool = True, per_class: bool = True,
       raise ValueError(f"{name}={value} must be >= 0")
   if not 0 <= momentum < 1:
     raise ValueError(f"momentum={momentum} must be in [0, 1)")
+  inst_opt = optim.momentum(lr=inst_lr, momentum=momentum, weight_decay=inst_wd)
+  class_opt = optim.momentum(lr=class_lr, momentum=momentum, weight_decay=class_wd)
 
   def init(num_samples, num_classes):
     sigma0 = (class_init if per_class else 0.0) + (inst_init if per_sample else 0.0)
     tables = Tables({WEIGHT: tf.fill([num_samples], 1.0 / sigma0)}, {}, {})
+    group = lambda size, value: {"log_temperature": tf.fill([size], math.log(value)),
+                                 "velocity": tf.zeros([size])}
     if per_sample:
-      tables = tables.replace(per_sample={
-          INST: tf.fill([num_samples], math.log(inst_init)),
-          INST_VELOCITY: tf.zeros([num_samples])})
+      tables = tables.replace(per_sample={INSTANCE: group(num_samples, inst_init)})
     if per_class:
-      tables = tables.replace(per_class={
-          CLASS: tf.fill([num_classes], math.log(class_init)),
-          CLASS_VELOCITY: tf.zeros([num_classes])})
+      tables = tables.replace(per_class={CLASS: group(num_classes, class_init)})
     return tables
 
   def modulate(view, batch):
@@ -87,17 +84,16 @@ def data_parameters(per_sample: bool = True, per_class: bool = True,
   def update(view, batch, result):
     grads = result.grads
     if per_sample:
-      s, v = sgd_momentum_step(view.per_sample[INST], view.per_sample[INST_VELOCITY],
-                               grads.per_sample[INST], inst_lr, inst_wd, momentum)
-      view = view.replace(per_sample={INST: s, INST_VELOCITY: v})
+      view = view.replace(per_sample={INSTANCE: _momentum_step(
+          inst_opt, view.per_sample[INSTANCE], grads.per_sample[INSTANCE])})
     if per_class:
-      s, v = view.per_class[CLASS], view.per_class[CLASS_VELOCITY]
-      new_s, new_v = sgd_momentum_step(s, v, grads.per_class[CLASS], class_lr, class_wd,
-                                       momentum)
+      old = view.per_class[CLASS]
+      new = _momentum_step(class_opt, old, grads.per_class[CLASS])
       present = tf.math.unsorted_segment_sum(
-          tf.ones_like(batch.label, tf.float32), batch.label, s.shape[0]) > 0
-      view = view.replace(per_class={CLASS: tf.where(present, new_s, s),
-                                     CLASS_VELOCITY: tf.where(present, new_v, v)})
+          tf.ones_like(batch.label, tf.float32), batch.label,
+          old["log_temperature"].shape[0]) > 0  # only the classes in the batch move
+      view = view.replace(per_class={CLASS: tf.nest.map_structure(
+          lambda n, o: tf.where(present, n, o), new, old)})
     return view.replace(per_sample={
         WEIGHT: 1.0 / temperature(view, batch, per_sample, per_class)})
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from framework.weights import optim
 from framework.weights.rule import ALPHA, WEIGHT, Rule, register_rule
 from framework.weights.rules.transforms import batch_softmax_weights, log_mean_exp
 from framework.weights.tables import Modulation, Tables
@@ -43,6 +44,7 @@ def exp_gradient(eta: float = 0.1, class_eta: float = 0.01, decay: float = 0.0,
     raise ValueError(f"decay={decay} must be in [0, 1)")
   if not (per_sample or per_class):
     raise ValueError("per_sample=False and per_class=False: enable at least one")
+  group_ascent = optim.exponentiated_gradient(lr=-class_eta)  # ascent on the class losses
 
   def init(num_samples, num_classes):
     if not per_sample:
@@ -56,7 +58,6 @@ def exp_gradient(eta: float = 0.1, class_eta: float = 0.01, decay: float = 0.0,
     return Modulation(weight=batch_softmax_weights(view.per_sample[LOG_WEIGHT]) * alpha)
 
   def update(view, batch, result):
-    new = {}
     if per_sample:
       s = (1.0 - decay) * view.per_sample[LOG_WEIGHT] + eta * result.loss
       m = ((1.0 - _LOG_MEAN_RATE) * view.shared[LOG_MEAN] + _LOG_MEAN_RATE * log_mean_exp(s))
@@ -65,11 +66,9 @@ def exp_gradient(eta: float = 0.1, class_eta: float = 0.01, decay: float = 0.0,
                           shared={LOG_MEAN: m})
     if per_class:
       alpha = view.per_class[ALPHA]
-      num_classes = alpha.shape[0]
-      log_q = tf.math.log(alpha) + class_eta * class_mean_loss(result.loss, batch.label,
-                                                                num_classes)
-      new[ALPHA] = num_classes * tf.nn.softmax(log_q)
-      view = view.replace(per_class=new)
+      class_loss = class_mean_loss(result.loss, batch.label, alpha.shape[0])
+      alpha, _ = group_ascent.update(class_loss, (), alpha)
+      view = view.replace(per_class={ALPHA: alpha})
     return view
 
   return Rule(init=init, modulate=modulate, update=update)

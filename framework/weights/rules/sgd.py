@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from framework.weights import optim
 from framework.weights.rule import WEIGHT, Rule, register_rule
 from framework.weights.rules.transforms import clip, with_transforms
 
@@ -16,13 +17,12 @@ from framework.weights.rules.transforms import clip, with_transforms
 @register_rule("sgd")
 def sgd(lr: float = 1.0, lo: float = 0.0, hi: float = math.inf) -> Rule:
   """Plain gradient descent on the per-sample weights (a baseline that collapses)."""
-  if not lr > 0:
-    raise ValueError(f"lr={lr} must be > 0")
   if not lo <= hi:
     raise ValueError(f"lo={lo} must be <= hi={hi}")
+  opt = optim.sgd(lr)
 
   def update(view, batch, result):
-    grad = result.grads.per_sample[WEIGHT]
-    return view.replace(per_sample={WEIGHT: view.per_sample[WEIGHT] - lr * grad})
+    weight, _ = opt.update(result.grads.per_sample[WEIGHT], (), view.per_sample[WEIGHT])
+    return view.replace(per_sample={WEIGHT: weight})
 
   return with_transforms(Rule(update=update), clip(lo, hi))

@@ -1,9 +1,10 @@
-"""Small pure building blocks of rules: batch normalisation, simplex projection, momentum.
+"""Small pure building blocks of rules: batch normalisation, simplex projection.
 
-Tensor functions (`normalize_mean_one`, `project_to_simplex`, `row_momentum`,
-`batch_softmax_weights`, `log_mean_exp`) are the maths. View transforms (`clip`,
-`mean_one`) map an updated view to a post-processed one; `chain` composes them and
-`with_transforms(rule, ...)` applies them after a rule's update, like optax's `chain`:
+Tensor functions (`normalize_mean_one`, `project_to_simplex`, `batch_softmax_weights`,
+`log_mean_exp`) are the maths; stateful steps are in `framework.weights.optim`. View
+transforms (`clip`, `mean_one`) map an updated view to a post-processed one; `chain`
+composes them and `with_transforms(rule, ...)` applies them after a rule's update, like
+optax's `chain`:
 
     rule = with_transforms(RULES.get("sgd")(lr=1.0), clip(0.0, 10.0))
 """
@@ -54,15 +55,6 @@ def project_to_simplex(v: tf.Tensor, radius: float = 1.0) -> tf.Tensor:
   rho = tf.reduce_sum(support, axis=-1, keepdims=True)        # size of the support (>= 1)
   theta = tf.gather(css, rho - 1, batch_dims=len(v.shape) - 1) / tf.cast(rho, v.dtype)
   return tf.maximum(v - theta, 0.0)
-
-
-def row_momentum(velocity: tf.Tensor, grad: tf.Tensor, momentum: float) -> tf.Tensor:
-  """Heavy-ball velocity of the batch rows only: v <- momentum * v + grad (torch SGD form).
-
-  `velocity` is the batch's rows of a per-sample slot; rows outside the batch keep
-  their velocity untouched (sparse momentum, as in data parameters' SparseSGD).
-  """
-  return momentum * velocity + grad
 
 
 def clip(lo: float, hi: float, key: str = WEIGHT) -> Transform:

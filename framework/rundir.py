@@ -1,0 +1,153 @@
+"""The run directory: every file a run writes, how it is written, and how it is read back.
+
+    WORKDIR/
+      config.json          the run's config (written once, at the start)
+      noise.npz            noise_mask, labels, clean_labels (when label noise was injected)
+      labels.npy           the observed training labels
+      tracked.json         class names and the samples whose trajectories are logged
+      history.jsonl        one record per evaluation (scalar metrics, step, epoch)
+      results.json         the final metrics, history, class names and counts, config
+      weights/step_<step>.npz   snapshots of the weight tables ('per_sample/weight', ...)
+      checkpoints/         tf.train.CheckpointManager's
+      tensorboard/         event files
+
+Writes are atomic (a temporary file, then a rename), so a crash never leaves half a file;
+history.jsonl is appended a line at a time and read tolerantly (a torn last line is
+skipped). The controller, `framework.inspect` and the studies all go through `RunDir`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any, Mapping
+
+import numpy as np
+
+from framework.errors import ConfigError
+
+_SNAPSHOT = re.compile(r"^step_(\d+)\.npz$")
+
+
+def _jsonable(value: Any) -> Any:
+  return np.asarray(value).tolist()
+
+
+class RunDir:
+  """Paths and atomic reads / writes of one run's directory."""
+
+  def __init__(self, path: str):
+    self.path = os.fspath(path)
+
+  def file(self, name: str) -> str:
+    return os.path.join(self.path, name)
+
+  @property
+  def checkpoints(self) -> str:
+    return self.file("checkpoints")
+
+  @property
+  def tensorboard(self) -> str:
+    return self.file("tensorboard")
+
+  @property
+  def snapshots_dir(self) -> str:
+    return self.file("weights")
+
+  def exists(self, name: str) -> bool:
+    return os.path.exists(self.file(name))
+
+  def create(self) -> None:
+    """Creates the directory (the first write of a run)."""
+    if os.path.exists(self.path) and not os.path.isdir(self.path):
+      raise ConfigError(f"--workdir={self.path!r} is a file, not a directory")
+    os.makedirs(self.path, exist_ok=True)
+
+  # Writing.
+  def _atomic(self, name: str, write) -> str:
+    path = self.file(name)
+    tmp = f"{path}.tmp"
+    write(tmp)
+    os.replace(tmp, path)
+    return path
+
+  def write_json(self, name: str, payload: Any) -> str:
+    def write(tmp):
+      with open(tmp, "w") as f:
+        json.dump(payload, f, indent=1, default=_jsonable)
+    return self._atomic(name, write)
+
+  def write_text(self, name: str, text: str) -> str:
+    def write(tmp):
+      with open(tmp, "w") as f:
+        f.write(text)
+    return self._atomic(name, write)
+
+  def write_arrays(self, name: str, **arrays: np.ndarray) -> str:
+    """An .npz of named arrays (names may contain '/')."""
+    def write(tmp):
+      with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    return self._atomic(name, write)
+
+  def write_array(self, name: str, array: np.ndarray) -> str:
+    def write(tmp):
+      with open(tmp, "wb") as f:
+        np.save(f, array)
+    return self._atomic(name, write)
+
+  def append_record(self, name: str, record: Mapping[str, Any]) -> None:
+    """Appends one JSON line (after a torn last line, on a fresh line)."""
+    path = self.file(name)
+    prefix = ""
+    if os.path.exists(path) and os.path.getsize(path):
+      with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        prefix = "" if f.read(1) == b"\n" else "\n"
+    with open(path, "a") as f:
+      f.write(prefix + json.dumps(record, default=_jsonable) + "\n")
+
+  def write_snapshot(self, step: int, tables: Mapping[str, np.ndarray]) -> str:
+    """The weight tables (flat, 'per_sample/weight' -> array) at `step`."""
+    os.makedirs(self.snapshots_dir, exist_ok=True)
+    return self.write_arrays(os.path.join("weights", f"step_{step:08d}.npz"), step=step,
+                             **tables)
+
+  # Reading.
+  def read_json(self, name: str) -> Any:
+    with open(self.file(name)) as f:
+      return json.load(f)
+
+  def read_records(self, name: str) -> list[dict]:
+    """The JSON lines of `name` ([] if absent); an unparsable (torn) line is skipped."""
+    if not self.exists(name):
+      return []
+    records = []
+    with open(self.file(name)) as f:
+      for line in f:
+        try:
+          records.append(json.loads(line))
+        except json.JSONDecodeError:
+          continue
+    return records
+
+  def read_history(self) -> list[dict]:
+    """Evaluation records by step; a step evaluated again after a resume keeps its last."""
+    by_step = {r["step"]: r for r in self.read_records("history.jsonl") if "step" in r}
+    return [by_step[s] for s in sorted(by_step)]
+
+  def snapshots(self) -> list[tuple[int, str]]:
+    """(step, path) of every weight snapshot, by step."""
+    if not os.path.isdir(self.snapshots_dir):
+      return []
+    return sorted((int(m.group(1)), os.path.join(self.snapshots_dir, name))
+                  for name in os.listdir(self.snapshots_dir) if (m := _SNAPSHOT.match(name)))
+
+  @staticmethod
+  def read_arrays(path: str, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an .npz (a snapshot's tables, 'per_sample/weight' -> array, without
+    its 'step'), or only `names`."""
+    with np.load(path) as arrays:
+      keys = [k for k in arrays.files if k != "step"] if names is None else names
+      return {k: arrays[k] for k in keys}
