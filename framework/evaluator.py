@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from framework.data import Split
+from framework.data.augment import InputTransform
 from framework.metrics import classification_metrics
 from framework.pipeline import eval_batches
 
@@ -15,8 +16,8 @@ class Evaluator:
   """Computes the metrics of a model on a split, optionally with post-hoc logit adjustment."""
 
   def __init__(self, model: keras.Model, batch_size: int, class_counts: np.ndarray,
-               posthoc_tau: float = 0.0):
-    self.model, self.batch_size = model, batch_size
+               posthoc_tau: float = 0.0, transform: InputTransform | None = None):
+    self.model, self.batch_size, self.transform = model, batch_size, transform
     self.num_classes = len(class_counts)
     prior = np.asarray(class_counts, np.float64) / np.sum(class_counts)
     self.posthoc_tau, self.log_prior = posthoc_tau, np.log(np.maximum(prior, 1e-12))
@@ -25,7 +26,7 @@ class Evaluator:
 
   def logits(self, split: Split) -> np.ndarray:
     return np.concatenate([self._predict(x).numpy()
-                           for x in eval_batches(split, self.batch_size)])
+                           for x in eval_batches(split, self.batch_size, self.transform)])
 
   def evaluate(self, split: Split) -> dict:
     """Metrics of the split; with posthoc_tau > 0 also `posthoc/<metric>`."""

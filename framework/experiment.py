@@ -119,7 +119,8 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
   class_weighting = build_class_weighting(config.class_weights, data.class_counts)
   t = config.train
   inputs = InputStreams(strategy, data.train, t.batch_size, config.seed,
-                        data.val if rule.needs_validation else None, t.val_batch_size)
+                        data.val if rule.needs_validation else None, t.val_batch_size,
+                        data.transform)
   total_steps = t.epochs * inputs.steps_per_epoch
   with strategy.scope():
     model = MODELS.build(config.model.name, config.model.kwargs, field="model", context={

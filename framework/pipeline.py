@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from framework.data import Split
+from framework.data import Split, augment
+from framework.data.augment import InputTransform
 
 
 def steps_per_epoch(num_examples: int, global_batch: int) -> int:
@@ -39,64 +40,102 @@ def index_batches(num_examples: int, global_batch: int, seed: int,
   return tf.data.Dataset.range(first_epoch, tf.int64.max).flat_map(epoch).skip(offset)
 
 
-def _example_fn(split: Split):
-  features = tf.constant(split.features)
+def _labels_fn(split: Split):
   labels = tf.constant(split.labels, tf.int32)
   importance = None if split.importance is None else tf.constant(split.importance, tf.float32)
   def lookup(index):
-    example = {"features": tf.gather(features, index), "label": tf.gather(labels, index),
-               "index": index}
+    example = {"label": tf.gather(labels, index), "index": index}
     if importance is not None:
       example["importance"] = tf.gather(importance, index)
     return example
   return lookup
 
 
+def batches(split: Split, transform: InputTransform, per_replica: tf.data.Dataset,
+            batch_size: int, train: bool) -> tf.data.Dataset:
+  """Example batches {features, label, index[, importance]} from a dataset of
+  (indices [b], randoms [b, NUM_RANDOMS]): looked up, augmented (train) or not, normalised.
+
+  In-memory rows are gathered a batch at a time; files are read and decoded one example
+  at a time in parallel, brought to the transform's size, then batched.
+  """
+  examples, labels = split.examples, _labels_fn(split)
+  lookup = examples.lookup_fn()
+  apply = transform.train if train else lambda x, randoms: transform.eval(x)
+
+  def batch_of(index, randoms):
+    return {"features": apply(lookup(index), randoms), **labels(index)}
+
+  if examples.batched:
+    return per_replica.map(batch_of, num_parallel_calls=tf.data.AUTOTUNE)
+
+  def one(index, randoms):
+    return {"features": apply(lookup(index)[None], randoms[None])[0], **labels(index)}
+
+  return (per_replica.unbatch().map(one, num_parallel_calls=tf.data.AUTOTUNE)
+          .batch(batch_size))
+
+
 def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_batch: int,
-                       seed: int, start_step: int = 0):
+                       seed: int, start_step: int = 0,
+                       transform: InputTransform | None = None, train: bool = True):
   """An endless distributed stream of batches, starting at step `start_step`.
 
   At every step replica r holds rows [r * b, (r + 1) * b) of the global batch (b =
-  global_batch / replicas), on any number of replicas and hosts, so one device and
-  several replicas train on the same global batches.
+  global_batch / replicas), with their augmentation uniforms drawn over the global batch,
+  on any number of replicas and hosts, so one device and several replicas train on the
+  same global batches.
   """
   replicas = strategy.num_replicas_in_sync
-  lookup = _example_fn(split)
+  transform = transform or InputTransform(tuple(split.examples.shape))
+  local_batch = global_batch // replicas
 
   def dataset_fn(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
     local = replicas // ctx.num_input_pipelines
     first = ctx.input_pipeline_id * local
-    batches = index_batches(len(split), global_batch, seed, start_step)
-    per_replica = batches.map(
-        lambda idx: tf.reshape(idx, [replicas, global_batch // replicas])[first:first + local])
-    return (per_replica.unbatch().map(lookup, num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE))
+    steps = tf.data.Dataset.range(start_step, tf.int64.max)
+    indices = index_batches(len(split), global_batch, seed, start_step)
+
+    def mine(step, index):
+      randoms = augment.randoms_for_step(seed, step, global_batch)
+      return (tf.reshape(index, [replicas, local_batch])[first:first + local],
+              tf.reshape(randoms, [replicas, local_batch, -1])[first:first + local])
+
+    per_replica = tf.data.Dataset.zip((steps, indices)).map(mine).unbatch()
+    return batches(split, transform, per_replica, local_batch, train).prefetch(tf.data.AUTOTUNE)
 
   options = tf.distribute.InputOptions(experimental_fetch_to_device=True)
   return strategy.distribute_datasets_from_function(dataset_fn, options)
 
 
 class InputStreams:
-  """The trainer's inputs: the training stream and, for meta rules, the clean validation
-  stream (its own epochs over the validation split, seeded seed + 1), both at a step."""
+  """The trainer's inputs: the augmented training stream and, for meta rules, the clean
+  validation stream (its own epochs over the validation split, seeded seed + 1, not
+  augmented), both positioned at a step."""
 
   def __init__(self, strategy: tf.distribute.Strategy, train: Split, batch_size: int,
-               seed: int, val: Split | None = None, val_batch_size: int = 0):
+               seed: int, val: Split | None = None, val_batch_size: int = 0,
+               transform: InputTransform | None = None):
     self.strategy, self.train_split, self.val_split = strategy, train, val
     self.batch_size, self.val_batch_size, self.seed = batch_size, val_batch_size, seed
+    self.transform = transform or InputTransform(tuple(train.examples.shape))
     self.steps_per_epoch = steps_per_epoch(len(train), batch_size)
 
   def iterators(self, step: int) -> tuple:
     """(train iterator, validation iterator or None), positioned at `step`."""
     train = iter(distributed_stream(self.strategy, self.train_split, self.batch_size,
-                                    self.seed, step))
+                                    self.seed, step, self.transform, train=True))
     if self.val_split is None:
       return train, None
     return train, iter(distributed_stream(self.strategy, self.val_split, self.val_batch_size,
-                                          self.seed + 1, step))
+                                          self.seed + 1, step, self.transform, train=False))
 
 
-def eval_batches(split: Split, batch_size: int) -> tf.data.Dataset:
-  """The split in order, in batches (the last one may be smaller)."""
-  return (tf.data.Dataset.from_tensor_slices(split.features).batch(batch_size)
-          .prefetch(tf.data.AUTOTUNE))
+def eval_batches(split: Split, batch_size: int,
+                 transform: InputTransform | None = None) -> tf.data.Dataset:
+  """The split's model inputs in order, in batches (the last one may be smaller)."""
+  transform = transform or InputTransform(tuple(split.examples.shape))
+  order = tf.data.Dataset.range(len(split)).batch(batch_size)
+  per_batch = order.map(lambda index: (index, tf.zeros([tf.shape(index)[0], augment.NUM_RANDOMS])))
+  return batches(split, transform, per_batch, batch_size, train=False).map(
+      lambda batch: batch["features"]).prefetch(tf.data.AUTOTUNE)

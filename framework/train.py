@@ -67,7 +67,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, verbose: bool = True) -
   _start_workdir(exp, rundir, tracked)
   data, t, spe = exp.data, config.train, exp.steps_per_epoch
   evaluator = Evaluator(exp.model, config.eval.batch_size, data.class_counts,
-                        config.eval.posthoc_tau)
+                        config.eval.posthoc_tau, data.transform)
   evaluate = actions_lib.Evaluate(evaluator, data.test, t.eval_every_epochs * spe)
   manager = tf.train.CheckpointManager(exp.trainer.checkpoint(), rundir.checkpoints,
                                        max_to_keep=t.max_checkpoints)

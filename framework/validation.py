@@ -110,6 +110,9 @@ DATA_FIELDS: dict[str, Check] = {
     "test_fraction": number(0.0, 1.0, lo_open=True, hi_open=True),
     "long_tail.profile": text, "long_tail.imbalance_ratio": number(1.0),
     "noise.kind": text, "noise.rate": number(0.0, 1.0, hi_open=True),
+    "image_root": text, "name": text, "image_size": NON_NEGATIVE, "augment": text,
+    "crop_padding": NON_NEGATIVE, "mean": sequence_of(number(), "numbers"),
+    "std": sequence_of(number(), "numbers"),
 }
 
 

@@ -27,10 +27,10 @@ def test_noise_mask_marks_changed_labels():
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(features=np.zeros((3, 2)), labels=np.zeros(2, np.int32)),
-    dict(features=np.zeros((3, 2)), labels=np.zeros(3, np.float32)),
-    dict(features=np.zeros((3, 2)), labels=np.zeros(3, np.int32), importance=np.ones(2)),
-    dict(features=np.zeros((3, 2), np.int32), labels=np.zeros(3, np.int32)),
+    dict(examples=np.zeros((3, 2)), labels=np.zeros(2, np.int32)),
+    dict(examples=np.zeros((3, 2)), labels=np.zeros(3, np.float32)),
+    dict(examples=np.zeros((3, 2)), labels=np.zeros(3, np.int32), importance=np.ones(2)),
+    dict(examples=np.zeros(3), labels=np.zeros(3, np.int32)),
 ])
 def test_split_rejects_inconsistent_arrays(kwargs):
   with pytest.raises(ValueError, match="Split"):
@@ -64,6 +64,7 @@ def test_default_data_config_fields():
       label_column="label", importance_column="", num_classes=0, num_samples=2000,
       num_features=16, synthetic_classes=4, train_size=0, val_per_class=0,
       long_tail=dict(profile="none", imbalance_ratio=1.0), noise=dict(kind="none", rate=0.0),
-      seed=0)
+      seed=0, image_root="", name="", image_size=0, augment="none", crop_padding=4, mean=(),
+      std=())
   cfg.long_tail.imbalance_ratio = 100  # int override of a float field is accepted
   assert cfg.long_tail.imbalance_ratio == 100.0

@@ -106,9 +106,9 @@ def test_npz_images_with_test_arrays_in_one_file(tmp_path):
   np.savez(tmp_path / "img.npz", x_train=x, y_train=y, x_test=xt, y_test=np.arange(8) % 4)
   bundle = build(make_cfg(source="npz", path=str(tmp_path / "img.npz")))
   assert bundle.input_shape == (5, 5, 1) and bundle.info["feature_mean"] is None
-  np.testing.assert_allclose(bundle.test.features[..., 0], xt / 255.0, atol=1e-7)
+  np.testing.assert_array_equal(bundle.test.features[..., 0], xt)  # raw uint8
   rows = bundle.info["train_origin"]
-  np.testing.assert_allclose(bundle.train.features[..., 0], x[rows] / 255.0, atol=1e-7)
+  np.testing.assert_array_equal(bundle.train.features[..., 0], x[rows])  # raw uint8
   assert len(bundle.train) == 40
 
 
@@ -141,11 +141,11 @@ def test_mnist_from_idx_files_in_data_dir(tmp_path):
     _write_idx(tmp_path / (name + (".gz" if "images" in name else "")), array)
   bundle = build(make_cfg(source="mnist", data_dir=str(tmp_path)))
   assert bundle.info["location"] == str(tmp_path) and bundle.class_names == tuple("0123456789")
-  np.testing.assert_allclose(bundle.test.features[..., 0], xt / 255.0, atol=1e-7)
+  np.testing.assert_array_equal(bundle.test.features[..., 0], xt)  # raw uint8
   np.testing.assert_array_equal(bundle.test.labels, yt)
   perm = np.random.default_rng(0).permutation(30)
   np.testing.assert_array_equal(bundle.info["train_origin"], perm)
-  np.testing.assert_allclose(bundle.train.features[..., 0], x[perm] / 255.0, atol=1e-7)
+  np.testing.assert_array_equal(bundle.train.features[..., 0], x[perm])  # raw uint8
 
 
 def test_mnist_npz_found_in_keras_cache(tmp_path, monkeypatch):

@@ -59,15 +59,15 @@ def test_fashion_mnist_lt_protocol(fmnist_raw, monkeypatch):
   assert len(bundle.test) == 10000
   assert np.bincount(bundle.test.labels).tolist() == [1000] * 10
   np.testing.assert_array_equal(bundle.test.labels, y_test)
-  np.testing.assert_allclose(bundle.test.features[..., 0], x_test / 255.0, atol=1e-7)
+  np.testing.assert_array_equal(bundle.test.features[..., 0], x_test)  # raw uint8
   # Train: the first n_c of each class of the seeded permutation, in permutation order.
   perm = np.random.default_rng(0).permutation(60000)
   expected = first_per_class(y_train, perm, FMNIST_LT_IR100)
   np.testing.assert_array_equal(bundle.info["train_origin"], expected)
   np.testing.assert_array_equal(bundle.train.labels, y_train[expected])
   assert bundle.train.features.shape == (14886, 28, 28, 1)
-  assert bundle.train.features.dtype == np.float32
-  np.testing.assert_allclose(bundle.train.features[..., 0], x_train[expected] / 255.0, atol=1e-7)
+  assert bundle.train.features.dtype == np.uint8  # scaled in the pipeline
+  np.testing.assert_array_equal(bundle.train.features[..., 0], x_train[expected])  # raw uint8
   assert bundle.class_names[0] == "T-shirt/top" and bundle.class_names[9] == "Ankle boot"
   assert not bundle.train.noise_mask.any()
 

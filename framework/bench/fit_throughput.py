@@ -51,7 +51,7 @@ def main(argv):
                     keras.losses.SparseCategoricalCrossentropy(from_logits=True))
   weights = exp.trainer.class_weighting(1).numpy()
   class_weight = {c: float(w) for c, w in enumerate(weights)}
-  x, y = data.train.features, data.train.labels
+  x, y = data.transform.eval(data.train.features).numpy(), data.train.labels
   def fit_epoch():
     reference.fit(x, y, batch_size=batch, epochs=1, steps_per_epoch=steps,
                   class_weight=class_weight, verbose=0, shuffle=True)

@@ -68,7 +68,8 @@ def _timed_run(config, summaries: bool) -> tuple[float, float, float]:
     tracked = train.choose_tracked(exp)
     writer = SummaryWriter(rundir.tensorboard) if summaries else NullWriter()
     evaluate = actions_lib.Evaluate(
-        Evaluator(exp.model, config.eval.batch_size, exp.data.class_counts),
+        Evaluator(exp.model, config.eval.batch_size, exp.data.class_counts,
+                  transform=exp.data.transform),
         exp.data.test, config.train.eval_every_epochs * exp.steps_per_epoch)
     actions = [Timed(a, spent) if isinstance(a, (summaries_lib.TrainingSummaries,
                                                  summaries_lib.EvalSummaries)) else a

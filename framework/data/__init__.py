@@ -1,13 +1,33 @@
-"""Data: sources, the long-tail / label-noise protocol, and the DataBundle contract."""
+"""Data: sources, the long-tail / label-noise protocol, the input transform, the DataBundle.
 
-from framework.data.build import build, check_config, resolve_config
-from framework.data.bundle import DataBundle, Split
-from framework.data.defaults import default_data_config
-from framework.data.idx import FASHION_MNIST_NAMES, read_idx
-from framework.data.sources import DATASETS, Arrays, Source
-from framework.data.transforms import LONG_TAIL, NOISE
+Names load on first use (the config layer imports `framework.data.defaults` without
+TensorFlow); `DATASETS` comes with every built-in source registered.
+"""
 
-__all__ = [
-    "Arrays", "DATASETS", "DataBundle", "FASHION_MNIST_NAMES", "LONG_TAIL", "NOISE", "Source",
-    "Split", "build", "check_config", "default_data_config", "read_idx", "resolve_config",
-]
+import importlib as _importlib
+
+_EXPORTS = {
+    "build": "protocol", "check_config": "protocol", "resolve_config": "protocol",
+    "DATASETS": "protocol",
+    "DataBundle": "bundle", "Split": "bundle",
+    "default_data_config": "defaults",
+    "FASHION_MNIST_NAMES": "idx", "read_idx": "idx",
+    "Arrays": "sources", "Source": "sources",
+    "LONG_TAIL": "transforms", "NOISE": "transforms",
+    "InputTransform": "augment",
+    "ArrayExamples": "examples", "FileExamples": "examples", "LookupExamples": "examples",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+  if name not in _EXPORTS:
+    raise AttributeError(f"module 'framework.data' has no attribute {name!r}")
+  value = getattr(_importlib.import_module(f"framework.data.{_EXPORTS[name]}"), name)
+  globals()[name] = value
+  return value
+
+
+def __dir__():
+  return __all__

@@ -7,6 +7,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from framework.data.augment import InputTransform
+from framework.data.examples import ArrayExamples, Examples, as_examples
+
 
 def _int_labels(name: str, values: Any) -> np.ndarray:
   array = np.asarray(values)
@@ -19,25 +22,26 @@ def _int_labels(name: str, values: Any) -> np.ndarray:
 class Split:
   """One split of examples; row i of the training split has the stable sample index i.
 
-  `labels` are the observed (possibly noisy) labels, `clean_labels` those before noise
-  injection, so `noise_mask` marks exactly the corrupted rows.
+  `examples` turns rows into raw inputs (an in-memory array, image files, a random-access
+  reader); `labels` are the observed (possibly noisy) labels, `clean_labels` those before
+  noise injection, so `noise_mask` marks exactly the corrupted rows.
   """
 
-  features: np.ndarray  # float32 [n, H, W, 1] images in [0, 1], or [n, D] tabular
+  examples: Examples  # raw inputs: uint8 / float images [n, H, W, C], float [n, D], files
   labels: np.ndarray  # int32 [n], observed labels
   clean_labels: np.ndarray | None = None  # int32 [n]; None -> a copy of labels
   importance: np.ndarray | None = None  # float32 [n] data-provided scores, or None
 
   def __post_init__(self):
-    features = np.asarray(self.features)
-    if features.dtype.kind != "f" or features.ndim < 2:
-      raise ValueError(f"Split.features must be a float array [n, ...], got "
-                       f"{features.dtype} {features.shape}")
+    examples = as_examples(self.examples)
+    if isinstance(examples, ArrayExamples) and (examples.array.dtype.kind not in "fu" or
+                                                examples.array.ndim < 2):
+      raise ValueError(f"Split.examples must be a float or uint8 array [n, ...], got "
+                       f"{examples.array.dtype} {examples.array.shape}")
     labels = _int_labels("labels", self.labels)
     clean = labels if self.clean_labels is None else _int_labels("clean_labels", self.clean_labels)
-    n = features.shape[0]
-    arrays = {"features": features.astype(np.float32, copy=False), "labels": labels,
-              "clean_labels": clean}
+    n = len(examples)
+    arrays = {"examples": examples, "labels": labels, "clean_labels": clean}
     if self.importance is not None:
       importance = np.asarray(self.importance, dtype=np.float32)
       if importance.shape != (n,):
@@ -57,14 +61,23 @@ class Split:
     """bool [n]: True where the observed label differs from the clean one."""
     return self.labels != self.clean_labels
 
+  @property
+  def features(self) -> np.ndarray:
+    """The raw array of an in-memory split."""
+    if not isinstance(self.examples, ArrayExamples):
+      raise AttributeError(f"a split of {type(self.examples).__name__} has no array")
+    return self.examples.array
+
 
 @dataclasses.dataclass(frozen=True)
 class DataBundle:
   """Train / clean validation / test splits plus class metadata.
 
-  `info` carries provenance for inspection and tests: `source`, `train_origin`,
-  `val_origin` (row indices into the source's training pool), `location` (where files
-  were read), and for tabular data `feature_mean` / `feature_std` (pool statistics).
+  `transform` is what the input pipeline does to the raw examples (augmentation,
+  evaluation resize, normalisation). `info` carries provenance for inspection and tests:
+  `source`, `train_origin`, `val_origin` (row indices into the source's training pool),
+  `location` (where files were read), and for tabular data `feature_mean` / `feature_std`
+  (pool statistics, applied at load).
   """
 
   train: Split
@@ -72,6 +85,7 @@ class DataBundle:
   test: Split
   num_classes: int
   class_names: tuple[str, ...]
+  transform: InputTransform | None = None
   info: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False)
 
   def __post_init__(self):
@@ -86,6 +100,8 @@ class DataBundle:
         if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):
           raise ValueError(f"DataBundle.{name} labels must lie in [0, {self.num_classes})")
     object.__setattr__(self, "class_names", tuple(self.class_names))
+    if self.transform is None:
+      object.__setattr__(self, "transform", InputTransform(tuple(self.train.examples.shape)))
 
   @property
   def class_counts(self) -> np.ndarray:
@@ -94,5 +110,5 @@ class DataBundle:
 
   @property
   def input_shape(self) -> tuple[int, ...]:
-    """Shape of one example's features, e.g. (28, 28, 1) or (D,)."""
-    return tuple(self.train.features.shape[1:])
+    """Shape of one example as the model sees it, e.g. (28, 28, 1) or (D,)."""
+    return tuple(self.transform.output_shape)

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from framework.data.examples import Examples, as_examples
 from framework.errors import ConfigError, one_line
 from framework.registry import Registry
 
@@ -26,19 +27,24 @@ DATASETS: Registry["Source"] = Registry("dataset")
 
 @dataclasses.dataclass(frozen=True)
 class Arrays:
-  """Raw examples: features (uint8 or float images [n, H, W, 1], or tabular [n, D]),
-  integer labels [n] and optional importance scores [n]."""
+  """Raw examples (an array of uint8 / float images [n, H, W, C] or tabular features
+  [n, D], or any `Examples`: image files, a random-access reader), integer labels [n] and
+  optional importance scores [n]."""
 
-  x: np.ndarray
+  x: Any
   y: np.ndarray
   importance: np.ndarray | None = None
 
   def __len__(self) -> int:
     return int(len(self.y))
 
+  @property
+  def examples(self) -> Examples:
+    return as_examples(self.x)
+
   def take(self, rows: np.ndarray) -> "Arrays":
     imp = None if self.importance is None else self.importance[rows]
-    return Arrays(self.x[rows], self.y[rows], imp)
+    return Arrays(self.examples.take(rows), self.y[rows], imp)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +58,8 @@ class Source:
   tabular: standardise features with the statistics of the pool.
   label_field: the config field to name in label errors.
   location: where the data was read from (for logs and DataBundle.info).
+  mean, std: the per-channel normalisation of images when data.mean / data.std are unset
+    (e.g. CIFAR's), in units of pixel / pixel_max.
   """
 
   pool: Arrays
@@ -60,6 +68,8 @@ class Source:
   tabular: bool = False
   label_field: str = "data.source"
   location: str = ""
+  mean: tuple[float, ...] = ()
+  std: tuple[float, ...] = ()
 
 
 def listing(names: Sequence[str], limit: int = 40) -> str:

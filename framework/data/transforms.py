@@ -159,11 +159,6 @@ def pool_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   return mean, np.where(std > 0, std, 1.0)
 
 
-def to_float_features(x: np.ndarray, mean: np.ndarray | None = None,
-                      std: np.ndarray | None = None) -> np.ndarray:
-  """float32 features: uint8 images scaled to [0, 1], tabular standardised with mean/std."""
-  if mean is not None:
-    return ((np.asarray(x, dtype=np.float64) - mean) / std).astype(np.float32)
-  if x.dtype == np.uint8:
-    return x.astype(np.float32) / np.float32(255.0)
-  return np.asarray(x, dtype=np.float32)
+def standardize(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+  """float32 (x - mean) / std, computed in float64."""
+  return ((np.asarray(x, dtype=np.float64) - mean) / std).astype(np.float32)

@@ -16,6 +16,7 @@ import numpy as np
 from framework import experiment as experiment_lib
 from framework.config import base_config
 from framework.controller import Controller, LoopEnd
+from framework.evaluator import Evaluator
 from framework.metrics import auroc
 
 flags.DEFINE_float("noise_rate", 0.4, "symmetric label-noise rate")
@@ -62,8 +63,8 @@ def run_rule(rule: str, kwargs: dict) -> dict:
   Controller(exp.trainer, exp.total_steps, exp.steps_per_loop, actions=[summed]).run()
   mask, total = exp.data.train.noise_mask, summed.total
   final = exp.state.numpy()["per_sample/weight"]
-  logits = exp.model.predict(exp.data.test.features, batch_size=1000, verbose=0)
-  accuracy = float(np.mean(np.argmax(logits, -1) == exp.data.test.labels))
+  evaluator = Evaluator(exp.model, 1000, exp.data.class_counts, transform=exp.data.transform)
+  accuracy = evaluator.evaluate(exp.data.test)["accuracy"]
   return {"final": auroc(-final, mask), "averaged": auroc(-total, mask),
           "accuracy": accuracy, "noisy": float(mask.mean()), "n": len(mask)}
 

@@ -23,8 +23,11 @@ import ml_collections
 import numpy as np
 
 # Importing the source modules registers their datasets.
-from framework.data import builtin, idx, tabular  # pylint: disable=unused-import
-from framework.data import transforms
+from framework.data import builtin, cifar, idx, images, tabular, tfds_source  # noqa: F401
+import tensorflow as tf
+
+from framework.data import augment, transforms
+from framework.data.augment import InputTransform
 from framework.data.bundle import DataBundle, Split
 from framework.data.defaults import default_data_config
 from framework.data.sources import DATASETS, Arrays, Source, as_int_labels
@@ -58,6 +61,9 @@ def check_config(cfg: ml_collections.ConfigDict) -> None:
     raise ConfigError(f"data.long_tail.imbalance_ratio={lt.imbalance_ratio!r} has no effect with "
                       "data.long_tail.profile='none'; set the profile (exponential, step) or 1")
   transforms.NOISE.get(noise.kind, "data.noise.kind")
+  if cfg.augment not in augment.AUGMENTATIONS:
+    raise ConfigError(f"data.augment={cfg.augment!r} is not known; known: "
+                      f"{', '.join(augment.AUGMENTATIONS)}")
   if noise.kind == "none" and noise.rate != 0:
     raise ConfigError(f"data.noise.rate={noise.rate!r} has no effect with data.noise.kind='none'; "
                       "set the kind (symmetric, class_flip) or 0")
@@ -95,8 +101,35 @@ def _num_classes(cfg: ml_collections.ConfigDict, source: Source,
 def _split(arrays: Arrays, rows: np.ndarray, labels: np.ndarray, clean: np.ndarray,
            stats: tuple[np.ndarray, np.ndarray] | None) -> Split:
   importance = None if arrays.importance is None else arrays.importance[rows]
-  features = transforms.to_float_features(arrays.x[rows], *(stats or (None, None)))
-  return Split(features, labels.astype(np.int32), clean.astype(np.int32), importance)
+  examples = arrays.examples.take(rows)
+  if stats is not None:  # tabular: standardised once, in float64, with the pool's statistics
+    examples = transforms.standardize(examples.array, *stats)
+  return Split(examples, labels.astype(np.int32), clean.astype(np.int32), importance)
+
+
+def _transform(cfg: ml_collections.ConfigDict, source: Source) -> InputTransform:
+  """The pipeline's transform: data.augment, data.image_size, data.mean / data.std (or the
+  source's defaults), pixels scaled to [0, 1] when stored as uint8."""
+  examples = source.pool.examples
+  shape = tuple(examples.shape)
+  if len(shape) != 3:
+    if cfg.augment != "none":
+      raise ConfigError(f"data.augment={cfg.augment!r} needs images; data.source="
+                        f"{cfg.source!r} has features of shape {shape}: use 'none'")
+    return InputTransform(shape)
+  size = cfg.image_size or shape[0]
+  try:
+    mean = augment.channel_stats(cfg.mean or source.mean or 0.0, shape[-1], "data.mean")
+    std = augment.channel_stats(cfg.std or source.std or 1.0, shape[-1], "data.std")
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
+  if min(std) <= 0:
+    raise ConfigError(f"data.std={tuple(std)} must be > 0")
+  identity = all(m == 0 for m in mean) and all(v == 1 for v in std)
+  return InputTransform(
+      (size, size, shape[-1]), cfg.augment, cfg.crop_padding,
+      255.0 if examples.dtype == tf.uint8 else 1.0,
+      () if identity else mean, () if identity else std)
 
 
 def build(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> DataBundle:
@@ -109,9 +142,9 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> DataBundle:
   pool, test = source.pool, source.test
   pool_y = as_int_labels(pool.y, source.label_field)
   test_y = None if test is None else as_int_labels(test.y, source.label_field)
-  if len(pool_y) == 0 or len(pool.x) != len(pool_y):
-    raise ConfigError(f"data.source={cfg.source!r}: the training pool has {len(pool.x)} feature "
-                      f"rows and {len(pool_y)} labels; it must be non-empty and match")
+  if len(pool_y) == 0 or len(pool.examples) != len(pool_y):
+    raise ConfigError(f"data.source={cfg.source!r}: the training pool has {len(pool.examples)} "
+                      f"examples and {len(pool_y)} labels; it must be non-empty and match")
   everything = pool_y if test_y is None else np.concatenate([pool_y, test_y])
   num_classes, class_names = _num_classes(cfg, source, everything)
 
@@ -135,14 +168,14 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> DataBundle:
   noisy = transforms.add_label_noise(clean, cfg.noise.kind, float(cfg.noise.rate), num_classes,
                                      transforms.rng_for(cfg.seed, transforms.NOISE_STREAM))
 
-  stats = transforms.pool_statistics(pool.x) if source.tabular else None
+  stats = transforms.pool_statistics(pool.examples.array) if source.tabular else None
   all_test = np.arange(len(test_y))
   bundle = DataBundle(
       train=_split(pool, kept, noisy, clean, stats),
       val=(_split(pool, val_rows, pool_y[val_rows], pool_y[val_rows], stats)
            if len(val_rows) else None),
       test=_split(test, all_test, test_y, test_y, stats),
-      num_classes=num_classes, class_names=class_names,
+      num_classes=num_classes, class_names=class_names, transform=_transform(cfg, source),
       info=dict(source=cfg.source, location=source.location, train_origin=origin[kept],
                 val_origin=origin[val_rows], test_origin=test_origin,
                 feature_mean=None if stats is None else stats[0],

@@ -1,0 +1,142 @@
+"""What the pipeline does to raw examples: augmentation, deterministic evaluation, normalisation.
+
+`data.augment`:
+  none               images resized to `data.image_size` if they differ (else untouched);
+  crop_flip          the CIFAR recipe: zero-pad by `data.crop_padding`, random crop back to
+                     size, random horizontal flip;
+  resized_crop_flip  the ImageNet recipe: random-resized crop (area 8-100%, aspect 3/4 to
+                     4/3) to `data.image_size`, random horizontal flip.
+Evaluation is deterministic: a centre crop of 87.5% of the shorter side, resized (the
+ImageNet convention), for `resized_crop_flip`; a plain resize otherwise. Then x / pixel_max
+(255 for uint8 pixels), (x - mean) / std per channel.
+
+Randomness is stateless: the pipeline draws `NUM_RANDOMS` uniforms per example from a seed
+keyed by (seed, step), over the global batch, so an example's augmentation depends on
+(seed, step, its place in the batch) only: the same on one device or several replicas, and
+after a resume. All ops work on a batch [b, h, w, c]; a file's image is a batch of one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+AUGMENTATIONS = ("none", "crop_flip", "resized_crop_flip")
+NUM_RANDOMS = 5
+_SCALE, _RATIO, _EVAL_FRACTION = (0.08, 1.0), (3 / 4, 4 / 3), 0.875
+
+
+@dataclasses.dataclass(frozen=True)
+class InputTransform:
+  """Raw examples [b, ...] -> the model's float32 inputs [b, *output_shape]."""
+  output_shape: tuple[int, ...]   # what the model sees: (H, W, C) or (D,)
+  augment: str = "none"
+  crop_padding: int = 4
+  pixel_max: float = 1.0          # 255 for uint8 pixels: x / pixel_max is in [0, 1]
+  mean: tuple[float, ...] = ()    # per channel (last axis); empty: 0
+  std: tuple[float, ...] = ()     # per channel; empty: 1
+
+  @property
+  def is_image(self) -> bool:
+    return len(self.output_shape) == 3
+
+  def normalize(self, x: tf.Tensor) -> tf.Tensor:
+    x = tf.cast(x, tf.float32)
+    if self.pixel_max != 1.0:
+      x = x / self.pixel_max
+    if self.mean:
+      x = x - tf.constant(self.mean, tf.float32)
+    if self.std:
+      x = x / tf.constant(self.std, tf.float32)
+    return x
+
+  def train(self, images: tf.Tensor, randoms: tf.Tensor) -> tf.Tensor:
+    """Augmented, normalised training inputs of a batch, `randoms` [b, NUM_RANDOMS]."""
+    if not self.is_image:
+      return self.normalize(images)
+    x = tf.cast(images, tf.float32)
+    if self.augment == "resized_crop_flip":
+      boxes = _random_boxes(tf.shape(x), randoms)
+      x = tf.image.crop_and_resize(x, boxes, tf.range(tf.shape(x)[0]), self.output_shape[:2])
+    else:
+      x = _resize(x, self.output_shape[:2])
+    if self.augment == "crop_flip":
+      x = _pad_and_crop(x, self.crop_padding, randoms[:, 2], randoms[:, 3])
+    if self.augment != "none":
+      x = tf.where(randoms[:, 4, None, None, None] < 0.5, tf.reverse(x, axis=[2]), x)
+    return self.normalize(x)
+
+  def eval(self, images: tf.Tensor) -> tf.Tensor:
+    """Deterministic, normalised inputs of a batch (evaluation, validation, prediction)."""
+    if not self.is_image:
+      return self.normalize(images)
+    x = tf.cast(images, tf.float32)
+    if self.augment == "resized_crop_flip":
+      boxes = _central_boxes(tf.shape(x))
+      x = tf.image.crop_and_resize(x, boxes, tf.range(tf.shape(x)[0]), self.output_shape[:2])
+    else:
+      x = _resize(x, self.output_shape[:2])
+    return self.normalize(x)
+
+
+def _resize(x: tf.Tensor, size: Sequence[int]) -> tf.Tensor:
+  if x.shape[1:3] == tuple(size):
+    return x
+  return tf.image.resize(x, size)
+
+
+def _pad_and_crop(x: tf.Tensor, padding: int, ry: tf.Tensor, rx: tf.Tensor) -> tf.Tensor:
+  """Zero-pads by `padding` and crops back to size at per-example offsets (in [0, 2p])."""
+  if padding <= 0:
+    return x
+  height, width = x.shape[1], x.shape[2]
+  padded = tf.pad(x, [[0, 0], [padding, padding], [padding, padding], [0, 0]])
+  span = 2 * padding + 1
+  oy = tf.minimum(tf.cast(ry * span, tf.int32), span - 1)
+  ox = tf.minimum(tf.cast(rx * span, tf.int32), span - 1)
+  rows = oy[:, None] + tf.range(height)[None]
+  cols = ox[:, None] + tf.range(width)[None]
+  x = tf.gather(padded, rows, axis=1, batch_dims=1)
+  return tf.gather(x, cols, axis=2, batch_dims=1)
+
+
+def _random_boxes(shape: tf.Tensor, randoms: tf.Tensor) -> tf.Tensor:
+  """Normalised boxes [b, 4] of a random-resized crop (torchvision's ranges, clipped)."""
+  aspect = tf.cast(shape[2], tf.float32) / tf.cast(shape[1], tf.float32)  # width / height
+  area = _SCALE[0] + randoms[:, 0] * (_SCALE[1] - _SCALE[0])
+  log_lo, log_hi = math.log(_RATIO[0]), math.log(_RATIO[1])
+  ratio = tf.exp(log_lo + randoms[:, 1] * (log_hi - log_lo))
+  w = tf.minimum(tf.sqrt(area * ratio / aspect), 1.0)
+  h = tf.minimum(tf.sqrt(area / ratio * aspect), 1.0)
+  y0, x0 = randoms[:, 2] * (1.0 - h), randoms[:, 3] * (1.0 - w)
+  return tf.stack([y0, x0, y0 + h, x0 + w], axis=1)
+
+
+def _central_boxes(shape: tf.Tensor) -> tf.Tensor:
+  """The centred square of 87.5% of the shorter side, as normalised boxes [b, 4]."""
+  height, width = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
+  side = _EVAL_FRACTION * tf.minimum(height, width)
+  h, w = side / height, side / width
+  box = tf.stack([(1.0 - h) / 2, (1.0 - w) / 2, (1.0 + h) / 2, (1.0 + w) / 2])
+  return tf.tile(box[None], [shape[0], 1])
+
+
+def randoms_for_step(seed: int, step: tf.Tensor, global_batch: int) -> tf.Tensor:
+  """The augmentation uniforms [global_batch, NUM_RANDOMS] of a step (stateless)."""
+  key = tf.random.experimental.stateless_fold_in(
+      tf.constant([seed, 0x5EED], tf.int64), tf.cast(step, tf.int64))
+  return tf.random.stateless_uniform([global_batch, NUM_RANDOMS], key)
+
+
+def channel_stats(values: Sequence[float], channels: int, field: str) -> tuple[float, ...]:
+  """A per-channel statistic given as one value per channel (or one for all)."""
+  values = tuple(float(v) for v in np.atleast_1d(values))
+  if len(values) == 1:
+    return values * channels
+  if len(values) != channels:
+    raise ValueError(f"{field} has {len(values)} values; the images have {channels} channels")
+  return values

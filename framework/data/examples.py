@@ -1,0 +1,112 @@
+"""How the rows of a split become tensors: in-memory arrays, image files, random-access sources.
+
+The input pipeline asks for rows by their index and never holds more than a batch: an
+`ArrayExamples` gathers rows of an in-memory array (uint8 images stay uint8: CIFAR, the
+MNIST family; tabular floats), a `FileExamples` reads and decodes the image file of each
+row (`tf.io`, JPEG / PNG / GIF / BMP), so memory holds paths, never pixels, and a
+`LookupExamples` calls a Python random-access reader (a TFDS data source) for each row's
+encoded image.
+`take(rows)` is how the protocol's subsets are cut, without reading anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+
+class ArrayExamples:
+  """Rows of an in-memory array [n, ...]: uint8 or float images, or float features."""
+
+  batched = True  # lookup takes a batch of indices at once
+
+  def __init__(self, array: np.ndarray):
+    array = np.asarray(array)
+    self.array = array if array.dtype in (np.uint8, np.float32) else array.astype(np.float32)
+
+  def __len__(self) -> int:
+    return int(self.array.shape[0])
+
+  @property
+  def shape(self) -> tuple[int, ...]:
+    return tuple(self.array.shape[1:])
+
+  @property
+  def dtype(self) -> tf.DType:
+    return tf.as_dtype(self.array.dtype)
+
+  def take(self, rows: np.ndarray) -> "ArrayExamples":
+    return ArrayExamples(self.array[rows])
+
+  def lookup_fn(self) -> Callable[[tf.Tensor], tf.Tensor]:
+    table = tf.constant(self.array)
+    return lambda index: tf.gather(table, index)
+
+
+def decode_image(path: tf.Tensor, channels: int) -> tf.Tensor:
+  """uint8 [h, w, channels] of an image file (the first frame of a GIF)."""
+  return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+
+
+class FileExamples:
+  """Rows that are image files, decoded on the fly; `shape` is the decoded size the
+  pipeline brings every image to (the source's `data.image_size`)."""
+
+  batched = False  # lookup decodes one example; images differ in size until resized
+
+  def __init__(self, paths: Sequence[str], shape: tuple[int, int, int]):
+    self.paths = np.asarray(paths, dtype=object)
+    self.shape = tuple(shape)
+    self.dtype = tf.uint8
+
+  def __len__(self) -> int:
+    return int(self.paths.shape[0])
+
+  def take(self, rows: np.ndarray) -> "FileExamples":
+    return FileExamples(self.paths[rows], self.shape)
+
+  def lookup_fn(self) -> Callable[[tf.Tensor], tf.Tensor]:
+    table = tf.constant(self.paths.astype(str))
+    channels = self.shape[-1]
+    return lambda index: decode_image(tf.gather(table, index), channels)
+
+
+class LookupExamples:
+  """Rows whose encoded image bytes come from a Python reader `read(row) -> bytes` (a TFDS
+  random-access data source), decoded in the pipeline like files; `shape` is the size the
+  pipeline brings them to."""
+
+  batched = False
+
+  def __init__(self, read: Callable[[int], bytes], rows: np.ndarray,
+               shape: tuple[int, int, int]):
+    self.read, self.rows, self.shape = read, np.asarray(rows, np.int64), tuple(shape)
+    self.dtype = tf.uint8
+
+  def __len__(self) -> int:
+    return int(self.rows.shape[0])
+
+  def take(self, rows: np.ndarray) -> "LookupExamples":
+    return LookupExamples(self.read, self.rows[rows], self.shape)
+
+  def lookup_fn(self) -> Callable[[tf.Tensor], tf.Tensor]:
+    channels = self.shape[-1]
+    def read(index: np.ndarray) -> bytes:
+      return self.read(int(self.rows[index]))
+    def lookup(index):
+      raw = tf.numpy_function(read, [index], tf.string, stateful=False)
+      return tf.io.decode_image(tf.reshape(raw, []), channels=channels,
+                                expand_animations=False)
+    return lookup
+
+
+Examples = ArrayExamples | FileExamples | LookupExamples
+
+
+def as_examples(x: Any) -> Examples:
+  """An Examples object for `x` (arrays are wrapped)."""
+  if isinstance(x, (ArrayExamples, FileExamples, LookupExamples)):
+    return x
+  return ArrayExamples(np.asarray(x))
