@@ -1,54 +1,78 @@
 """Runs an experiment.
 
-  python launch.py --config=experiments/fmnist_lt.py:focal --workdir=runs/focal \
-      --config.optimizer.learning_rate=3e-4
+  python launch.py --config=experiments/fmnist_lt.py:focal --workdir=runs/focal \\
+      --config.optimizer.learning_rate=3e-4 --config.loss.kwargs.gamma=1
 
-Relaunching with the same --workdir resumes from its last checkpoint.
+Relaunching with the same --workdir resumes from its last checkpoint. `--help` lists the
+experiment's fields and variants; `--list` every registered component with its kwargs.
 """
 
 import os
+import signal
 import sys
 
-from absl import app, flags, logging
-from ml_collections import config_flags
-
 from framework import cli
+from framework.config import resolve_extra_modules
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-FLAGS = flags.FLAGS
-
-
-def _define_flags() -> None:
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(_HERE, "experiments", "default.py"),
-      "Experiment config file, optionally with a variant: experiments/fmnist_lt.py:focal.",
-      lock_config=True)
-  flags.DEFINE_string("workdir", None, "Where the run's checkpoints, logs and results go "
-                      "(default: runs/<experiment>-<variant>-<time>).")
+USAGE = ("usage: python launch.py [--config=FILE[:VARIANT]] [--workdir=DIR] "
+         "[--config.FIELD=VALUE ...] [--list]")
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  logging.set_verbosity(logging.WARNING)
-  from framework import ConfigError, train  # pylint: disable=g-import-not-at-top
+def main(argv: list[str]) -> int:
+  if any(arg in ("--help", "-h", "--helpshort") for arg in argv[1:]):
+    try:
+      print(cli.help_text(argv, USAGE + "\n\n" + __doc__.strip()))
+    except BrokenPipeError:  # | head
+      pass
+    return 0
+  previous = signal.signal(signal.SIGTERM, _stop_before_training)  # training sets its own
   try:
-    train.run(FLAGS.config, FLAGS.workdir or cli.default_workdir(FLAGS["config"].config_filename))
-  except ConfigError as e:
-    sys.exit(f"error: {e}")
+    return _launch(argv)
+  finally:
+    signal.signal(signal.SIGTERM, previous)  # for callers in the same process (tests)
 
 
-def _parse(argv):
+def _launch(argv: list[str]) -> int:
+  from absl import flags, logging  # pylint: disable=g-import-not-at-top
+  from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
   try:
-    return FLAGS(argv)
-  except Exception as e:  # pylint: disable=broad-except
-    sys.exit(f"error: {cli.explain_flag_error(e, argv)}")
+    spec = cli.config_spec(argv)
+    _, loaded = cli.load_config(spec)
+    argv, kwarg_overrides = cli.split_kwargs(argv)
+    cli.check_override_fields(loaded, argv)
+    values = flags.FlagValues()  # fresh, so main() can run again in one process (tests)
+    config_flags.DEFINE_config_file("config", cli.DEFAULT_SPEC, "Experiment file[:variant].",
+                                    flag_values=values, lock_config=True, sys_argv=argv)
+    flags.DEFINE_string("workdir", None, "Where the run's checkpoints, logs and results go.",
+                        flag_values=values)
+    flags.DEFINE_bool("list", False, "List every registered component and exit.",
+                      flag_values=values)
+    try:
+      values(argv)
+    except Exception as e:  # pylint: disable=broad-except  (absl / ml_collections errors)
+      return cli.fail(cli.explain_flag_error(e))
+    logging.set_verbosity(logging.WARNING)
+    if values.list:
+      from framework import components  # pylint: disable=g-import-not-at-top (TensorFlow)
+      print(components.listing())
+      return 0
+    config = values.config
+    config.extra_modules = resolve_extra_modules(config.extra_modules, spec.partition(":")[0])
+    cli.apply_kwargs(config, kwarg_overrides)
+    from framework import train  # pylint: disable=g-import-not-at-top (TensorFlow)
+    train.run(config, values.workdir or cli.default_workdir(spec))
+    return 0
+  except Exception as e:  # pylint: disable=broad-except  (every failure is one line)
+    return cli.report(e)
+  except KeyboardInterrupt:
+    return cli.fail("interrupted outside the training loop; relaunch to resume from the last "
+                    "checkpoint", 130)
+
+
+def _stop_before_training(number, frame):
+  raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
-  cli.check_config_file(sys.argv)
-  try:
-    _define_flags()
-  except Exception as e:  # pylint: disable=broad-except
-    sys.exit(f"error: {cli.explain_flag_error(e, sys.argv)}")
-  app.run(main, flags_parser=_parse)
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+  sys.exit(main(sys.argv))

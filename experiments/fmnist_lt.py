@@ -8,16 +8,20 @@ ratio 100, n_c = floor(6000 * 0.01^(c/9)) = [6000, 3596, 2156, 1292, 774, 464, 2
 100, 60] (14,886 images, the first n_c of a seeded permutation of each class); no
 validation split; test on the full balanced 10,000-image test set, so accuracy equals
 balanced accuracy. Model: small CNN (conv 16, conv 32, dense 64), Adam 1e-3, batch 128,
-10 epochs (116 steps an epoch, the last partial batch dropped). Report balanced accuracy, macro-F1 and min recall (the `posthoc`
-variant reports the `posthoc/` entries of the results).
+10 epochs (116 steps an epoch, the last partial batch dropped). Report balanced accuracy,
+macro-F1 and min recall (the `posthoc` variant reports the `posthoc/` entries of the
+results).
 
 Variants (default "ce"): ce, focal (gamma 2, alpha 1), inverse_frequency, class_balanced
 (effective number, beta 0.9999: at these counts its weights span 75x against inverse
-frequency's 100x, so the two differ only mildly), cb_focal, ldam_drw (LDAM on a cosine
-head, s 30, max margin 0.5, class-balanced weights from epoch 8 of 10 = the paper's
-160/200; the paper uses SGD with momentum, here Adam 1e-3 like every other variant),
-logit_adjusted (tau 1), posthoc (CE training, prediction argmax(z - log prior)),
-balanced_softmax.
+frequency's 100x, so the two differ only mildly), cb_softmax_focal (class-balanced
+softmax focal), cb_sigmoid_focal (Cui et al.'s form: sigmoid focal summed over classes),
+ldam_drw (LDAM on a cosine head, s 30, max margin 0.5, class-balanced weights from epoch
+8 of 10 = the paper's 160/200; the paper uses SGD with momentum, here Adam 1e-3 like every
+other variant), logit_adjusted (tau 1), posthoc (CE training, prediction
+argmax(z - log prior)), balanced_softmax, the samplers (class_balanced_sampler,
+sqrt_sampler, progressive_sampler), crt (classifier re-training of a finished ce run) and
+tau_norm (the ce model's classifier rescaled, tau chosen on a validation split).
 
 Expected (seeds 0-2, 20-50 s a run on a shared 2-core CPU; balanced accuracy, mean ± std):
 CE 82.3 ± 1.3 with min recall 19 (usually "Shirt"); focal 82.0; inverse frequency 84.8;
@@ -34,7 +38,11 @@ VARIANTS = {
     "focal": {"loss.name": "focal", "loss.kwargs": {"gamma": 2.0, "alpha": 1.0}},
     "inverse_frequency": {"class_weights.scheme": "inverse_frequency"},
     "class_balanced": dict(_CB),
-    "cb_focal": {**_CB, "loss.name": "focal", "loss.kwargs": {"gamma": 2.0, "alpha": 1.0}},
+    # class-balanced SOFTMAX focal loss (not Cui et al.'s form, which is cb_sigmoid_focal)
+    "cb_softmax_focal": {**_CB, "loss.name": "focal",
+                         "loss.kwargs": {"gamma": 2.0, "alpha": 1.0}},
+    # Cui et al.'s reference form: sigmoid focal summed over classes, class-balanced weights
+    "cb_sigmoid_focal": {**_CB, "loss.name": "sigmoid_focal", "loss.kwargs": {"gamma": 2.0}},
     "ldam_drw": {**_CB, "class_weights.start_epoch": 8,
                  "loss.name": "ldam", "loss.kwargs": {"max_margin": 0.5, "scale": 30.0},
                  "model.kwargs": {"filters": (16, 32), "dense": 64, "head": "cosine"}},
@@ -50,6 +58,16 @@ VARIANTS = {
     # counts in the README: the tail is then cut from 5,980 a class, not 6,000).
     "meta_alpha_focal": {"loss.name": "focal", "loss.kwargs": {"gamma": 2.0, "alpha": 1.0},
                          "rule.name": "meta_alpha", "data.val_per_class": 20},
+    # Re-sampling (Kang et al. 2020): class j drawn with probability n_j^q / sum n^q.
+    "class_balanced_sampler": {"data.sampler": "class_balanced"},
+    "sqrt_sampler": {"data.sampler": "sqrt"},
+    "progressive_sampler": {"data.sampler": "progressive"},
+    # Decoupled: cRT re-trains only the classifier of a finished `ce` run (set
+    # model.init_from to its workdir; the study does) with class-balanced sampling;
+    # tau-norm rescales the ce model's classifier, tau chosen on 20 clean images a class
+    # taken before the long-tail cut (as meta_alpha_focal's).
+    "crt": {"model.retrain": "head", "data.sampler": "class_balanced"},
+    "tau_norm": {"eval.tau_norm": "auto", "data.val_per_class": 20},
 }
 
 

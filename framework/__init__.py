@@ -30,12 +30,18 @@ _EXPORTS = {
     "Trainer": "framework.trainer",
     "Controller": "framework.controller",
     "RunDir": "framework.rundir",
+    "fit": "framework.api",
+    "Result": "framework.api",
 }
 
-__all__ = sorted(_EXPORTS)
+_SUBPACKAGES = ("data", "losses", "models", "weights", "logging", "export")
+
+__all__ = sorted(_EXPORTS) + list(_SUBPACKAGES)
 
 
 def __getattr__(name: str):
+  if name in _SUBPACKAGES:
+    return _importlib.import_module(f"framework.{name}")
   if name not in _EXPORTS:
     raise AttributeError(f"module 'framework' has no attribute {name!r}")
   value = getattr(_importlib.import_module(_EXPORTS[name]), name)

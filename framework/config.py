@@ -21,19 +21,33 @@ def base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
   c.deterministic = False        # tf.config.experimental.enable_op_determinism()
-  c.extra_modules = ()           # user modules imported first (their rules, losses, models)
+  c.extra_modules = ()           # user modules imported first (rules, losses, models, datasets);
+                                 # .py paths: next to the experiment file, else the cwd
   c.data = default_data_config()
-  c.model = ml_collections.ConfigDict({"name": "mlp", "kwargs": {}})
+  c.model = ml_collections.ConfigDict({
+      "name": "mlp", "kwargs": {},
+      "init_from": "",           # a finished run's workdir: start from its final weights
+      "retrain": "all",          # all | head: re-initialise and train the classifier only (cRT)
+  })
   c.loss = ml_collections.ConfigDict({"name": "cross_entropy", "kwargs": {}})
-  c.class_weights = ml_collections.ConfigDict(
-      {"scheme": "none", "kwargs": {}, "start_epoch": 0})
+  c.class_weights = ml_collections.ConfigDict({
+      "scheme": "none", "kwargs": {},
+      "start_epoch": 0,          # deferred re-weighting: ones before this epoch
+      "normalize": "batch",      # batch: sum w l / B | weights: sum w l / sum w (torch's weight=)
+  })
   c.rule = ml_collections.ConfigDict({"name": "fixed", "kwargs": {}})
   c.optimizer = ml_collections.ConfigDict({
       "name": "adam",            # adam | adamw | sgd
       "learning_rate": 1e-3,
-      "schedule": "constant",    # constant | cosine | step
-      "decay_epochs": (),        # step schedule: epochs at which lr is multiplied by 0.1
-      "kwargs": {},              # passed to the Keras optimizer (momentum, weight_decay, ...)
+      "schedule": "constant",    # constant | cosine | step (all per step, in epochs)
+      "decay_epochs": (),        # step schedule: 0-based epochs at which the rate drops
+      "decay_factors": (),       # () = 0.1 ** k after the k-th decay epoch; else the base
+                                 # rate's multiplier after each (LDAM-DRW: (0.01, 0.0001))
+      "warmup_epochs": 0,        # linear warm-up: base * (epoch + 1) / warmup_epochs
+      "weight_decay": 0.0,
+      "weight_decay_mode": "l2",  # l2: 0.5 * wd * |kernels|^2 in the loss | l2_all: every
+                                  # trainable variable (torch's SGD) | decoupled: the optimizer's
+      "kwargs": {},              # passed to the Keras optimizer (momentum, nesterov, ...)
   })
   c.train = ml_collections.ConfigDict({
       "batch_size": 128,         # global batch, split over replicas
@@ -43,10 +57,18 @@ def base_config() -> ml_collections.ConfigDict:
       "eval_every_epochs": 1,
       "checkpoint_every_loops": 1,
       "max_checkpoints": 3,
+      "jit_compile": "auto",     # XLA for the forward / backward pass: auto (GPU only) | on | off
+      "on_nonfinite": "stop",    # stop: end the run at a NaN / inf loss or gradient | skip
+      "max_skipped": 10,         # skip: stop after this many non-finite steps in a row
   })
   c.eval = ml_collections.ConfigDict({
       "batch_size": 1000,
       "posthoc_tau": 0.0,        # > 0: also report post-hoc logit adjustment by tau * log prior
+      "select_best": "",         # a metric (balanced_accuracy, ...): keep the model best on the
+                                 # clean validation split as best.keras ("": off)
+      "tau_norm": "",            # tau-normalised classifier: "" off, "auto" (on validation), "0.5"
+      "positive_class": -1,      # binary PR-AUC / ROC-AUC / positive F1 are for this class id;
+                                 # -1: the minority class by training counts
   })
   c.logging = ml_collections.ConfigDict({
       "summary_every_loops": 1,  # weight / trajectory summaries every n loops; 0 = never
@@ -54,6 +76,7 @@ def base_config() -> ml_collections.ConfigDict:
       "tracked_noisy": 20,       # at most this many label-corrupted samples tracked too
       "tracked_indices": (),     # explicit sample indices to track
       "heatmap_max_columns": 256,  # trajectory heatmap keeps this many summary steps at most
+      "max_class_runs": 20,      # one TensorBoard run per class up to this many classes
       "snapshot_every_epochs": 1,  # weight snapshots (NumPy); 0 = only the final one
   })
   c.strategy = ml_collections.ConfigDict({
@@ -74,15 +97,23 @@ def with_variant(config: ml_collections.ConfigDict, variants: dict[str, dict],
   if name not in variants:
     raise ConfigError(f"config variant {name!r} is not known; known: {', '.join(variants)}")
   for dotted, value in variants[name].items():
-    *path, field = dotted.split(".")
-    node = config
-    for key in path:
-      node = node[key]
-    if field not in node:
-      raise ConfigError(f"variant {name!r} sets unknown field {dotted!r}")
-    node[field] = value
+    try:
+      set_field(config, dotted, value)
+    except KeyError:
+      raise ConfigError(f"variant {name!r} sets unknown field {dotted!r}") from None
   config.variant = name
   return config
+
+
+def set_field(config: ml_collections.ConfigDict, dotted: str, value) -> None:
+  """Sets the existing field `dotted` ("a.b.c") of `config`; KeyError when there is none."""
+  *path, field = dotted.split(".")
+  node = config
+  for key in path:
+    node = node[key]
+  if field not in node:
+    raise KeyError(f"config has no field {dotted!r}")
+  node[field] = value
 
 
 def load_experiment(spec: str) -> types.ModuleType:
@@ -95,6 +126,21 @@ def load_experiment(spec: str) -> types.ModuleType:
     loader_spec.loader.exec_module(module)
     return module
   return importlib.import_module(f"framework.experiments.{spec}")
+
+
+def resolve_extra_modules(modules, experiment_file: str) -> tuple[str, ...]:
+  """`extra_modules` with each relative .py path made absolute: found next to the experiment
+  file first, then in the current directory. Module names, and paths found in neither place
+  (the import then names them as given), are unchanged."""
+  bases = (os.path.dirname(os.path.abspath(experiment_file)), os.getcwd())
+  resolved = []
+  for name in modules:
+    if name.endswith(".py") and not os.path.isabs(name):
+      found = [os.path.join(base, name) for base in bases
+               if os.path.isfile(os.path.join(base, name))]
+      name = os.path.normpath(found[0]) if found else name
+    resolved.append(name)
+  return tuple(resolved)
 
 
 def choose_variants(module: types.ModuleType, requested) -> list[str]:

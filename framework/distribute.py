@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import tensorflow as tf
 
-from framework.errors import ConfigError
+from framework.errors import ConfigError, one_line
 
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
 
@@ -24,6 +27,25 @@ def split_cpu(num_devices: int) -> list[str]:
             f"strategy.cpu_devices={num_devices}: TensorFlow is already initialised with "
             f"{have} CPU device(s); split the CPU before any TensorFlow op") from None
   return [d.name for d in tf.config.list_logical_devices("CPU")[:num_devices]]
+
+
+def check_tf_config(text: str) -> None:
+  """TF_CONFIG must be JSON with a cluster of workers and this process's task in it."""
+  if not text:
+    return  # a single worker
+  try:
+    spec = json.loads(text)
+    workers = spec["cluster"]["worker"]
+    task = spec["task"]
+    ok = (isinstance(workers, list) and task["type"] == "worker" and
+          0 <= int(task["index"]) < len(workers))
+  except (ValueError, KeyError, TypeError) as e:
+    raise ConfigError(f"strategy.name='multi_worker': TF_CONFIG is not valid ({one_line(e)}); "
+                      'expected {"cluster": {"worker": ["host:port", ...]}, "task": '
+                      '{"type": "worker", "index": i}}') from None
+  if not ok:
+    raise ConfigError(f"strategy.name='multi_worker': TF_CONFIG's task {task!r} is not one of "
+                      f"its {len(workers)} workers")
 
 
 _CACHE: dict[tuple, tf.distribute.Strategy] = {}
@@ -54,6 +76,7 @@ def _make_strategy(cfg) -> tf.distribute.Strategy:
   if cfg.cpu_devices < 0:
     raise ConfigError(f"strategy.cpu_devices={cfg.cpu_devices} must be >= 0")
   if name == "multi_worker":  # must come first: collectives are configured at startup
+    check_tf_config(os.environ.get("TF_CONFIG", ""))
     return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from TF_CONFIG
   cpus = split_cpu(cfg.cpu_devices) if cfg.cpu_devices > 1 else None
   gpus = tf.config.list_logical_devices("GPU")

@@ -8,6 +8,13 @@ class ConfigError(ValueError):
   """
 
 
+class Diverged(RuntimeError):
+  """The loss or a gradient went non-finite and the run stopped (exit status 3).
+
+  Nothing non-finite reached the model, the optimizer, the weight tables or a checkpoint.
+  """
+
+
 def one_line(error: BaseException | str, limit: int = 200) -> str:
   """An exception (or text) collapsed into one short line, for a ConfigError."""
   text = " ".join(str(error).split()) or type(error).__name__

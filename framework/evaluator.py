@@ -6,34 +6,78 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from framework import decoupled
 from framework.data import Split
 from framework.data.augment import InputTransform
 from framework.metrics import classification_metrics
 from framework.pipeline import eval_batches
 
 
+def positive_class_for(class_counts: np.ndarray, requested: int = -1) -> int | None:
+  """The class binary metrics are about: `requested`, or for -1 the minority by training
+  counts (class 1 on a tie); None unless there are 2 classes."""
+  counts = np.asarray(class_counts)
+  if len(counts) != 2:
+    return None
+  if requested != -1:
+    return int(requested)
+  return 0 if counts[0] < counts[1] else 1
+
+
 class Evaluator:
-  """Computes the metrics of a model on a split, optionally with post-hoc logit adjustment."""
+  """Computes the metrics of a model on a split, optionally with post-hoc logit adjustment
+  (`posthoc/...`) and tau-normalised classifier weights (`taunorm/...`, see decoupled).
+  Binary metrics are about `positive_class` (-1: the minority by `class_counts`)."""
 
   def __init__(self, model: keras.Model, batch_size: int, class_counts: np.ndarray,
-               posthoc_tau: float = 0.0, transform: InputTransform | None = None):
+               posthoc_tau: float = 0.0, transform: InputTransform | None = None,
+               tau_norm: float | str = "", validation: Split | None = None,
+               positive_class: int = -1):
     self.model, self.batch_size, self.transform = model, batch_size, transform
     self.num_classes = len(class_counts)
+    self.positive_class = positive_class_for(class_counts, positive_class)
     prior = np.asarray(class_counts, np.float64) / np.sum(class_counts)
     self.posthoc_tau, self.log_prior = posthoc_tau, np.log(np.maximum(prior, 1e-12))
     self._predict = tf.function(lambda x: tf.cast(model(x, training=False), tf.float32),
                                 reduce_retracing=True)
+    self.tau_norm, self.validation = tau_norm, validation
+    if tau_norm != "":
+      features = decoupled.features_model(model)
+      self._features = tf.function(lambda x: tf.cast(features(x, training=False), tf.float32),
+                                   reduce_retracing=True)
 
-  def logits(self, split: Split) -> np.ndarray:
-    return np.concatenate([self._predict(x).numpy()
+  def _outputs(self, split: Split, fn) -> np.ndarray:
+    return np.concatenate([fn(x).numpy()
                            for x in eval_batches(split, self.batch_size, self.transform)])
 
+  def logits(self, split: Split) -> np.ndarray:
+    return self._outputs(split, self._predict)
+
   def evaluate(self, split: Split) -> dict:
-    """Metrics of the split; with posthoc_tau > 0 also `posthoc/<metric>`."""
+    """Metrics of the split; with posthoc_tau > 0 also `posthoc/<metric>`, with tau_norm
+    also `taunorm/<metric>` (and `taunorm/tau`)."""
     logits = self.logits(split)
-    metrics = classification_metrics(split.labels, logits, self.num_classes)
+    metrics = classification_metrics(split.labels, logits, self.num_classes,
+                                     self.positive_class)
     if self.posthoc_tau > 0:
       adjusted = logits - self.posthoc_tau * self.log_prior
-      posthoc = classification_metrics(split.labels, adjusted, self.num_classes)
+      posthoc = classification_metrics(split.labels, adjusted, self.num_classes,
+                                       self.positive_class)
       metrics.update({f"posthoc/{k}": v for k, v in posthoc.items()})
+    if self.tau_norm != "":
+      metrics.update(self._tau_normalized(split))
     return metrics
+
+  def _tau_normalized(self, split: Split) -> dict:
+    kernel = np.asarray(decoupled.head_of(self.model).kernel.numpy(), np.float64)
+    tau = self.tau_norm
+    if tau == "auto":  # by balanced accuracy on the clean validation split
+      features = self._outputs(self.validation, self._features)
+      scores = [classification_metrics(
+          self.validation.labels, decoupled.tau_normalized_logits(features, kernel, t),
+          self.num_classes)["balanced_accuracy"] for t in decoupled.TAUS]
+      tau = decoupled.TAUS[int(np.argmax(scores))]
+    logits = decoupled.tau_normalized_logits(self._outputs(split, self._features), kernel, tau)
+    metrics = classification_metrics(split.labels, logits, self.num_classes,
+                                     self.positive_class)
+    return {"taunorm/tau": float(tau), **{f"taunorm/{k}": v for k, v in metrics.items()}}

@@ -13,17 +13,22 @@ import ml_collections
 import tensorflow as tf
 
 from framework import data as data_lib
+from framework import decoupled
+from framework import model_inputs
 from framework import validation
+from framework.data import protocol_record
 from framework.distribute import make_strategy
 from framework.errors import ConfigError, one_line
 from framework.losses import build_class_weighting, build_loss, per_example
-from framework.models import MODELS
+from framework.models import MODELS, PeerModel
 from framework.optimizers import build_optimizer
 from framework.pipeline import InputStreams
-from framework.trainer import Trainer
+from framework.samplers import ClassSampler
+from framework.trainer import StepOptions, Trainer
 from framework.weights import RULES, Rule, WeightState
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+SELECTABLE = ("accuracy", "balanced_accuracy", "macro_f1", "min_recall")  # eval.select_best
 
 
 @dataclasses.dataclass
@@ -88,46 +93,139 @@ def _check_against_data(config: ml_collections.ConfigDict, data: data_lib.DataBu
     if t.val_batch_size > len(data.val):
       raise ConfigError(f"train.val_batch_size={t.val_batch_size} exceeds the "
                         f"{len(data.val)} validation examples")
+  metric = config.eval.select_best
+  if metric and metric not in SELECTABLE:
+    raise ConfigError(f"eval.select_best={metric!r} is not known; known: {', '.join(SELECTABLE)}")
+  if metric and data.val is None:
+    raise ConfigError(f"eval.select_best={metric!r} needs a clean validation split; set "
+                      "data.val_per_class > 0")
+  _check_positive_class(config.eval.positive_class, data.num_classes)
+  tau = decoupled.parse_tau(config.eval.tau_norm)
+  if tau == "auto" and data.val is None:
+    raise ConfigError("eval.tau_norm='auto' picks tau on a clean validation split; set "
+                      "data.val_per_class > 0 or give tau")
+  if config.model.retrain == "head" and not config.model.init_from:
+    raise ConfigError("model.retrain='head' re-trains a finished run's classifier; set "
+                      "model.init_from to that run's workdir")
   bad = [i for i in config.logging.tracked_indices if i >= len(data.train)]
   if bad:
     raise ConfigError(f"logging.tracked_indices has {bad[0]}; allowed: sample indices in "
                       f"[0, {len(data.train)})")
 
 
-def build(config: ml_collections.ConfigDict) -> Experiment:
+def _check_positive_class(positive: int, num_classes: int) -> None:
+  if positive == -1:
+    return
+  if num_classes != 2:
+    raise ConfigError(f"eval.positive_class={positive} has no effect: binary metrics need 2 "
+                      f"classes and the data has {num_classes}; use -1")
+  if positive > 1:
+    raise ConfigError(f"eval.positive_class={positive} is not a class of the data; allowed: "
+                      "-1 (the minority class by training counts), 0 or 1")
+
+
+def step_options(config: ml_collections.ConfigDict) -> StepOptions:
+  """The trainer's step options from the optimizer, class_weights and train sections."""
+  t, o = config.train, config.optimizer
+  mode = o.get("weight_decay_mode", "l2")
+  on_gpu = bool(tf.config.list_logical_devices("GPU"))
+  jit = t.jit_compile == "on" or (t.jit_compile == "auto" and on_gpu)
+  return StepOptions(
+      weight_decay=0.0 if mode == "decoupled" else float(o.get("weight_decay", 0.0)),
+      decay_all=mode == "l2_all", normalize_by_weights=config.class_weights.normalize == "weights",
+      jit_compile=jit, on_nonfinite=t.on_nonfinite, max_skipped=t.max_skipped)
+
+
+def _model(spec, config: ml_collections.ConfigDict, input_shape, num_classes: int,
+           strategy: tf.distribute.Strategy) -> keras.Model:
+  """The model: from the registry (config.model), a factory (input_shape, num_classes) ->
+  Model, or a Model (cloned under the strategy's scope when it has several replicas)."""
+  data = f"data.source={config.data.source!r}"
+  if spec is None:
+    name, kwargs = config.model.name, dict(config.model.kwargs)
+    build_on = lambda shape, kw=kwargs: MODELS.build(
+        name, kw, field="model", context={"input_shape": shape, "num_classes": num_classes})
+    unweighted = model_inputs.without_pretrained(MODELS.get(name, "model.name"), kwargs)
+    probe = lambda shape: build_on(shape, unweighted)
+    return model_inputs.build_for(build_on, probe, input_shape, f"model.name={name!r}", data)
+  if isinstance(spec, keras.Model):
+    model_inputs.check_declared_inputs(spec, input_shape, f"model {spec.name!r}", data)
+    if strategy.num_replicas_in_sync == 1:
+      return spec
+    try:
+      clone = keras.models.clone_model(spec)
+    except Exception as e:  # pylint: disable=broad-except  (subclassed models do not clone)
+      raise ConfigError(f"model: a {type(spec).__name__} built outside the strategy's scope "
+                        f"cannot be mirrored ({one_line(e)}); pass a function returning the "
+                        "model instead") from None
+    clone.set_weights(spec.get_weights())
+    return clone
+  if callable(spec):
+    def call_factory(shape):
+      try:
+        return spec(shape, num_classes)
+      except (ValueError, TypeError) as e:
+        raise ConfigError(f"model: the model factory failed ({one_line(e)})") from None
+    return model_inputs.build_for(call_factory, call_factory, input_shape, "the model factory",
+                                  data)
+  raise ConfigError(f"model={spec!r} must be a keras.Model, a factory or a registered name")
+
+
+def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data_lib.Source
+          | None = None, model=None, loss: keras.losses.Loss | None = None,
+          rule: Rule | None = None, optimizer: keras.optimizers.Optimizer | None = None,
+          strategy: tf.distribute.Strategy | None = None) -> Experiment:
   """Validates `config` and builds the run's components, under the strategy's scope.
 
-  Every check a config can fail happens here, before anything touches the workdir.
+  Every check a config can fail happens here, before anything touches the workdir. Any
+  component given as an object (the Python API, `framework.api.fit`) is used instead of
+  the one the config names; everything else is built from the config, by the same code.
   """
   validation.check_fields(config)
   if config.precision not in PRECISIONS:
-    raise ConfigError(f"precision={config.precision!r} is not known; known: {', '.join(PRECISIONS)}")
+    raise ConfigError(f"precision={config.precision!r} is not known; "
+                      f"known: {', '.join(PRECISIONS)}")
   import_extra_modules(config.extra_modules)
-  strategy = make_strategy(config.strategy)
+  strategy = strategy or make_strategy(config.strategy)
   if config.deterministic:
     tf.config.experimental.enable_op_determinism()
   keras.utils.set_random_seed(config.seed)
   keras.config.set_dtype_policy(config.precision)
 
-  data = data_lib.build(config.data)
+  if not isinstance(data, data_lib.DataBundle):
+    data = data_lib.build(config.data, source=data)
   num_samples, num_classes = len(data.train), data.num_classes
   context = {"num_classes": num_classes, "class_counts": data.class_counts,
-             "num_samples": num_samples}
-  rule = RULES.build(config.rule.name, config.rule.kwargs, field="rule", context=context)
+             "num_samples": num_samples,
+             "steps_per_epoch": max(num_samples // config.train.batch_size, 1)}
+  rule = rule or RULES.build(config.rule.name, config.rule.kwargs, field="rule", context=context)
   _check_against_data(config, data, rule, strategy.num_replicas_in_sync)
-  loss_fn = per_example(build_loss(config.loss.name, config.loss.kwargs, context))
+  loss_fn = per_example(loss or build_loss(config.loss.name, config.loss.kwargs, context))
   class_weighting = build_class_weighting(config.class_weights, data.class_counts)
   t = config.train
+  sampler = (None if config.data.sampler == "instance" else
+             ClassSampler(data.train.labels, config.data.sampler, t.epochs))
   inputs = InputStreams(strategy, data.train, t.batch_size, config.seed,
                         data.val if rule.needs_validation else None, t.val_batch_size,
-                        data.transform)
+                        data.transform, sampler)
   total_steps = t.epochs * inputs.steps_per_epoch
   with strategy.scope():
-    model = MODELS.build(config.model.name, config.model.kwargs, field="model", context={
-        "input_shape": data.input_shape, "num_classes": num_classes})
-    optimizer = build_optimizer(config.optimizer, inputs.steps_per_epoch, total_steps,
-                                config.precision)
+    spec = model
+    copy = lambda: keras.models.clone_model(spec) if isinstance(spec, keras.Model) else spec
+    model = _model(spec, config, data.input_shape, num_classes, strategy)
+    if config.model.init_from:
+      decoupled.init_from(model, config.model.init_from)
+    if config.model.retrain == "head":
+      decoupled.retrain_head(model, config.seed)
+    if rule.peers > 1:  # co-teaching: independently initialised copies, one Keras model
+      model = PeerModel([model] + [_model(copy(), config, data.input_shape, num_classes,
+                                          strategy) for _ in range(rule.peers - 1)])
+    optimizer = optimizer or build_optimizer(config.optimizer, inputs.steps_per_epoch,
+                                             total_steps, config.precision)
     state = WeightState(num_samples, num_classes, rule)
-    trainer = Trainer(model, optimizer, loss_fn, class_weighting, state, rule, inputs)
+    trainer = Trainer(model, optimizer, loss_fn, class_weighting, state, rule, inputs,
+                      step_options(config))
+  for record in data.info.get("protocol", ()):  # the data as changed, once the run is valid
+    print(protocol_record.announcement(record))
   return Experiment(config, strategy, data, rule, model, optimizer, state, trainer,
                     total_steps, t.steps_per_loop or inputs.steps_per_epoch)

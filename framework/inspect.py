@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import zipfile
 
 import numpy as np
 
+from framework.errors import one_line
+from framework.label_issues import BEST_TABLE
 from framework.metrics import auroc
 from framework.rundir import RunDir
 
 WEIGHT, ALPHA = "per_sample/weight", "per_class/alpha"
+EFFECTIVE, CLASS_WEIGHT = "effective/weight", "effective/class_weight"  # weights.effective
 
 
 class InspectError(Exception):
@@ -49,11 +53,20 @@ def noise_auroc(workdir: str, final_table: str = WEIGHT) -> dict:
   return {"auroc": score(final), "auroc_averaged": score(averaged)}
 
 
-def load_run(workdir: str) -> dict:
-  """The latest snapshot's tables and what is known of the samples (labels, names, noise)."""
+def load_run(workdir: str, table: str | None = None) -> dict:
+  """The latest snapshot's tables and what is known of the samples (labels, names, noise);
+  `weights` is `table`, else the rule's best-ranking table (see label_issues.BEST_TABLE),
+  else the effective weight (class weight x importance x rule)."""
   rundir = RunDir(workdir)
   step, path = snapshots(workdir)[-1]
   tables = rundir.read_arrays(path)
+  if table is None and rundir.exists("config.json"):
+    rule = rundir.read_json("config.json")["rule"]["name"]
+    table = BEST_TABLE.get(rule, (None,))[0]
+  table = table or (EFFECTIVE if EFFECTIVE in tables else WEIGHT)
+  if table not in tables:
+    raise InspectError(f"--table={table!r} is not in {path!r}; tables: "
+                       f"{', '.join(k for k in tables if k.startswith('per_sample/'))}")
   noise = rundir.read_arrays(rundir.file("noise.npz")) if rundir.exists("noise.npz") else None
   labels = None
   if rundir.exists("labels.npy"):
@@ -64,26 +77,28 @@ def load_run(workdir: str) -> dict:
   for name in ("tracked.json", "results.json"):
     if class_names is None and rundir.exists(name):
       class_names = rundir.read_json(name).get("class_names")
-  weights = tables[WEIGHT]
+  weights = tables[table]
   if labels is not None and labels.shape != weights.shape:
     raise InspectError(f"labels of shape {labels.shape} do not match the {weights.size} "
                        f"weights of {path!r}")
   num_classes = tables[ALPHA].size
-  return {"step": step, "path": path, "weights": weights, "alpha": tables[ALPHA],
-          "labels": labels, "noise": noise,
+  return {"step": step, "path": path, "weights": weights, "alpha": tables[ALPHA], "table": table,
+          "labels": labels, "noise": noise, "rule_weights": tables[WEIGHT],
+          "class_weight": tables.get(CLASS_WEIGHT, np.ones(num_classes)),
           "class_names": list(class_names or map(str, range(num_classes)))}
 
 
 def _sample_table(title: str, order: np.ndarray, run: dict) -> list[str]:
   noise, labels, names = run["noise"], run["labels"], run["class_names"]
-  lines = [title, f"  {'index':>7}  {'label':<14} {'weight':>10}  noisy?"]
+  lines = [title, f"  {'index':>7}  {'label':<14} {'weight':>10} {'rule w':>10}  noisy?"]
   for i in order:
     label = "?" if labels is None else names[labels[i]]
     noisy = "-"
     if noise is not None:
       noisy = (f"yes (clean: {names[noise['clean_labels'][i]]})"
                if noise["noise_mask"][i] else "no")
-    lines.append(f"  {i:>7}  {label:<14} {run['weights'][i]:>10.4g}  {noisy}")
+    lines.append(f"  {i:>7}  {label:<14} {run['weights'][i]:>10.4g} "
+                 f"{run['rule_weights'][i]:>10.4g}  {noisy}")
   return lines
 
 
@@ -92,7 +107,9 @@ def report(run: dict, top: int) -> str:
   w, labels, noise = run["weights"], run["labels"], run["noise"]
   order = np.lexsort((np.arange(w.size), w))  # by weight, ties by index
   k = min(top, w.size)
-  lines = [f"Snapshot: {run['path']} (step {run['step']})",
+  what = (" (class weight x importance x rule weight x alpha)" if run["table"] == EFFECTIVE
+          else "")
+  lines = [f"Snapshot: {run['path']} (step {run['step']}); weight: {run['table']}{what}",
            f"Samples: {w.size}   classes: {len(run['class_names'])}   noisy: "
            + ("unknown (no noise.npz)" if noise is None else
               f"{int(noise['noise_mask'].sum())}"), ""]
@@ -100,17 +117,20 @@ def report(run: dict, top: int) -> str:
   lines += _sample_table(f"Highest-weighted {k} samples", order[::-1][:k], run) + [""]
   lines.append("Weight statistics per class (observed labels)")
   lines.append(f"  {'class':<14} {'count':>6} {'mean':>9} {'std':>9} {'min':>9} "
-               f"{'median':>9} {'max':>9} {'alpha':>9}")
+               f"{'median':>9} {'max':>9} {'alpha':>9} {'class w':>9}")
   groups = [(name, labels == c) for c, name in enumerate(run["class_names"])]
   if labels is None:
     groups = []
   for name, rows in groups + [("all", np.ones(w.size, bool))]:
-    v = w[rows]
+    v = w[rows].astype(np.float64)
     stats = ([v.mean(), v.std(), v.min(), np.median(v), v.max()] if v.size
              else [float("nan")] * 5)
-    alpha = run["alpha"][run["class_names"].index(name)] if name != "all" else float("nan")
+    per_class = ""
+    if name != "all":
+      c = run["class_names"].index(name)
+      per_class = f" {run['alpha'][c]:>9.4g} {run['class_weight'][c]:>9.4g}"
     lines.append(f"  {name:<14} {v.size:>6} " + " ".join(f"{s:>9.4g}" for s in stats)
-                 + (f" {alpha:>9.4g}" if name != "all" else f" {'':>9}"))
+                 + per_class)
   lines.append("")
   if noise is None:
     lines.append("Noise detection: no noise mask in this run (noise.npz absent)")
@@ -127,13 +147,31 @@ def main(argv: list[str] | None = None) -> int:
                                    description=__doc__.splitlines()[0])
   parser.add_argument("workdir", help="the workdir of a run of framework.train")
   parser.add_argument("--top", type=int, default=10, help="samples listed at each end")
+  parser.add_argument("--table", default=None,
+                      help="per-sample table to rank by (default: the rule's best, e.g. "
+                           "per_sample/kept for l2rw)")
+  parser.add_argument("--label_issues", default=None, metavar="FILE.csv",
+                      help="write every training example ranked by how likely its label is "
+                           "wrong")
   args = parser.parse_args(argv)
   if args.top < 0:
     parser.error(f"--top={args.top} must be >= 0")
   try:
-    print(report(load_run(args.workdir), args.top))
+    if args.label_issues:
+      from framework.label_issues import write_label_issues  # pylint: disable=g-import-not-at-top
+      summary = write_label_issues(args.workdir, args.label_issues, args.table)
+      share = summary.get("noisy_in_top_5_percent")
+      print(f"Wrote {summary['rows']} training examples, most suspect first, to "
+            f"{args.label_issues} (rule signal: {summary['signal']})"
+            + ("" if share is None else f"; known-noisy labels in the top 5%: {share:.1%}"))
+      return 0
+    print(report(load_run(args.workdir, args.table), args.top))
   except InspectError as e:
     print(f"inspect: {e}", file=sys.stderr)
+    return 2
+  except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+    print(f"inspect: {args.workdir!r} has a damaged or incomplete file "
+          f"({type(e).__name__}: {one_line(e, 160)})", file=sys.stderr)
     return 2
   return 0
 

@@ -100,17 +100,18 @@ def _check_classification_inputs(labels: Any, logits: Any,
   return labels.astype(np.int64), logits
 
 
-def _binary_scores(logits: np.ndarray) -> np.ndarray:
-  """Ranking score of class 1: the margin z1 - z0.
+def _binary_scores(logits: np.ndarray, positive: int) -> np.ndarray:
+  """Ranking score of the positive class p: the margin z_p - z_(1-p).
 
-  The softmax probability of class 1 is sigmoid(z1 - z0), a strictly increasing function of
-  the margin, so ROC-AUC and average precision are identical; the margin keeps confident
-  examples apart where the probability would round to 1.0 and create spurious ties.
+  The softmax probability of class p is sigmoid(z_p - z_(1-p)), a strictly increasing
+  function of the margin, so ROC-AUC and average precision are identical; the margin keeps
+  confident examples apart where the probability would round to 1.0 and create spurious ties.
   """
-  return logits[:, 1] - logits[:, 0]
+  return logits[:, positive] - logits[:, 1 - positive]
 
 
-def classification_metrics(labels: Any, logits: Any, num_classes: int) -> dict[str, Any]:
+def classification_metrics(labels: Any, logits: Any, num_classes: int,
+                           positive_class: int | None = None) -> dict[str, Any]:
   """Scalar and per-class metrics of argmax predictions; JSON-serialisable.
 
   Args:
@@ -118,18 +119,23 @@ def classification_metrics(labels: Any, logits: Any, num_classes: int) -> dict[s
     logits: float [N, num_classes] model outputs. For C == 2 the ranking metrics score
       examples by the softmax probability of class 1 (computed via the logit margin).
     num_classes: C >= 2.
+    positive_class: for C == 2, the class the ranking metrics and `positive_f1` are about
+      (0 or 1; None: class 1).
 
   Returns:
     A dict with `accuracy`; `balanced_accuracy` and `min_recall` (mean / min recall over the
     classes present in `labels`); `macro_f1` (mean F1 over the classes present in labels or
     predictions, as sklearn's default); `per_class_recall`, `per_class_precision`,
     `per_class_f1` (lists [C], 0 where undefined); `confusion_matrix` [C][C] (rows = true,
-    columns = predicted); `support` [C]. For C == 2 also `roc_auc`, `pr_auc` (average
-    precision of class 1) and `minority_f1` (F1 of the least frequent class present in
-    labels; class 1 on a tie).
+    columns = predicted); `support` [C]. For C == 2 also `positive_class`, `roc_auc`,
+    `pr_auc` (average precision of the positive class), `positive_f1` (its F1) and
+    `minority_f1` (F1 of the least frequent class present in labels; class 1 on a tie).
   """
   labels, logits = _check_classification_inputs(labels, logits, num_classes)
   c = int(num_classes)
+  positive = 1 if positive_class is None else positive_class
+  if c == 2 and positive not in (0, 1):
+    raise ValueError(f"positive_class={positive_class!r} must be 0 or 1 for 2 classes")
   preds = np.argmax(logits, axis=1)
   confusion = np.bincount(labels * c + preds, minlength=c * c).reshape(c, c)
   support = confusion.sum(axis=1)
@@ -152,18 +158,22 @@ def classification_metrics(labels: Any, logits: Any, num_classes: int) -> dict[s
       "support": support.tolist(),
   }
   if c == 2:
-    scores = _binary_scores(logits)
+    scores = _binary_scores(logits, int(positive))
     finite = not np.isnan(scores).any()  # NaN logits (a diverged model) -> NaN, not a crash
-    result["roc_auc"] = auroc(scores, labels == 1) if finite else float("nan")
-    result["pr_auc"] = average_precision(scores, labels == 1) if finite else float("nan")
+    result["positive_class"] = int(positive)
+    result["roc_auc"] = auroc(scores, labels == positive) if finite else float("nan")
+    result["pr_auc"] = average_precision(scores, labels == positive) if finite else float("nan")
+    result["positive_f1"] = float(f1[positive])
     counts = np.where(present, support, np.iinfo(np.int64).max)
     minority = 1 if counts[1] <= counts[0] else 0
     result["minority_f1"] = float(f1[minority])
   return result
 
 
-def format_per_class_table(metrics: dict[str, Any], class_names: Sequence[str]) -> str:
-  """Plain-text per-class table (class, support, recall, precision, F1) plus a summary line.
+def format_per_class_table(metrics: dict[str, Any], class_names: Sequence[str],
+                           train_counts: Sequence[int] | None = None) -> str:
+  """Plain-text per-class table (class, [training count,] test support, recall, precision,
+  F1) plus a summary line.
 
   `metrics` is the dict of `classification_metrics`; meant for the console and logs.
   """
@@ -173,12 +183,20 @@ def format_per_class_table(metrics: dict[str, Any], class_names: Sequence[str]) 
                      f"{len(recall)} classes")
   names = [str(name) for name in class_names]
   width = max(5, *(len(name) for name in names))
-  header = f"{'class':<{width}}  {'support':>7}  {'recall':>6}  {'precision':>9}  {'F1':>6}"
+  trained = "" if train_counts is None else f"  {'train n':>7}"
+  header = (f"{'class':<{width}}{trained}  {'test n':>7}  {'recall':>6}  {'precision':>9}  "
+            f"{'F1':>6}")
   lines = [header, "-" * len(header)]
   for i, name in enumerate(names):
-    lines.append(f"{name:<{width}}  {metrics['support'][i]:>7d}  {recall[i]:>6.3f}  "
+    count = "" if train_counts is None else f"  {int(train_counts[i]):>7d}"
+    lines.append(f"{name:<{width}}{count}  {metrics['support'][i]:>7d}  {recall[i]:>6.3f}  "
                  f"{metrics['per_class_precision'][i]:>9.3f}  "
                  f"{metrics['per_class_f1'][i]:>6.3f}")
   lines.append("-" * len(header))
   lines.append("  ".join(f"{label} {metrics[key]:.4f}" for label, key in _SCALAR_SUMMARY))
+  if "pr_auc" in metrics:
+    positive = metrics.get("positive_class", 1)
+    f1 = metrics.get("positive_f1", metrics["per_class_f1"][positive])
+    lines.append(f"positive class {names[positive]!r}: PR-AUC {metrics['pr_auc']:.4f}  "
+                 f"ROC-AUC {metrics['roc_auc']:.4f}  F1 {f1:.4f}")
   return "\n".join(lines)

@@ -1,36 +1,119 @@
-"""Keras optimizers and learning-rate schedules by name."""
+"""Keras optimizers and the papers' learning-rate schedules, by name.
+
+Schedules are expressed in epochs and evaluated per step, with epoch = step //
+steps_per_epoch (0-based): "constant", "step" (drops at `decay_epochs`) and "cosine" (to
+zero over the steps after the warm-up), each after LDAM-DRW's linear warm-up, constant
+within an epoch as its reference code computes it: base * (epoch + 1) / warmup_epochs.
+The LDAM-DRW recipe (CIFAR-LT, ResNet-32): SGD momentum 0.9, weight decay 2e-4, batch 128,
+200 epochs, lr 0.1, warmup_epochs=5, decay_epochs=(160, 180), decay_factors=(0.01, 1e-4).
+"""
 
 from __future__ import annotations
 
+import math
+from typing import Sequence
+
 import keras
+import tensorflow as tf
 
 from framework.errors import ConfigError
 
 _OPTIMIZERS = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
                "sgd": keras.optimizers.SGD}
-_SCHEDULES = ("constant", "cosine", "step")
+SCHEDULES = ("constant", "cosine", "step")
+WEIGHT_DECAY_MODES = ("l2", "l2_all", "decoupled")
 
 
-def build_optimizer(cfg, steps_per_epoch: int, total_steps: int,
-                    precision: str = "float32") -> keras.optimizers.Optimizer:
-  """The optimizer of `cfg` (name, learning_rate, schedule, decay_epochs, kwargs)."""
+@keras.saving.register_keras_serializable(package="framework")
+class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
+  """The rate at a step: warm-up, then the constant, step or cosine schedule.
+
+  `decay_factors` are the base rate's multipliers from each of `decay_epochs` on (empty:
+  0.1 ** k after the k-th); cosine decays from the end of the warm-up to `total_steps`.
+  """
+
+  def __init__(self, learning_rate: float, steps_per_epoch: int, kind: str = "constant",
+               warmup_epochs: int = 0, decay_epochs: Sequence[float] = (),
+               decay_factors: Sequence[float] = (), total_steps: int = 0):
+    if kind not in SCHEDULES:
+      raise ValueError(f"kind={kind!r} must be one of {', '.join(SCHEDULES)}")
+    self.learning_rate, self.kind = float(learning_rate), kind
+    self.steps_per_epoch, self.warmup_epochs = max(int(steps_per_epoch), 1), int(warmup_epochs)
+    self.decay_epochs = [float(e) for e in decay_epochs]
+    self.decay_factors = ([float(f) for f in decay_factors] if decay_factors
+                          else [0.1 ** (k + 1) for k in range(len(self.decay_epochs))])
+    if len(self.decay_factors) != len(self.decay_epochs):
+      raise ValueError(f"decay_factors={tuple(decay_factors)} must give one multiplier for each "
+                       f"of the {len(self.decay_epochs)} decay_epochs")
+    self.total_steps = int(total_steps)
+
+  def _after_warmup(self, step: tf.Tensor, epoch: tf.Tensor) -> tf.Tensor:
+    if self.kind == "step" and self.decay_epochs:
+      passed = tf.reduce_sum(tf.cast(
+          tf.cast(epoch, tf.float32) >= tf.constant(self.decay_epochs, tf.float32), tf.int32))
+      return tf.gather(tf.constant([1.0] + self.decay_factors, tf.float32), passed)
+    if self.kind == "cosine":
+      start = self.warmup_epochs * self.steps_per_epoch
+      span = float(max(self.total_steps - start, 1))
+      done = tf.clip_by_value(tf.cast(step - start, tf.float32) / span, 0.0, 1.0)
+      return 0.5 * (1.0 + tf.cos(math.pi * done))
+    return tf.constant(1.0)
+
+  def __call__(self, step):
+    step = tf.cast(step, tf.int64)
+    epoch = step // self.steps_per_epoch
+    multiplier = self._after_warmup(step, epoch)
+    if self.warmup_epochs:
+      warm = tf.cast(epoch + 1, tf.float32) / float(self.warmup_epochs)
+      multiplier = tf.where(epoch < self.warmup_epochs, warm, multiplier)
+    return self.learning_rate * multiplier
+
+  def get_config(self):
+    return {"learning_rate": self.learning_rate, "steps_per_epoch": self.steps_per_epoch,
+            "kind": self.kind, "warmup_epochs": self.warmup_epochs,
+            "decay_epochs": list(self.decay_epochs), "decay_factors": list(self.decay_factors),
+            "total_steps": self.total_steps}
+
+
+def _check(cfg) -> None:
   if cfg.name not in _OPTIMIZERS:
     raise ConfigError(f"optimizer.name={cfg.name!r} is not a known optimizer; "
                       f"known: {', '.join(sorted(_OPTIMIZERS))}")
   if not cfg.learning_rate > 0:
     raise ConfigError(f"optimizer.learning_rate={cfg.learning_rate} must be > 0")
-  if cfg.schedule not in _SCHEDULES:
+  if cfg.schedule not in SCHEDULES:
     raise ConfigError(f"optimizer.schedule={cfg.schedule!r} is not known; "
-                      f"known: {', '.join(_SCHEDULES)}")
-  lr = cfg.learning_rate
-  if cfg.schedule == "cosine":
-    lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(total_steps, 1))
-  elif cfg.schedule == "step":
-    boundaries = [int(e * steps_per_epoch) for e in cfg.decay_epochs]
-    lr = keras.optimizers.schedules.PiecewiseConstantDecay(
-        boundaries, [lr * 0.1 ** i for i in range(len(boundaries) + 1)])
+                      f"known: {', '.join(SCHEDULES)}")
+  decay_epochs, factors = tuple(cfg.get("decay_epochs", ())), tuple(cfg.get("decay_factors", ()))
+  if list(decay_epochs) != sorted(decay_epochs):
+    raise ConfigError(f"optimizer.decay_epochs={decay_epochs} must be in increasing order")
+  if factors and len(factors) != len(decay_epochs):
+    raise ConfigError(f"optimizer.decay_factors={factors} must give one multiplier for each of "
+                      f"the {len(decay_epochs)} optimizer.decay_epochs={decay_epochs}")
+  if cfg.get("weight_decay_mode", "l2") not in WEIGHT_DECAY_MODES:
+    raise ConfigError(f"optimizer.weight_decay_mode={cfg.weight_decay_mode!r} is not known; "
+                      f"known: {', '.join(WEIGHT_DECAY_MODES)}")
+  if cfg.get("weight_decay", 0.0) and "weight_decay" in cfg.kwargs:
+    raise ConfigError("optimizer.kwargs.weight_decay and optimizer.weight_decay are both set; "
+                      "set optimizer.weight_decay (and optimizer.weight_decay_mode) only")
+
+
+def build_optimizer(cfg, steps_per_epoch: int, total_steps: int,
+                    precision: str = "float32") -> keras.optimizers.Optimizer:
+  """The optimizer of `cfg` (name, learning_rate, schedule, warm-up, decay, weight decay,
+  kwargs). With weight_decay_mode "l2" / "l2_all" the trainer adds the penalty to the loss;
+  "decoupled" hands weight_decay to the Keras optimizer (which scales it by the rate)."""
+  _check(cfg)
+  lr = cfg.learning_rate  # a constant rate stays a plain float (the optimizer's own variable)
+  if cfg.schedule != "constant" or cfg.get("warmup_epochs", 0):
+    lr = EpochSchedule(cfg.learning_rate, steps_per_epoch, cfg.schedule,
+                       cfg.get("warmup_epochs", 0), cfg.get("decay_epochs", ()),
+                       cfg.get("decay_factors", ()), total_steps)
+  kwargs = dict(cfg.kwargs)
+  if cfg.get("weight_decay_mode", "l2") == "decoupled" and cfg.get("weight_decay", 0.0):
+    kwargs["weight_decay"] = cfg.weight_decay
   try:
-    optimizer = _OPTIMIZERS[cfg.name](learning_rate=lr, **dict(cfg.kwargs))
+    optimizer = _OPTIMIZERS[cfg.name](learning_rate=lr, **kwargs)
   except (TypeError, ValueError) as e:
     raise ConfigError(f"optimizer.kwargs={dict(cfg.kwargs)} rejected by {cfg.name}: "
                       f"{str(e).splitlines()[0]}") from None

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from framework.data import Split, augment
 from framework.data.augment import InputTransform
+from framework.samplers import ClassSampler
 
 
 def steps_per_epoch(num_examples: int, global_batch: int) -> int:
@@ -23,9 +24,10 @@ def steps_per_epoch(num_examples: int, global_batch: int) -> int:
   return num_examples // global_batch
 
 
-def index_batches(num_examples: int, global_batch: int, seed: int,
-                  start_step: int = 0) -> tf.data.Dataset:
-  """Batches [global_batch] of example indices from step `start_step` on, endlessly."""
+def index_batches(num_examples: int, global_batch: int, seed: int, start_step: int = 0,
+                  sampler: ClassSampler | None = None) -> tf.data.Dataset:
+  """Batches [global_batch] of example indices from step `start_step` on, endlessly; each
+  epoch a permutation, or the class-aware order of `sampler`."""
   per_epoch = steps_per_epoch(num_examples, global_batch)
   if per_epoch < 1:
     raise ValueError(f"batch of {global_batch} exceeds the {num_examples} examples")
@@ -33,9 +35,13 @@ def index_batches(num_examples: int, global_batch: int, seed: int,
   used = per_epoch * global_batch
 
   def epoch(e):
-    order = tf.random.experimental.stateless_shuffle(
-        tf.range(num_examples, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), e]))
-    return tf.data.Dataset.from_tensor_slices(tf.reshape(order[:used], [per_epoch, global_batch]))
+    key = tf.constant(seed, tf.int64)
+    if sampler is None:
+      order = tf.random.experimental.stateless_shuffle(
+          tf.range(num_examples, dtype=tf.int64), seed=tf.stack([key, e]))[:used]
+    else:
+      order = sampler.epoch_order(key, e, used)
+    return tf.data.Dataset.from_tensor_slices(tf.reshape(order, [per_epoch, global_batch]))
 
   return tf.data.Dataset.range(first_epoch, tf.int64.max).flat_map(epoch).skip(offset)
 
@@ -78,7 +84,8 @@ def batches(split: Split, transform: InputTransform, per_replica: tf.data.Datase
 
 def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_batch: int,
                        seed: int, start_step: int = 0,
-                       transform: InputTransform | None = None, train: bool = True):
+                       transform: InputTransform | None = None, train: bool = True,
+                       sampler: ClassSampler | None = None):
   """An endless distributed stream of batches, starting at step `start_step`.
 
   At every step replica r holds rows [r * b, (r + 1) * b) of the global batch (b =
@@ -94,7 +101,7 @@ def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_ba
     local = replicas // ctx.num_input_pipelines
     first = ctx.input_pipeline_id * local
     steps = tf.data.Dataset.range(start_step, tf.int64.max)
-    indices = index_batches(len(split), global_batch, seed, start_step)
+    indices = index_batches(len(split), global_batch, seed, start_step, sampler)
 
     def mine(step, index):
       randoms = augment.randoms_for_step(seed, step, global_batch)
@@ -115,8 +122,9 @@ class InputStreams:
 
   def __init__(self, strategy: tf.distribute.Strategy, train: Split, batch_size: int,
                seed: int, val: Split | None = None, val_batch_size: int = 0,
-               transform: InputTransform | None = None):
+               transform: InputTransform | None = None, sampler: ClassSampler | None = None):
     self.strategy, self.train_split, self.val_split = strategy, train, val
+    self.sampler = sampler
     self.batch_size, self.val_batch_size, self.seed = batch_size, val_batch_size, seed
     self.transform = transform or InputTransform(tuple(train.examples.shape))
     self.steps_per_epoch = steps_per_epoch(len(train), batch_size)
@@ -124,7 +132,7 @@ class InputStreams:
   def iterators(self, step: int) -> tuple:
     """(train iterator, validation iterator or None), positioned at `step`."""
     train = iter(distributed_stream(self.strategy, self.train_split, self.batch_size,
-                                    self.seed, step, self.transform, train=True))
+                                    self.seed, step, self.transform, True, self.sampler))
     if self.val_split is None:
       return train, None
     return train, iter(distributed_stream(self.strategy, self.val_split, self.val_batch_size,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from framework.errors import ConfigError, one_line
@@ -14,14 +15,32 @@ def _origin(factory: Callable) -> tuple[str, str]:
   return getattr(factory, "__module__", ""), getattr(factory, "__qualname__", repr(factory))
 
 
+def _source_file(factory: Callable) -> str | None:
+  """The real path of the file defining `factory`, when Python knows it."""
+  try:
+    return os.path.realpath(inspect.getfile(factory))
+  except (TypeError, OSError):
+    return None
+
+
+def same_factory(old: Callable, new: Callable) -> bool:
+  """Whether `new` is `old` defined again: the same module and qualified name (a re-run
+  notebook cell, a re-imported module), or the same file and qualified name (a module
+  imported once by path and once by its dotted name)."""
+  if old is new or _origin(old) == _origin(new):
+    return True
+  file = _source_file(old)
+  return (file is not None and file == _source_file(new) and
+          getattr(old, "__qualname__", None) == getattr(new, "__qualname__", ""))
+
 
 class Registry(Generic[T]):
   """Maps names to factories and builds them from config kwargs, failing loudly.
 
   `context` values (for example `class_counts`) are passed to a factory only if its
   signature names them, so factories declare what they need. Registering the same
-  factory again (same module and qualified name, e.g. a re-run notebook cell) replaces
-  it; a different factory under a taken name is an error.
+  factory again (`same_factory`: e.g. a re-run notebook cell) replaces it; a different
+  factory under a taken name is an error.
   """
 
   def __init__(self, kind: str):
@@ -32,9 +51,10 @@ class Registry(Generic[T]):
     def decorator(factory: Callable[..., T]) -> Callable[..., T]:
       key = name or factory.__name__
       old = self._factories.get(key)
-      if old is not None and old is not factory and _origin(old) != _origin(factory):
-        raise ValueError(f"{self.kind} {key!r} is registered twice "
-                         f"({'.'.join(_origin(old))} and {'.'.join(_origin(factory))})")
+      if old is not None and not same_factory(old, factory):
+        raise ValueError(
+            f"{self.kind} {key!r} is already registered by {'.'.join(_origin(old))}; "
+            f"{'.'.join(_origin(factory))} cannot take the same name (choose another name)")
       self._factories[key] = factory
       return factory
     return decorator

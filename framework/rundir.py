@@ -9,7 +9,8 @@
       results.json         the final metrics, history, class names and counts, config
       weights/step_<step>.npz   snapshots of the weight tables ('per_sample/weight', ...)
       checkpoints/         tf.train.CheckpointManager's
-      tensorboard/         event files
+      events.out.tfevents.*, classes/, hparams/   TensorBoard (see logging.board)
+      charted.json         the TensorBoard families that have moved so far
 
 Writes are atomic (a temporary file, then a rename), so a crash never leaves half a file;
 history.jsonl is appended a line at a time and read tolerantly (a torn last line is
@@ -18,10 +19,13 @@ skipped). The controller, `framework.inspect` and the studies all go through `Ru
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
-from typing import Any, Mapping
+import socket
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -48,10 +52,6 @@ class RunDir:
     return self.file("checkpoints")
 
   @property
-  def tensorboard(self) -> str:
-    return self.file("tensorboard")
-
-  @property
   def snapshots_dir(self) -> str:
     return self.file("weights")
 
@@ -62,9 +62,42 @@ class RunDir:
     """Creates the directory (the first write of a run)."""
     if os.path.exists(self.path) and not os.path.isdir(self.path):
       raise ConfigError(f"--workdir={self.path!r} is a file, not a directory")
-    os.makedirs(self.path, exist_ok=True)
+    try:
+      os.makedirs(self.path, exist_ok=True)
+    except OSError as e:
+      raise ConfigError(f"--workdir={self.path!r} cannot be created ({e.strerror})") from None
+
+  @contextlib.contextmanager
+  def lock(self) -> Iterator[None]:
+    """One run per workdir: an exclusive lock on WORKDIR/.lock, held while the run lives.
+
+    The operating system releases it when the process ends however it ends (SIGKILL
+    included), so a stale lock never blocks a relaunch; a live one is a one-line error.
+    """
+    self.create()
+    with open(self.file(".lock"), "a+") as handle:
+      try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+      except OSError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        raise ConfigError(f"--workdir={self.path!r} is in use by a running run ({owner}); "
+                          "wait for it to end or choose another workdir") from None
+      handle.seek(0)
+      handle.truncate()
+      handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+      handle.flush()
+      try:
+        yield
+      finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
 
   # Writing.
+  @staticmethod
+  def replace(source: str, target: str) -> None:
+    """Moves a finished temporary file (or folder) into place."""
+    os.replace(source, target)
+
   def _atomic(self, name: str, write) -> str:
     path = self.file(name)
     tmp = f"{path}.tmp"

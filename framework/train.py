@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
+
 import ml_collections
 import numpy as np
-import tensorflow as tf
 
 from framework import actions as actions_lib
+from framework import decoupled
 from framework import experiment as experiment_lib
 from framework.controller import Controller
+from framework.errors import ConfigError
 from framework.evaluator import Evaluator
-from framework.logging import MetricWriter, SummaryWriter, summaries, tracking
+from framework.export import MODEL_FILE, export
+from framework.components import effective_kwargs
+from framework.logging import Board, OnlyMoving, summaries, tag_name, tracking
 from framework.metrics import format_per_class_table
 from framework.optimizers import current_learning_rate
+from framework.preemption import StopOnSignal
 from framework.rundir import RunDir
+from framework.weights.effective import EffectiveWeights
+
+BEST_FILE = "best.keras"
+CHARTED = "charted.json"  # the TensorBoard families that have moved (kept across relaunches)
 
 
 def _start_workdir(exp: experiment_lib.Experiment, rundir: RunDir,
@@ -27,70 +39,163 @@ def _start_workdir(exp: experiment_lib.Experiment, rundir: RunDir,
     rundir.write_arrays("noise.npz", noise_mask=train.noise_mask, labels=train.labels,
                         clean_labels=train.clean_labels)
   rundir.write_array("labels.npy", np.asarray(train.labels))
+  rundir.write_json("data.json", data_description(exp.data))
   rundir.write_json("tracked.json", {"class_names": list(exp.data.class_names),
                                      "tracked": tracked.to_json()})
+
+
+def data_description(data) -> dict:
+  """What predicting on new inputs needs to know of the data (data.json)."""
+  return {"class_names": list(data.class_names), "input_shape": list(data.input_shape),
+          "transform": dataclasses.asdict(data.transform),
+          "feature_names": list(data.info.get("feature_names") or ()),
+          "protocol": list(data.info.get("protocol") or ())}
 
 
 def choose_tracked(exp: experiment_lib.Experiment) -> tracking.TrackedSet:
   log, train = exp.config.logging, exp.data.train
   return tracking.choose_tracked(
       train.labels, train.noise_mask if train.noise_mask.any() else None,
-      [summaries.tag_name(n) for n in exp.data.class_names], log.tracked_per_class,
+      [tag_name(n) for n in exp.data.class_names], log.tracked_per_class,
       log.tracked_noisy, tuple(log.tracked_indices))
 
 
-def standard_actions(exp: experiment_lib.Experiment, rundir: RunDir, writer: MetricWriter,
+def effective_weights(exp: experiment_lib.Experiment) -> EffectiveWeights:
+  train = exp.data.train
+  return EffectiveWeights(train.labels, exp.trainer.class_weighting, exp.steps_per_epoch,
+                          train.importance)
+
+
+def standard_actions(exp: experiment_lib.Experiment, rundir: RunDir, board: Board,
                      evaluate: actions_lib.Evaluate, tracked: tracking.TrackedSet,
                      verbose: bool = True) -> list:
   """The actions of a run, in order: evaluate, history, TensorBoard, snapshots, progress."""
   data, log, spe = exp.data, exp.config.logging, exp.steps_per_epoch
+  effective = effective_weights(exp)
+  charted = rundir.read_json(CHARTED) if rundir.exists(CHARTED) else []
+  row_labels = tracking.row_labels(tracked, data.class_names, data.train.clean_labels)
+  progress = [actions_lib.Progress(exp.total_steps, spe)] if verbose else []
   return [
       evaluate,
       actions_lib.History(rundir, spe),
       summaries.TrainingSummaries(
-          writer, exp.state, lambda: current_learning_rate(exp.optimizer), data.train.labels,
-          data.class_names, tracked, log.summary_every_loops, log.heatmap_max_columns),
-      summaries.EvalSummaries(writer, data.class_names),
-      actions_lib.Snapshots(rundir, exp.state, log.snapshot_every_epochs * spe),
-      actions_lib.ProgressBar(exp.total_steps, verbose),
-  ]
+          board, exp.state, effective, lambda: current_learning_rate(exp.optimizer),
+          lambda: int(exp.trainer.skipped.numpy()), tracked, row_labels,
+          log.summary_every_loops, log.heatmap_max_columns, OnlyMoving(charted),
+          lambda live: rundir.write_json(CHARTED, live)),
+      summaries.EvalSummaries(board, data.class_names, OnlyMoving(charted)),
+      actions_lib.Snapshots(rundir, exp.state, log.snapshot_every_epochs * spe, effective),
+  ] + progress
+
+
+def _find(actions: list, kind: type):
+  return next(action for action in actions if isinstance(action, kind))
+
+
+RESUMABLE = ("train.epochs", "logging.", "eval.", "strategy.")  # may change on a relaunch
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+  out = {}
+  for key, value in tree.items():
+    if isinstance(value, dict) and key != "kwargs":
+      out.update(_flat(value, f"{prefix}{key}."))
+    else:
+      out[f"{prefix}{key}"] = value
+  return out
+
+
+def relaunch_changes(config: ml_collections.ConfigDict, rundir: RunDir) -> dict:
+  """{field: [before, now]} of a relaunch's allowed changes; any other change is refused.
+
+  `train.epochs` (to extend a run), `logging.*`, `eval.*` and `strategy.*` (any number of
+  devices trains the same steps) may change; a different loss, rule, model, data or
+  learning rate would silently switch methods mid-run.
+  """
+  if not rundir.exists("config.json"):
+    return {}
+  before = _flat(rundir.read_json("config.json"))
+  now = _flat(json.loads(config.to_json_best_effort()))
+  changed = {k: [before.get(k), now.get(k)] for k in sorted(set(before) | set(now))
+             if before.get(k) != now.get(k)}
+  refused = [k for k in changed if not k.startswith(RESUMABLE)]
+  if refused:
+    shown = ", ".join(f"{k} ({changed[k][0]!r} -> {changed[k][1]!r})" for k in refused[:4])
+    raise ConfigError(f"--workdir={rundir.path!r} holds a run with a different config: "
+                      f"{shown}{' ...' if len(refused) > 4 else ''}; only train.epochs, "
+                      "logging.*, eval.* and strategy.* may change on a relaunch")
+  return changed
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, verbose: bool = True) -> dict:
   """Trains and evaluates the experiment of `config` in `workdir`, resuming if it can.
 
-  Returns the final results (also written to `workdir/results.json`).
+  One run per workdir (a lock); SIGTERM / SIGINT stop it at the next step with a
+  checkpoint (`Preempted`). Returns the final results (also in `workdir/results.json`).
   """
   exp = experiment_lib.build(config)  # every validation happens here, before any write
+  rundir = RunDir(workdir)
+  changes = relaunch_changes(config, rundir)
+  with rundir.lock(), StopOnSignal(exp.trainer):
+    if changes:
+      rundir.append_record("relaunches.jsonl", {"changed": changes})
+      rundir.write_text("config.json", config.to_json_best_effort(indent=1))
+    return run_experiment(exp, workdir, verbose)
+
+
+def _selection(exp: experiment_lib.Experiment, evaluator: Evaluator, rundir: RunDir) -> list:
+  """The best-on-validation action when eval.select_best names a metric."""
+  metric, data = exp.config.eval.select_best, exp.data
+  if not metric:
+    return []
+  every = exp.config.train.eval_every_epochs * exp.steps_per_epoch
+  return [actions_lib.SelectBest(evaluator, data.val, metric, every, rundir,
+                                 lambda: export(exp.model, data, rundir, BEST_FILE, False))]
+
+
+def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool = True) -> dict:
+  """Runs a built experiment in `workdir` (resuming if it can): train, evaluate, export."""
+  config, data = exp.config, exp.data
+  t, spe = config.train, exp.steps_per_epoch
+  evaluator = Evaluator(exp.model, config.eval.batch_size, data.class_counts,
+                        config.eval.posthoc_tau, data.transform,
+                        decoupled.parse_tau(config.eval.tau_norm), data.val,
+                        config.eval.positive_class)
+  evaluate = actions_lib.Evaluate(evaluator, data.test, t.eval_every_epochs * spe)
+  selection = _selection(exp, evaluator, RunDir(workdir))
   tracked = choose_tracked(exp)
   rundir = RunDir(workdir)
   _start_workdir(exp, rundir, tracked)
-  data, t, spe = exp.data, config.train, exp.steps_per_epoch
-  evaluator = Evaluator(exp.model, config.eval.batch_size, data.class_counts,
-                        config.eval.posthoc_tau, data.transform)
-  evaluate = actions_lib.Evaluate(evaluator, data.test, t.eval_every_epochs * spe)
-  manager = tf.train.CheckpointManager(exp.trainer.checkpoint(), rundir.checkpoints,
-                                       max_to_keep=t.max_checkpoints)
-  with SummaryWriter(rundir.tensorboard) as writer:
-    controller = Controller(
-        exp.trainer, exp.total_steps, exp.steps_per_loop,
-        standard_actions(exp, rundir, writer, evaluate, tracked, verbose),
-        checkpoint_manager=manager, checkpoint_every_loops=t.checkpoint_every_loops)
+  with Board.open(rundir.path, data.class_names, config.logging.max_class_runs) as board:
+    actions = standard_actions(exp, rundir, board, evaluate, tracked, verbose)
+    controller = Controller(exp.trainer, exp.total_steps, exp.steps_per_loop,
+                            actions + selection, rundir.checkpoints, t.max_checkpoints,
+                            t.checkpoint_every_loops)
     start = controller.restore()
-    summaries.write_header(writer, start, config.to_json_best_effort(indent=1), tracked)
+    effective = effective_weights(exp)
+    summaries.write_header(board, start, config.to_json_best_effort(indent=1), tracked,
+                           summaries.classes_text(data.class_names, data.class_counts,
+                                                  effective.class_weight(exp.total_steps),
+                                                  config.class_weights.start_epoch))
     if start and verbose:
       print(f"Resuming from step {start} of {exp.total_steps} in {workdir}")
     step = controller.run()
     final = evaluate.latest or evaluator.evaluate(data.test)
     if not rundir.snapshots() or rundir.snapshots()[-1][0] != step:
-      rundir.write_snapshot(step, exp.state.numpy())
-    summaries.write_hparams(writer, config, final)
+      _find(actions, actions_lib.Snapshots).save(step)
+    _find(actions, summaries.TrainingSummaries).finish(step, data.class_names)
+    summaries.write_hparams(board, config, effective_kwargs(config), final, step)
+  export(exp.model, data, rundir)
   results = {"step": step, "epochs": step / spe, "final": final,
              "history": rundir.read_history(), "class_names": list(data.class_names),
-             "class_counts": data.class_counts.tolist(), "config": config.to_dict()}
+             "class_counts": data.class_counts.tolist(),
+             "skipped_steps": int(exp.trainer.skipped.numpy()), "config": config.to_dict()}
+  if selection:
+    results["best"] = selection[0].best
   rundir.write_json("results.json", results)
   if verbose:
-    print(format_per_class_table(final, data.class_names))
-    print(f"Results in {rundir.file('results.json')}; "
-          f"TensorBoard: tensorboard --logdir {workdir}")
+    print(format_per_class_table(final, data.class_names, data.class_counts))
+    print(f"Results in {rundir.file('results.json')}; model in {rundir.file(MODEL_FILE)}; "
+          f"TensorBoard: tensorboard --logdir {os.path.dirname(os.path.abspath(workdir))} "
+          f"(runs named after their workdirs)")
   return results

@@ -4,10 +4,16 @@ Shaped like Orbit's `StandardTrainer`: it owns its input streams, and `train(num
 runs `num_steps` steps inside one `tf.function` over `tf.range`, with `strategy.run` per
 replica, so it is traced once per run whatever the number of loops. Eager work
 (evaluation, summaries, checkpoints) happens between calls, in the controller.
+
+Every step checks the loss and the gradients (of every replica) for NaN and infinity
+before anything is updated: a non-finite step touches neither the model, nor the
+optimizer, nor the weight tables. `on_nonfinite="stop"` ends the loop there (the trainer
+is `diverged`); `"skip"` skips the step and goes on, until `max_skipped` in a row.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 import keras
@@ -17,6 +23,29 @@ from framework.pipeline import InputStreams
 from framework.weights import Batch, MetaContext, Rule, StepResult, Tables, WeightState
 
 _SUM = tf.distribute.ReduceOp.SUM
+_FIRST = tf.VariableAggregation.ONLY_FIRST_REPLICA
+NONFINITE = ("", "the loss", "a gradient")  # what went non-finite, by code
+
+
+@dataclasses.dataclass(frozen=True)
+class StepOptions:
+  """How the compiled step forms the loss, compiles, and meets non-finite values."""
+  weight_decay: float = 0.0         # L2: 0.5 * wd * sum of squared variables added to the loss
+  decay_all: bool = False           # L2 on every trainable variable (torch's SGD), else kernels
+  normalize_by_weights: bool = False  # mean by the batch's sum of class weights (torch's weight=)
+  jit_compile: bool = False         # XLA for the forward and backward pass
+  on_nonfinite: str = "stop"        # stop | skip | off (no check: to measure its cost)
+  max_skipped: int = 10             # skip: stop after this many non-finite steps in a row
+
+
+def _sum_over_replicas(ctx, tree):
+  """The float leaves of `tree` summed over replicas (integer tables have no gradient)."""
+  leaves = tf.nest.flatten(tree)
+  floats = [i for i, leaf in enumerate(leaves) if leaf.dtype.is_floating]
+  summed = ctx.all_reduce(_SUM, [leaves[i] for i in floats]) if floats else []
+  for i, value in zip(floats, summed):
+    leaves[i] = value
+  return tf.nest.pack_sequence_as(tree, leaves)
 
 
 def _zeros_where_none(grads, like):
@@ -35,16 +64,25 @@ class Trainer(tf.Module):
   def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
                loss_fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor],
                class_weighting: Callable[[tf.Tensor], tf.Tensor], state: WeightState,
-               rule: Rule, inputs: InputStreams):
+               rule: Rule, inputs: InputStreams, options: StepOptions = StepOptions()):
     super().__init__(name="trainer")
     self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
     self.class_weighting, self.state, self.rule = class_weighting, state, rule
-    self.inputs, self.strategy = inputs, inputs.strategy
+    self.inputs, self.strategy, self.options = inputs, inputs.strategy, options
     self.steps_per_epoch = inputs.steps_per_epoch
     with self.strategy.scope():
       self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+      self.skipped = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped")
+      self._in_a_row = tf.Variable(0, dtype=tf.int64, trainable=False)
+      self._diverged = tf.Variable(0, dtype=tf.int64, trainable=False)  # NONFINITE code
+      self._stop = tf.Variable(False, trainable=False, aggregation=_FIRST,
+                               synchronization=tf.VariableSynchronization.ON_WRITE)
       if not optimizer.built:
         optimizer.build(model.trainable_variables)
+    decayed = [v for v in model.trainable_variables if options.decay_all or "kernel" in v.name]
+    self._decayed = decayed if options.weight_decay else []
+    self._gradients = (tf.function(self._compute_gradients, jit_compile=True)
+                       if options.jit_compile else self._compute_gradients)
     self._train = tf.function(self._train_loop)
     self._iterators, self._position = None, -1
 
@@ -56,16 +94,30 @@ class Trainer(tf.Module):
   def current_step(self) -> int:
     return int(self.step.numpy())
 
+  @property
+  def diverged(self) -> str:
+    """'' while training is sound; else what went non-finite at `current_step`."""
+    return NONFINITE[int(self._diverged.numpy())]
+
+  @property
+  def stop_requested(self) -> bool:
+    return bool(self._stop.numpy())
+
+  def request_stop(self) -> None:
+    """Asks the running loop to stop after its current step (safe from another thread)."""
+    self._stop.assign(True)
+
   def checkpoint(self) -> tf.train.Checkpoint:
     """Everything a resumed run needs; the data position is the step (see pipeline)."""
     return tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
-                               weights=self.state, step=self.step)
+                               weights=self.state, step=self.step, skipped=self.skipped)
 
   def train(self, num_steps: int) -> tf.Tensor:
-    """Runs `num_steps` steps from the current step; returns their mean training loss.
+    """Runs up to `num_steps` steps from the current step; returns their mean training loss.
 
     The input streams are (re)positioned at the current step when it moved under them
     (a checkpoint restore), so a resumed run continues exactly where the saved one was.
+    Fewer steps run when the loss or a gradient went non-finite (see `diverged`).
     """
     step = self.current_step
     if self._position != step:
@@ -76,52 +128,115 @@ class Trainer(tf.Module):
     return loss
 
   def _train_loop(self, iterator, num_steps, val_iterator):
-    total = tf.constant(0.0)
+    total, done = tf.constant(0.0), tf.constant(0.0)
     for _ in tf.range(num_steps):
       args = (next(iterator),) + ((next(val_iterator),) if val_iterator is not None else ())
-      total += self.strategy.reduce(_SUM, self.strategy.run(self._replica_step, args), None)
+      loss, flags = self.strategy.run(self._replica_step, args)
+      loss = self.strategy.reduce(_SUM, loss, None)
+      code, stop = (tf.cast(f, tf.int64) for f in
+                    tf.unstack(self.strategy.experimental_local_results(flags)[0]))
+      if code > 0:
+        self.skipped.assign_add(1)
+        self._in_a_row.assign_add(1)
+        if self.options.on_nonfinite == "stop" or self._in_a_row >= self.options.max_skipped:
+          self._diverged.assign(code)
+          break
+      else:
+        self._in_a_row.assign(0)
+        total += loss
+        done += 1.0
       self.step.assign_add(1)
-    return total / tf.cast(num_steps, tf.float32)
+      if stop > 0:
+        break
+    return tf.math.divide_no_nan(total, done)
+
+  def _base_weight(self, ctx, batch) -> tf.Tensor:
+    """class_weight(epoch)[y] (over the batch's weight sum when normalize_by_weights) times
+    the data's importance."""
+    label = batch["label"]
+    weight = tf.gather(self.class_weighting(self.step // self.steps_per_epoch), label)
+    if self.options.normalize_by_weights:
+      total = ctx.all_reduce(_SUM, tf.reduce_sum(weight))
+      weight *= self.inputs.batch_size / total
+    if "importance" in batch:
+      weight *= batch["importance"]
+    return weight
 
   def _replica_step(self, batch, val_batch=None):
     ctx = tf.distribute.get_replica_context()
     features, label, index = batch["features"], batch["label"], batch["index"]
     rule_batch = Batch(index, label)
-    epoch = self.step // self.steps_per_epoch
-    base_weight = tf.gather(self.class_weighting(epoch), label)
-    if "importance" in batch:
-      base_weight *= batch["importance"]
+    base_weight = self._base_weight(ctx, batch)
     view = self.state.gather(index)
     if self.rule.meta is not None:
       view = self.rule.meta(view, rule_batch, self._meta_context(features, base_weight, val_batch))
+    outputs = self._gradients(features, label, view, base_weight, rule_batch)
+    loss, model_grads = outputs[0], outputs[2]
+    if self.options.on_nonfinite == "off":  # no check (to measure the guard's cost)
+      stop = ctx.all_reduce(_SUM, tf.cast(self._stop, tf.float32))
+      self._apply(view, rule_batch, *outputs)
+      return loss, tf.stack([0, tf.cast(stop > 0, tf.int32)])
+    finite_sum = tf.add_n([tf.reduce_sum(tf.cast(g, tf.float32)) for g in model_grads])
+    flags = ctx.all_reduce(_SUM, tf.stack([  # one collective: every replica and worker agrees
+        tf.cast(~tf.math.is_finite(loss), tf.float32),
+        tf.cast(~tf.math.is_finite(finite_sum), tf.float32),
+        tf.cast(self._stop, tf.float32)]))
+    code = tf.where(flags[0] > 0, 1, tf.where(flags[1] > 0, 2, 0))
+    ctx.merge_call(self._apply_if_finite, args=(code == 0, (view, rule_batch) + outputs))
+    return loss, tf.stack([code, tf.cast(flags[2] > 0, tf.int32)])
 
-    variables = self.model.trainable_variables
+  def _compute_gradients(self, features, label, view, base_weight, rule_batch):
+    """Loss, scaled loss, model and view gradients, and what the rule's update needs."""
     with tf.GradientTape() as tape:
-      tape.watch(tf.nest.flatten(view))
+      tape.watch([t for t in tf.nest.flatten(view) if t.dtype.is_floating])
       modulation = self.rule.modulate(view, rule_batch)
-      logits = tf.cast(self.model(features, training=True), tf.float32)
+      peers = self.model(features, training=True)  # a list for a model of peers
+      logits = [tf.cast(p, tf.float32) for p in (
+          peers if isinstance(peers, (list, tuple)) else [peers])]
       if modulation.logit_scale is not None:
-        logits *= modulation.logit_scale[:, None]
-      per_example = self.loss_fn(label, logits)
+        logits = [z * modulation.logit_scale[:, None] for z in logits]
+      per_example = (self.loss_fn(label, logits[0]) if len(logits) == 1 else
+                     tf.stack([self.loss_fn(label, z) for z in logits], axis=1))
       modulation = modulation.resolve(per_example)
-      weight = base_weight * modulation.weight
-      loss = tf.nn.compute_average_loss(weight * per_example,
-                                        global_batch_size=self.inputs.batch_size)
+      if len(logits) == 1:
+        weight = base_weight * modulation.weight
+        weighted = weight * per_example
+      else:
+        weight = base_weight[:, None] * modulation.weight
+        weighted = tf.reduce_sum(weight * per_example, axis=1)
+      if modulation.regularizer is not None:
+        weighted += modulation.regularizer(logits[0])
+      loss = tf.nn.compute_average_loss(weighted, global_batch_size=self.inputs.batch_size)
       if modulation.penalty is not None:
-        loss += modulation.penalty / ctx.num_replicas_in_sync
-      if self.model.losses:
-        loss += tf.nn.scale_regularization_loss(tf.add_n(self.model.losses))
+        loss += modulation.penalty / tf.distribute.get_replica_context().num_replicas_in_sync
+      regularization = list(self.model.losses) + [
+          0.5 * self.options.weight_decay * tf.add_n([tf.reduce_sum(tf.square(v))
+                                                      for v in self._decayed])
+      ] if self._decayed else list(self.model.losses)
+      if regularization:
+        loss += tf.nn.scale_regularization_loss(tf.add_n(regularization))
       scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
-    model_grads, view_grads = tape.gradient(scaled, (variables, view))
-    self.optimizer.apply_gradients(zip(model_grads, variables))
+    model_grads, view_grads = tape.gradient(scaled, (self.model.trainable_variables, view))
+    view_grads = _zeros_where_none(view_grads, view)
+    if scaled is not loss:
+      view_grads = view_grads.map(lambda g: g * (loss / scaled))
+    return loss, scaled, model_grads, view_grads, per_example, logits[0], weight
 
+  def _apply_if_finite(self, distribution, finite, payload):
+    """In cross-replica context (a branch that syncs replicas may not sit in a replica
+    context's cond): applies every replica's update when the step is finite."""
+    finite = distribution.experimental_local_results(finite)[0]
+    tf.cond(finite, lambda: distribution.extended.call_for_each_replica(
+        self._apply, args=payload) or tf.constant(True), lambda: tf.constant(False))
+
+  def _apply(self, view, rule_batch, loss, scaled, model_grads, view_grads, per_example,
+             logits, weight):
+    del loss, scaled
+    self.optimizer.apply_gradients(zip(model_grads, self.model.trainable_variables))
     if self.rule.update is not None or self.rule.meta is not None:
-      view_grads = _zeros_where_none(view_grads, view)
-      if scaled is not loss:
-        view_grads = view_grads.map(lambda g: g * (loss / scaled))
+      ctx = tf.distribute.get_replica_context()
       self._update_state(ctx, view, view_grads, rule_batch,
                          StepResult(per_example, logits, weight, view_grads, self.step))
-    return loss
 
   def _update_state(self, ctx, view: Tables, grads: Tables, batch: Batch, result: StepResult):
     """Gathers the batch of every replica, applies the rule once on it, scatters the rows.
@@ -132,7 +247,7 @@ class Trainer(tf.Module):
     gathered_view, gathered_batch, per_sample_grads, step_view = ctx.all_gather(
         (view.per_sample, batch, grads.per_sample,
          (result.loss, result.logits, result.weight)), axis=0)
-    shared_grads = ctx.all_reduce(_SUM, (grads.per_class, grads.shared))
+    shared_grads = _sum_over_replicas(ctx, (grads.per_class, grads.shared))
     global_view = Tables(gathered_view, view.per_class, view.shared)
     global_grads = Tables(per_sample_grads, *shared_grads)
     new_view = global_view
@@ -150,4 +265,4 @@ class Trainer(tf.Module):
         per_example_loss, [v.value for v in self.model.trainable_variables], features,
         base_weight, None if val_batch is None else val_batch["features"],
         None if val_batch is None else val_batch["label"], self.inputs.batch_size,
-        self.inputs.val_batch_size)
+        self.inputs.val_batch_size, tf.cast(self.optimizer.learning_rate, tf.float32))

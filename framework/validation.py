@@ -65,6 +65,13 @@ def mapping(field: str, value: Any) -> None:
     _fail(field, value, "a mapping of keyword arguments")
 
 
+def one_of(*choices: str) -> Check:
+  def check(field, value):
+    if value not in choices:
+      _fail(field, value, f"one of {', '.join(choices)}")
+  return check
+
+
 def sequence_of(item: Check, allowed: str) -> Check:
   def check(field, value):
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
@@ -79,25 +86,39 @@ def sequence_of(item: Check, allowed: str) -> Check:
 
 POSITIVE, NON_NEGATIVE = integer(1), integer(0)
 
+
+def class_or_minority(field: str, value: Any) -> None:
+  if not (_is_int(value) and value >= -1):
+    _fail(field, value, "-1 (the minority class by training counts) or a class id >= 0")
+
 FIELDS: dict[str, Check] = {
     "seed": NON_NEGATIVE, "deterministic": boolean, "precision": text, "variant": text,
     "extra_modules": sequence_of(text, "module names or .py paths"),
-    "model.name": text, "model.kwargs": mapping,
+    "model.name": text, "model.kwargs": mapping, "model.init_from": text,
+    "model.retrain": one_of("all", "head"),
     "loss.name": text, "loss.kwargs": mapping,
     "rule.name": text, "rule.kwargs": mapping,
     "class_weights.scheme": text, "class_weights.kwargs": mapping,
     "class_weights.start_epoch": NON_NEGATIVE,
+    "class_weights.normalize": one_of("batch", "weights"),
     "optimizer.name": text, "optimizer.learning_rate": number(0.0, lo_open=True),
     "optimizer.schedule": text, "optimizer.kwargs": mapping,
     "optimizer.decay_epochs": sequence_of(number(0.0), "epochs >= 0"),
+    "optimizer.decay_factors": sequence_of(number(0.0, lo_open=True), "multipliers > 0"),
+    "optimizer.warmup_epochs": NON_NEGATIVE, "optimizer.weight_decay": number(0.0),
+    "optimizer.weight_decay_mode": one_of("l2", "l2_all", "decoupled"),
     "train.batch_size": POSITIVE, "train.val_batch_size": POSITIVE, "train.epochs": POSITIVE,
     "train.steps_per_loop": NON_NEGATIVE, "train.eval_every_epochs": POSITIVE,
     "train.checkpoint_every_loops": POSITIVE, "train.max_checkpoints": POSITIVE,
-    "eval.batch_size": POSITIVE, "eval.posthoc_tau": number(0.0),
+    "train.jit_compile": one_of("auto", "on", "off"),
+    "train.on_nonfinite": one_of("stop", "skip", "off"), "train.max_skipped": POSITIVE,
+    "eval.batch_size": POSITIVE, "eval.posthoc_tau": number(0.0), "eval.select_best": text,
+    "eval.tau_norm": text, "eval.positive_class": class_or_minority,
     "logging.summary_every_loops": NON_NEGATIVE, "logging.tracked_per_class": NON_NEGATIVE,
     "logging.tracked_noisy": NON_NEGATIVE,
     "logging.tracked_indices": sequence_of(NON_NEGATIVE, "sample indices >= 0"),
-    "logging.heatmap_max_columns": POSITIVE, "logging.snapshot_every_epochs": NON_NEGATIVE,
+    "logging.heatmap_max_columns": POSITIVE, "logging.max_class_runs": NON_NEGATIVE,
+    "logging.snapshot_every_epochs": NON_NEGATIVE,
     "strategy.name": text, "strategy.cpu_devices": NON_NEGATIVE, "strategy.tpu": text,
 }
 
@@ -113,6 +134,7 @@ DATA_FIELDS: dict[str, Check] = {
     "image_root": text, "name": text, "image_size": NON_NEGATIVE, "augment": text,
     "crop_padding": NON_NEGATIVE, "mean": sequence_of(number(), "numbers"),
     "std": sequence_of(number(), "numbers"),
+    "sampler": one_of("instance", "class_balanced", "sqrt", "progressive"),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import shutil
 import tempfile
 
@@ -47,9 +48,13 @@ def noisy_config(**overrides):
   return synthetic_config(**{**fields, **overrides})
 
 
+RUN = "noisy"  # the workdir's name, so TensorBoard's name for the run
+
+
 @functools.lru_cache(maxsize=None)
 def noisy_run() -> tuple[str, dict]:
-  """Trains `noisy_config()` once into a fresh directory; returns (workdir, results)."""
-  workdir = tempfile.mkdtemp(prefix="noisy_run_")
-  atexit.register(shutil.rmtree, workdir, ignore_errors=True)
+  """Trains `noisy_config()` once into PARENT/noisy; returns (workdir, results)."""
+  parent = tempfile.mkdtemp(prefix="noisy_run_")
+  atexit.register(shutil.rmtree, parent, ignore_errors=True)
+  workdir = os.path.join(parent, RUN)
   return workdir, train.run(noisy_config(), workdir, verbose=False)

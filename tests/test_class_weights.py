@@ -142,7 +142,7 @@ def test_bad_parameters_raise_value_error(call, pieces):
 @pytest.mark.parametrize("cfg,pieces", [
     ({"scheme": "effective_number", "kwargs": {"beta": 1.5}},
      ["class_weights (effective_number)", "beta=1.5"]),
-    ({"scheme": "inverse_frequencyy"}, ["class_weights.name='inverse_frequencyy'",
+    ({"scheme": "inverse_frequencyy"}, ["class_weights.scheme='inverse_frequencyy'",
                                         "inverse_frequency"]),
     ({"scheme": "none", "kwargs": {"bogus": 1}}, ["class_weights.kwargs.bogus"]),
     ({"scheme": "none", "start_epoch": -1}, ["class_weights.start_epoch=-1", ">= 0"]),

@@ -65,6 +65,6 @@ def test_default_data_config_fields():
       num_features=16, synthetic_classes=4, train_size=0, val_per_class=0,
       long_tail=dict(profile="none", imbalance_ratio=1.0), noise=dict(kind="none", rate=0.0),
       seed=0, image_root="", name="", image_size=0, augment="none", crop_padding=4, mean=(),
-      std=())
+      std=(), sampler="instance")
   cfg.long_tail.imbalance_ratio = 100  # int override of a float field is accepted
   assert cfg.long_tail.imbalance_ratio == 100.0

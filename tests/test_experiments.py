@@ -52,7 +52,8 @@ def test_variant_builds_valid_components(filename, variant):
   assert isinstance(c, ml_collections.ConfigDict) and c.variant == variant
   data_lib.check_config(data_lib.resolve_config(c.data))
   counts = np.array([50, 20, 5], np.int64)  # stand-in counts: the factories only need C > 1
-  context = {"class_counts": counts, "num_classes": 3, "num_samples": int(counts.sum())}
+  context = {"class_counts": counts, "num_classes": 3, "num_samples": int(counts.sum()),
+             "steps_per_epoch": 10}
   rule = RULES.build(c.rule.name, c.rule.kwargs, field="rule", context=context)
   if rule.needs_validation:
     assert c.data.val_per_class > 0, "a validation-needing rule without a validation split"
@@ -62,7 +63,8 @@ def test_variant_builds_valid_components(filename, variant):
   assert values.shape == (3,) and np.isfinite(values).all()
   weighting = build_class_weighting(c.class_weights, counts)
   assert weighting.weights.shape == (3,) and (weighting.weights > 0).all()
-  shape = (8, 8, 1) if c.model.name == "small_cnn" else (16,)
+  shape = {"small_cnn": (8, 8, 1), "resnet32": (32, 32, 3), "wrn": (32, 32, 3)}.get(
+      c.model.name, (16,))
   model = MODELS.build(c.model.name, c.model.kwargs, field="model",
                        context={"input_shape": shape, "num_classes": 3})
   assert model.output_shape[-1] == 3

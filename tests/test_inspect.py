@@ -23,9 +23,11 @@ def output():
 
 
 def _latest(workdir):
+  """(file name, effective weights = rule weight x alpha[label] (uniform class weights))."""
   names = sorted(os.listdir(os.path.join(workdir, "weights")))
+  labels = np.load(os.path.join(workdir, "labels.npy"))
   with np.load(os.path.join(workdir, "weights", names[-1])) as f:
-    return names[-1], f["per_sample/weight"]
+    return names[-1], f["per_sample/weight"] * f["per_class/alpha"][labels]
 
 
 def test_sections_and_latest_snapshot(output):
@@ -59,7 +61,7 @@ def test_extremes_and_per_class_rows(output):
   for row in lowest:
     i = int(row[0])
     assert int(row[1]) == labels[i] and float(row[2]) == pytest.approx(weights[i], abs=1e-3)
-    assert row[3] == ("yes" if mask[i] else "no")
+    assert row[4] == ("yes" if mask[i] else "no")
   start = lines.index("Highest-weighted 4 samples") + 2
   assert float(lines[start].split()[2]) == pytest.approx(weights.max(), rel=1e-3)
   for c in range(4):
@@ -79,8 +81,10 @@ def test_no_noise_mask_says_so(tmp_path):
   text = inspect_lib.report(inspect_lib.load_run(str(tmp_path)), top=1)
   assert "no noise mask" in text and "AUROC" not in text
   lines = text.splitlines()
-  assert lines[lines.index("Lowest-weighted 1 samples") + 2].split() == ["0", "0", "0.5", "-"]
-  assert lines[lines.index("Highest-weighted 1 samples") + 2].split() == ["1", "1", "2", "-"]
+  # an old snapshot without effective weights: ranked by the rule's weight
+  assert lines[lines.index("Lowest-weighted 1 samples") + 2].split() == [
+      "0", "0", "0.5", "0.5", "-"]
+  assert lines[lines.index("Highest-weighted 1 samples") + 2].split() == ["1", "1", "2", "2", "-"]
 
 
 def test_workdir_without_snapshots_is_one_line_and_exit_2(tmp_path, capsys):

@@ -117,11 +117,9 @@ def _digest(folder):
   return out
 
 
-def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
-  (tmp_path / "rule_module.py").write_text(RULE_MODULE)
-  args = FAST + ["--config.deterministic=True", "--config.train.epochs=60",
-                 "--config.train.steps_per_loop=4", "--config.rule.name=visit_counter",
-                 f"--config.extra_modules=('{tmp_path / 'rule_module.py'}',)"]
+def _kill_and_resume(tmp_path, args):
+  """Runs `args` whole, and killed with SIGKILL after 3 checkpoints then relaunched; checks
+  that every checkpointed tensor ends bit-identical. Returns the killed run's workdir."""
   whole = launch(*args, workdir=tmp_path / "whole")
   assert whole.returncode == 0, whole.stderr[-2000:]
 
@@ -145,7 +143,34 @@ def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
   assert any("weights/per_sample" in k for k in a) and any("optimizer" in k for k in a)
   for key in a:
     np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+  return killed
+
+
+def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
+  (tmp_path / "rule_module.py").write_text(RULE_MODULE)
+  args = FAST + ["--config.deterministic=True", "--config.train.epochs=60",
+                 "--config.train.steps_per_loop=4", "--config.rule.name=visit_counter",
+                 f"--config.extra_modules=('{tmp_path / 'rule_module.py'}',)"]
+  killed = _kill_and_resume(tmp_path, args)
 
   before = _digest(killed)  # a failed start leaves an existing workdir untouched
   failed = launch(*args, "--config.loss.name=nope", workdir=killed)
   assert failed.returncode != 0 and _digest(killed) == before
+
+
+def test_kill_and_resume_on_augmented_image_files(tmp_path):
+  """The same on image files decoded on the fly, resized and augmented (crop_flip): the
+  augmentation of a step depends on (seed, step) only, so the resumed run sees the same."""
+  from tests.test_data_images import write_image_folder  # pylint: disable=g-import-not-at-top
+  write_image_folder(tmp_path / "images", ["a", "b", "c"], 12, size=(10, 12))
+  (tmp_path / "rule_module.py").write_text(RULE_MODULE)
+  args = ["--config.data.source=image_folder", f"--config.data.path={tmp_path / 'images'}",
+          "--config.data.image_size=8", "--config.data.augment=crop_flip",
+          "--config.data.crop_padding=2", "--config.data.long_tail.profile=none",
+          "--config.data.long_tail.imbalance_ratio=1", "--config.model.name=linear",
+          "--config.train.batch_size=8", "--config.deterministic=True",
+          "--config.train.epochs=40", "--config.train.steps_per_loop=4",
+          "--config.train.eval_every_epochs=10", "--config.logging.snapshot_every_epochs=10",
+          "--config.rule.name=visit_counter",
+          f"--config.extra_modules=('{tmp_path / 'rule_module.py'}',)"]
+  _kill_and_resume(tmp_path, args)

@@ -114,3 +114,29 @@ def test_confusion_with_an_absent_class_draws_zeros():
 def test_confusion_rejects_bad_input(confusion, normalize):
   with pytest.raises(ValueError):
     confusion_matrix_image(confusion, normalize=normalize)
+
+
+def _count(pixels, colour):
+  return int(np.all(pixels == np.array(colour, np.uint8), axis=-1).sum())
+
+
+def test_confusion_figure_has_the_cells_a_scale_and_room_for_the_names():
+  from framework.logging.figures import confusion_figure
+  names = list("abcdef")
+  short = confusion_figure(np.eye(6) * 5, names)
+  long = confusion_figure(np.eye(6) * 5, ["a much longer class name"] + names[1:])
+  assert short.dtype == np.uint8 and short.shape[2] == 3
+  assert long.shape[1] > short.shape[1] and long.shape[0] > short.shape[0]  # both axes
+  bright, dark = (253, 231, 37), (68, 1, 84)  # viridis at 1 (recall 100%) and 0
+  cells = 0.8 * 6 * 40 * 40  # six 40-pixel cells of each colour, less the numbers in them
+  assert _count(short, bright) > cells and _count(short, dark) > cells
+  assert _count(short, (0, 0, 0)) > 0  # text on the white margins
+
+
+def test_trajectory_figure_separates_groups_and_labels_every_row():
+  from framework.logging.figures import trajectory_figure
+  matrix = np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+  plain = trajectory_figure(matrix, ["a #0", "a #1", "a #2 (noisy)"], [10, 20])
+  split = trajectory_figure(matrix, ["a #0", "a #1", "a #2 (noisy)"], [10, 20], row_breaks=[2])
+  assert plain.shape == split.shape
+  assert _count(split, (255, 255, 255)) > _count(plain, (255, 255, 255))  # the white line

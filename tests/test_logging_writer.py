@@ -214,8 +214,8 @@ class _Recorder(MetricWriter):
   def write_histograms(self, step, arrays, num_buckets=None):
     self.calls.append(("histograms", step, num_buckets))
 
-  def write_images(self, step, images):
-    self.calls.append(("images", step, sorted(images)))
+  def write_images(self, step, images, descriptions=None):
+    self.calls.append(("images", step, sorted(images), descriptions))
 
   def write_texts(self, step, texts):
     self.calls.append(("texts", step, dict(texts)))
@@ -247,7 +247,7 @@ def test_multi_writer_fans_out_and_closes_all():
   multi.flush()
   with pytest.raises(OSError, match="disk full"):
     multi.close()
-  expected = [("scalars", 1, {"a": 1.0}), ("histograms", 2, 5), ("images", 3, ["i"]),
+  expected = [("scalars", 1, {"a": 1.0}), ("histograms", 2, 5), ("images", 3, ["i"], None),
               ("texts", 4, {"t": "x"}), ("hparams", {"lr": 0.1}, {"m": 0.5}),
               ("summaries", 5, ["raw"], ["raw"]), ("flush",), ("close",)]
   assert first.calls == expected and second.calls == expected   # second closed despite first

@@ -39,6 +39,10 @@ CASES = {
                        lambda y, z: L.logit_adjusted(y, z, class_counts=COUNTS, tau=0.5)),
     "balanced_softmax": ({}, lambda y, z: L.balanced_softmax(y, z, class_counts=COUNTS)),
     "gce": ({"q": 0.7}, lambda y, z: L.generalized_cross_entropy(y, z, q=0.7)),
+    "sce": ({"alpha": 0.5}, lambda y, z: L.symmetric_cross_entropy(y, z, alpha=0.5)),
+    "bootstrap": ({"mode": "hard"}, lambda y, z: L.bootstrap(y, z, mode="hard")),
+    "sigmoid_focal": ({"gamma": 1.0}, lambda y, z: L.sigmoid_focal(tf.one_hot(y, C), z,
+                                                                   gamma=1.0)),
 }
 
 

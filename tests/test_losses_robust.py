@@ -32,6 +32,20 @@ def _numeric_grad(f, z, eps=1e-6):
   return grad
 
 
+def np_sce(y, z, alpha=0.1, beta=1.0, log_zero=-4.0):
+  p = np.exp(_np_log_softmax(z))[np.arange(len(y)), y]
+  return alpha * -np.log(p) + beta * -log_zero * (1 - p)
+
+
+def np_bootstrap(y, z, mode, beta, q_from=None):
+  """The bootstrap loss with its target q from `q_from` logits (fixed: not back-propagated)."""
+  log_p = _np_log_softmax(z)
+  p0 = np.exp(_np_log_softmax(z if q_from is None else q_from))
+  q = p0 if mode == "soft" else np.eye(z.shape[1])[p0.argmax(1)]
+  target = beta * np.eye(z.shape[1])[y] + (1 - beta) * q
+  return -(target * log_p).sum(1)
+
+
 CASES = {  # name -> (framework per-example fn of (y, z), NumPy reference of (y, z))
     "gce q=0.7": (lambda y, z: L.generalized_cross_entropy(y, z, q=0.7),
                   lambda y, z: np_gce(y, z, 0.7)),
@@ -39,6 +53,13 @@ CASES = {  # name -> (framework per-example fn of (y, z), NumPy reference of (y,
                       lambda y, z: np_gce(y, z, 1.0)),
     "gce q=0.2": (lambda y, z: L.generalized_cross_entropy(y, z, q=0.2),
                   lambda y, z: np_gce(y, z, 0.2)),
+    "sce cifar10": (lambda y, z: L.symmetric_cross_entropy(y, z), np_sce),
+    "sce cifar100": (lambda y, z: L.symmetric_cross_entropy(y, z, alpha=6.0, beta=0.1),
+                     lambda y, z: np_sce(y, z, 6.0, 0.1)),
+    "bootstrap soft": (lambda y, z: L.bootstrap(y, z, mode="soft"),
+                       lambda y, z: np_bootstrap(y, z, "soft", 0.95, Z)),
+    "bootstrap hard": (lambda y, z: L.bootstrap(y, z, mode="hard"),
+                       lambda y, z: np_bootstrap(y, z, "hard", 0.8, Z)),
 }
 
 
@@ -51,7 +72,7 @@ def test_value_and_gradient_match_numpy(name):
     value = ours(Y, z)
   np.testing.assert_allclose(value, ref(Y, Z), rtol=1e-10)
   np.testing.assert_allclose(tape.gradient(value, z), _numeric_grad(lambda v: ref(Y, v), Z),
-                             rtol=1e-6, atol=1e-8)
+                             rtol=1e-6, atol=1e-7)  # central differences of O(10) sums
   np.testing.assert_allclose(ours(Y, np.float32(Z)), ref(Y, Z), rtol=1e-5, atol=1e-7)
 
 
@@ -81,3 +102,19 @@ def test_gce_keras_class_and_trainer_path():
   np.testing.assert_allclose(per_example(Y, np.float32(Z)), np_gce(Y, Z, 0.5), rtol=1e-5)
   with pytest.raises(ValueError, match=r"q=0.0 must be finite and in \(0.0, 1.0\]"):
     L.GeneralizedCrossEntropyLoss(q=0.0)
+
+
+def test_sce_and_bootstrap_keras_classes_and_trainer_path():
+  for name, kwargs, cls, ref in (
+      ("sce", {"alpha": 6.0, "beta": 0.1}, L.SymmetricCrossEntropyLoss,
+       lambda: np_sce(Y, Z, 6.0, 0.1)),
+      ("bootstrap", {"mode": "hard"}, L.BootstrapLoss,
+       lambda: np_bootstrap(Y, Z, "hard", 0.8))):
+    per_example = L.per_example(L.build_loss(name, kwargs, {"num_classes": 5}))
+    np.testing.assert_allclose(per_example(Y, np.float32(Z)), ref(), rtol=1e-5)
+    np.testing.assert_allclose(cls(from_logits=True, **kwargs)(Y, np.float32(Z)),
+                               ref().mean(), rtol=1e-5)
+  with pytest.raises(ValueError, match="mode='medium'"):
+    L.BootstrapLoss(mode="medium")
+  with pytest.raises(ValueError, match="log_zero=1.0"):
+    L.SymmetricCrossEntropyLoss(log_zero=1.0)

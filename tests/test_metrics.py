@@ -192,14 +192,16 @@ def test_format_per_class_table():
   labels = np.array([0, 0, 0, 1, 2, 2])
   logits = np.eye(3)[[0, 0, 1, 1, 2, 0]]
   m = classification_metrics(labels, logits, 3)
-  table = format_per_class_table(m, ["t-shirt", "trouser", "bag"])
+  table = format_per_class_table(m, ["t-shirt", "trouser", "bag"], [50, 20, 5])
   lines = table.splitlines()
-  assert lines[0].split() == ["class", "support", "recall", "precision", "F1"]
+  assert lines[0].split() == ["class", "train", "n", "test", "n", "recall", "precision", "F1"]
   rows = {line.split()[0]: line.split()[1:] for line in lines[2:5]}
   # t-shirt: support 3, recall 2/3, precision 2/3; bag: support 2, recall 1/2, precision 1.
-  assert rows["t-shirt"] == ["3", "0.667", "0.667", "0.667"]
-  assert rows["trouser"] == ["1", "1.000", "0.500", "0.667"]
-  assert rows["bag"] == ["2", "0.500", "1.000", "0.667"]
+  assert rows["t-shirt"] == ["50", "3", "0.667", "0.667", "0.667"]
+  assert rows["trouser"] == ["20", "1", "1.000", "0.500", "0.667"]
+  assert rows["bag"] == ["5", "2", "0.500", "1.000", "0.667"]
+  without_counts = format_per_class_table(m, ["t-shirt", "trouser", "bag"]).splitlines()
+  assert without_counts[0].split() == ["class", "test", "n", "recall", "precision", "F1"]
   summary = lines[-1]
   assert f"accuracy {4 / 6:.4f}" in summary
   assert f"balanced acc {(2 / 3 + 1 + 0.5) / 3:.4f}" in summary

@@ -89,7 +89,8 @@ def test_data_parameters_step():
   np.testing.assert_allclose(new.per_sample["instance"]["velocity"], v, rtol=1e-5)
   np.testing.assert_allclose(new.per_sample["instance"]["log_temperature"], s, rtol=1e-5)
   assert s[3] == pytest.approx(math.log(20))  # clamped
-  vc = 0.9 * v_cls + g_cls + 0.1 * s_cls
+  occurrences = np.array([3, 0, 2])  # the L2 term is summed over the batch's members
+  vc = 0.9 * v_cls + g_cls + 0.1 * occurrences * s_cls
   sc = s_cls - 0.3 * vc
   sc[1], vc[1] = s_cls[1], v_cls[1]                       # absent class untouched
   np.testing.assert_allclose(new.per_class["class"]["velocity"], vc, rtol=1e-5)
@@ -197,3 +198,36 @@ def test_bad_kwargs_are_one_line_config_errors(name, kwargs, needle):
     framework.RULES.build(name, kwargs, field="rule", context={"num_classes": C})
   message = str(e.value)
   assert needle in message and "\n" not in message, message
+
+
+def test_elr_regularizer_and_target_follow_the_reference():
+  rule = build("elr", lam=3.0, beta=0.7)
+  state = framework.WeightState(10, C, rule)
+  view = state.gather(tf.constant(INDEX))
+  old = np.random.default_rng(4).dirichlet(np.ones(C), 5).astype(np.float32)
+  view = view.replace(per_sample={"target": tf.constant(old)})
+  logits = np.random.default_rng(5).normal(size=(5, C)).astype(np.float32) * 3
+  p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+  p = np.clip(p, 1e-4, 1 - 1e-4)
+  target = 0.7 * old + 0.3 * p / p.sum(1, keepdims=True)  # updated first, as the authors do
+  reg = rule.modulate(view, BATCH).regularizer(tf.constant(logits))
+  np.testing.assert_allclose(reg, 3.0 * np.log(1 - (target * p).sum(1)), rtol=1e-5)
+  new = rule.update(view, BATCH, framework.StepResult(
+      tf.constant(LOSS), tf.constant(logits), tf.ones([5]), view.map(tf.zeros_like),
+      tf.constant(0, tf.int64)))
+  np.testing.assert_allclose(new.per_sample["target"], target, rtol=1e-5)
+  np.testing.assert_allclose(new.per_sample["agreement"], target[np.arange(5), LABEL], rtol=1e-5)
+
+
+def test_co_teaching_selects_the_peers_small_loss_examples():
+  from framework.weights.rules.co_teaching import keep_rate, peer_selection
+  rng = np.random.default_rng(6)
+  loss = rng.uniform(0, 3, (8, 2)).astype(np.float32)
+  weights = peer_selection(tf.constant(loss), tf.constant(0.75)).numpy()
+  for peer in (0, 1):  # peer p trains on the 6 smallest losses of the other peer
+    chosen = np.argsort(loss[:, 1 - peer], kind="stable")[:6]
+    expected = np.zeros(8)
+    expected[chosen] = 8 / 6
+    np.testing.assert_allclose(weights[:, peer], expected, rtol=1e-6)
+  rates = [float(keep_rate(tf.constant(e * 7, tf.int64), 7, 0.4, 10)) for e in (0, 5, 10, 20)]
+  np.testing.assert_allclose(rates, [1.0, 0.8, 0.6, 0.6], rtol=1e-6)  # 1 - min(T/T_k tau, tau)

@@ -26,7 +26,7 @@ from framework import train
 from framework.config import base_config, load_experiment
 from framework.controller import Controller
 from framework.evaluator import Evaluator
-from framework.logging import NullWriter, SummaryWriter, summaries as summaries_lib
+from framework.logging import Board, summaries as summaries_lib
 from framework.rundir import RunDir
 
 
@@ -66,16 +66,17 @@ def _timed_run(config, summaries: bool) -> tuple[float, float, float]:
   with tempfile.TemporaryDirectory() as workdir:
     rundir = RunDir(workdir)
     tracked = train.choose_tracked(exp)
-    writer = SummaryWriter(rundir.tensorboard) if summaries else NullWriter()
+    board = (Board.open(workdir, exp.data.class_names, config.logging.max_class_runs)
+             if summaries else Board.null())
     evaluate = actions_lib.Evaluate(
         Evaluator(exp.model, config.eval.batch_size, exp.data.class_counts,
                   transform=exp.data.transform),
         exp.data.test, config.train.eval_every_epochs * exp.steps_per_epoch)
     actions = [Timed(a, spent) if isinstance(a, (summaries_lib.TrainingSummaries,
                                                  summaries_lib.EvalSummaries)) else a
-               for a in train.standard_actions(exp, rundir, writer, evaluate, tracked, False)]
+               for a in train.standard_actions(exp, rundir, board, evaluate, tracked, False)]
     start, cpu = time.perf_counter(), time.process_time()
-    with writer:
+    with board:
       Controller(exp.trainer, exp.total_steps, exp.steps_per_loop, actions).run()
     return time.perf_counter() - start, time.process_time() - cpu, spent[0]
 

@@ -15,7 +15,7 @@ import tarfile
 import ml_collections
 import numpy as np
 
-from framework.data.idx import keras_cache_dirs
+from framework.data.idx import keras_cache_dirs, keras_download
 from framework.data.sources import DATASETS, Arrays, Source
 from framework.errors import ConfigError, one_line
 
@@ -92,14 +92,9 @@ def _load(name: str, cfg: ml_collections.ConfigDict) -> Source:
   layout = LAYOUTS[name]
   folder, archive, dirs = _find(name, cfg)
   if folder is None and archive is None:
-    try:
-      import keras  # pylint: disable=g-import-not-at-top  (slow import, only to download)
-      (x, y), (xt, yt) = getattr(keras.datasets, name).load_data()
-    except Exception as e:  # pylint: disable=broad-except  (any download failure)
-      raise ConfigError(
-          f"data.source={name!r}: {layout[0]}/ or {layout[1]} not found (data.data_dir="
-          f"{cfg.data_dir!r}; searched {', '.join(dirs)}) and keras.datasets.{name}."
-          f"load_data() failed ({one_line(e, 120)}); put the files in data.data_dir") from None
+    (x, y), (xt, yt) = keras_download(
+        name, f"{layout[0]}/ or {layout[1]} not found (data.data_dir={cfg.data_dir!r}; "
+        f"searched {', '.join(dirs)})", "the files")
     return Source(Arrays(x, y.reshape(-1).astype(np.int64)),
                   Arrays(xt, yt.reshape(-1).astype(np.int64)), location=f"keras.datasets.{name}",
                   mean=MEAN, std=STD)

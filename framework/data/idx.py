@@ -63,6 +63,17 @@ def keras_cache_dirs(subdir: str) -> list[str]:
   return list(dict.fromkeys(os.path.normpath(d) for d in dirs))
 
 
+def keras_download(name: str, not_found: str, files: str):
+  """`keras.datasets.<name>.load_data()`, or one line: what was not found, why the download
+  failed, and which `files` to put in data.data_dir."""
+  try:
+    import keras  # pylint: disable=g-import-not-at-top  (slow import, only to download)
+    return getattr(keras.datasets, name).load_data()
+  except Exception as e:  # pylint: disable=broad-except  (any download failure)
+    raise ConfigError(f"data.source={name!r}: {not_found} and keras.datasets.{name}.load_data() "
+                      f"failed ({one_line(e, 120)}); put {files} in data.data_dir") from None
+
+
 def find_idx_files(directory: str) -> tuple[str, ...] | None:
   """The four idx paths (plain or .gz) in `directory`, or None if any is missing."""
   found = []
@@ -112,14 +123,9 @@ def _load(name: str, cfg: ml_collections.ConfigDict, cache_subdir: str, extra_di
     pool, test = _from_idx(paths) if paths else _from_npz(npz)
     logging.info("data: %s read from %s", name, directory)
     return Source(pool, test, class_names=class_names, location=directory)
-  try:
-    import keras  # pylint: disable=g-import-not-at-top  (slow import, only to download)
-    (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
-  except Exception as e:  # pylint: disable=broad-except  (any download failure)
-    raise ConfigError(
-        f"data.source={name!r}: data files not found (data.data_dir={cfg.data_dir!r}; "
-        f"searched {', '.join(dirs)}) and keras.datasets.{name}.load_data() failed "
-        f"({one_line(e, 120)}); put the idx files in data.data_dir") from None
+  (x_train, y_train), (x_test, y_test) = keras_download(
+      name, f"data files not found (data.data_dir={cfg.data_dir!r}; searched {', '.join(dirs)})",
+      "the idx files")
   return Source(_image_arrays(x_train, y_train, "download"),
                 _image_arrays(x_test, y_test, "download"), class_names=class_names,
                 location=f"keras.datasets.{name}")

@@ -10,8 +10,10 @@
    n_max the largest class left), rows stay in permutation order;
 6. label noise on the training split only, from its own generator, so turning noise on
    never changes which examples are kept.
-Tabular features are standardised with the statistics of the whole training pool (before
-steps 3-6), so the scaling does not depend on the protocol.
+Steps 5 and 6, when switched on, are recorded in `DataBundle.info["protocol"]` (counts
+before and after) and announced by the run. Tabular features are standardised with the
+statistics of the whole training pool (before steps 3-6), so the scaling does not depend
+on the protocol.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 from framework.data import builtin, cifar, idx, images, tabular, tfds_source  # noqa: F401
 import tensorflow as tf
 
-from framework.data import augment, transforms
+from framework.data import augment, protocol_record, transforms
 from framework.data.augment import InputTransform
 from framework.data.bundle import DataBundle, Split
 from framework.data.defaults import default_data_config
@@ -51,10 +53,11 @@ def resolve_config(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> ml_col
   return ml_collections.ConfigDict(_merge(default_data_config().to_dict(), given))
 
 
-def check_config(cfg: ml_collections.ConfigDict) -> None:
+def check_config(cfg: ml_collections.ConfigDict, registered_source: bool = True) -> None:
   """Fails fast (before any file is read) on values no source could accept."""
   validation.check_fields(cfg, validation.DATA_FIELDS, prefix="data.")
-  DATASETS.get(cfg.source, "data.source")
+  if registered_source:
+    DATASETS.get(cfg.source, "data.source")
   lt, noise = cfg.long_tail, cfg.noise
   transforms.LONG_TAIL.get(lt.profile, "data.long_tail.profile")
   if lt.profile == "none" and lt.imbalance_ratio != 1:
@@ -67,6 +70,9 @@ def check_config(cfg: ml_collections.ConfigDict) -> None:
   if noise.kind == "none" and noise.rate != 0:
     raise ConfigError(f"data.noise.rate={noise.rate!r} has no effect with data.noise.kind='none'; "
                       "set the kind (symmetric, class_flip) or 0")
+
+
+MAX_CLASSES = 1_000_000
 
 
 def _num_classes(cfg: ml_collections.ConfigDict, source: Source,
@@ -86,12 +92,18 @@ def _num_classes(cfg: ml_collections.ConfigDict, source: Source,
                         f"[0, {num_classes})")
     return num_classes, tuple(source.class_names)
   if cfg.num_classes:
+    if cfg.num_classes > MAX_CLASSES:
+      raise ConfigError(f"data.num_classes={cfg.num_classes} must be <= {MAX_CLASSES}")
     if high >= cfg.num_classes:
       raise ConfigError(f"data.num_classes={cfg.num_classes} but label {high} found "
                         f"({source.label_field}); labels must lie in [0, {cfg.num_classes})")
     num_classes = int(cfg.num_classes)
   else:
     num_classes = high + 1
+    if num_classes > len(labels):
+      raise ConfigError(f"{source.label_field}: label {high} found among {len(labels)} "
+                        "examples; labels must be class ids 0..C-1 (set data.num_classes "
+                        "to allow classes without examples)")
     if num_classes < 2:
       raise ConfigError(f"data.num_classes=0 inferred {num_classes} class from the labels "
                         f"({source.label_field}); at least 2 classes are needed")
@@ -132,11 +144,14 @@ def _transform(cfg: ml_collections.ConfigDict, source: Source) -> InputTransform
       () if identity else mean, () if identity else std)
 
 
-def build(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> DataBundle:
-  """Builds train / clean validation / test splits from `config.data` (see module doc)."""
+def build(cfg: ml_collections.ConfigDict | Mapping[str, Any],
+          source: Source | None = None) -> DataBundle:
+  """Builds train / clean validation / test splits from `config.data` (see module doc),
+  from the registered `data.source`, or from the `source` given (the Python API's arrays)."""
   cfg = resolve_config(cfg)
-  check_config(cfg)
-  source = DATASETS.get(cfg.source, "data.source")(cfg)
+  check_config(cfg, registered_source=source is None)
+  if source is None:
+    source = DATASETS.get(cfg.source, "data.source")(cfg)
   if not isinstance(source, Source):
     raise TypeError(f"dataset {cfg.source!r} returned {type(source).__name__}, not a Source")
   pool, test = source.pool, source.test
@@ -169,7 +184,19 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> DataBundle:
                                      transforms.rng_for(cfg.seed, transforms.NOISE_STREAM))
 
   stats = transforms.pool_statistics(pool.examples.array) if source.tabular else None
+  if stats is not None and not (np.all(np.isfinite(stats[0])) and np.all(np.isfinite(stats[1]))):
+    column = int(np.argmax(~(np.isfinite(stats[0]) & np.isfinite(stats[1]))))
+    raise ConfigError(f"{source.label_field}: feature column {column} overflows when "
+                      "standardised (values near the float limit); rescale it")
+  if len(test_y) == 0:
+    raise ConfigError(f"data.test_fraction={cfg.test_fraction} leaves no test examples "
+                      f"(pool of {len(pool_y) + len(test_y)}); raise it or give data.test_path")
   all_test = np.arange(len(test_y))
+  applied = [protocol_record.long_tail_record(
+                 cfg.long_tail.profile, cfg.long_tail.imbalance_ratio, pool_y[rest], clean,
+                 num_classes),
+             protocol_record.noise_record(cfg.noise.kind, cfg.noise.rate, clean, noisy,
+                                          num_classes)]
   bundle = DataBundle(
       train=_split(pool, kept, noisy, clean, stats),
       val=(_split(pool, val_rows, pool_y[val_rows], pool_y[val_rows], stats)
@@ -179,7 +206,9 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> DataBundle:
       info=dict(source=cfg.source, location=source.location, train_origin=origin[kept],
                 val_origin=origin[val_rows], test_origin=test_origin,
                 feature_mean=None if stats is None else stats[0],
-                feature_std=None if stats is None else stats[1]))
+                feature_std=None if stats is None else stats[1],
+                feature_names=source.feature_names,
+                protocol=[record for record in applied if record is not None]))
   logging.info("data: %s train %d (per class %s, %d noisy), val %d, test %d", cfg.source,
                len(bundle.train), bundle.class_counts.tolist(),
                int(bundle.train.noise_mask.sum()), len(val_rows), len(test_y))

@@ -60,6 +60,7 @@ class Source:
   location: where the data was read from (for logs and DataBundle.info).
   mean, std: the per-channel normalisation of images when data.mean / data.std are unset
     (e.g. CIFAR's), in units of pixel / pixel_max.
+  feature_names: the feature columns of a csv, so predictions can read a new file by name.
   """
 
   pool: Arrays
@@ -70,6 +71,7 @@ class Source:
   location: str = ""
   mean: tuple[float, ...] = ()
   std: tuple[float, ...] = ()
+  feature_names: tuple[str, ...] = ()  # csv: the feature columns, in order
 
 
 def listing(names: Sequence[str], limit: int = 40) -> str:

@@ -92,14 +92,23 @@ def _csv_arrays(cfg: ml_collections.ConfigDict, path: str, field: str,
 @DATASETS.register("csv")
 def load_csv(cfg: ml_collections.ConfigDict) -> Source:
   """Tabular csv: features standardised with training-pool statistics by `build`."""
+  _check_extension(cfg, "csv", "npz")
   path = readable_file("data.path", cfg.path, "csv")
   pool, names = _csv_arrays(cfg, path, "data.path", None)
   test = None
   if cfg.test_path:
     test_path = readable_file("data.test_path", cfg.test_path, "csv")
     test, _ = _csv_arrays(cfg, test_path, "data.test_path", names)
-  return Source(pool, test, tabular=True, location=path,
+  return Source(pool, test, tabular=True, location=path, feature_names=tuple(names),
                 label_field=f"data.label_column={cfg.label_column!r}")
+
+
+def _check_extension(cfg: ml_collections.ConfigDict, source: str, other: str) -> None:
+  """A .npz path read as csv, or a .csv path read as npz, is named with the fix."""
+  for field in ("path", "test_path"):
+    if cfg[field].lower().endswith("." + other):
+      raise ConfigError(f"data.{field}={cfg[field]!r} is a .{other} file but data.source="
+                        f"{source!r}; set --config.data.source={other}")
 
 
 def _read_npz(path: str, field: str) -> dict[str, np.ndarray]:
@@ -118,17 +127,22 @@ def _npz_features(x: np.ndarray, field: str, path: str) -> np.ndarray:
   if x.dtype.kind not in "iuf":
     raise ConfigError(f"{field}={path!r}: features have dtype {x.dtype}; they must be numeric")
   if x.ndim == 1:
-    return x[:, None]
+    x = x[:, None]
   if x.ndim == 3:
     x = x[..., None]
+  if 0 in x.shape[1:]:
+    raise ConfigError(f"{field}={path!r}: features of shape {x.shape} have no values per "
+                      "example; expected [n, D], [n, H, W] or [n, H, W, C] with D, H, W, C > 0")
+  if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+    rows = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))
+    raise ConfigError(f"{field}={path!r}: features have non-finite values (NaN or infinity; "
+                      f"first in row {rows[0]}, {len(rows)} rows in all)")
   if x.ndim == 4 and x.dtype != np.uint8 and (x.min() < 0 or x.max() > 1):
     raise ConfigError(f"{field}={path!r}: image features lie in [{x.min()}, {x.max()}]; "
                       "store uint8 or floats in [0, 1]")
   if x.ndim > 4:
     raise ConfigError(f"{field}={path!r}: features of shape {x.shape}; expected [n, D], "
                       "[n, H, W] or [n, H, W, C]")
-  if x.ndim == 2 and not np.all(np.isfinite(x)):
-    raise ConfigError(f"{field}={path!r}: features have non-finite values")
   return x
 
 
@@ -158,6 +172,7 @@ def _npz_arrays(cfg: ml_collections.ConfigDict, arrays: dict[str, np.ndarray], p
 @DATASETS.register("npz")
 def load_npz(cfg: ml_collections.ConfigDict) -> Source:
   """Arrays from an npz file; 2-D features are tabular, 3-D / 4-D are images."""
+  _check_extension(cfg, "npz", "csv")
   path = readable_file("data.path", cfg.path, "npz")
   arrays = _read_npz(path, "data.path")
   pool = _npz_arrays(cfg, arrays, path, "data.path", _X_KEYS, _Y_KEYS,

@@ -1,20 +1,20 @@
-"""What a run writes to TensorBoard, as controller actions and two one-off writes.
+"""What a run writes to TensorBoard (see `board` for where), as controller actions.
 
-* `TrainingSummaries` (every `every_loops` loops): loss, learning rate, the per-sample
-  weight distribution (histograms overall and per class, quantiles, per-class means,
-  fraction at zero), a histogram of each other per-sample table, alpha and any other
-  per-class table per class, scalar shared tables, the tracked samples' trajectories and
-  their heatmap.
-* `EvalSummaries` (at every evaluation): the metrics, per-class recall and precision, and
-  the confusion matrix.
-* `write_header` (once): the config as text and a custom-scalars layout drawing each
-  per-class family as one multi-line chart; `write_hparams` (at the end): the run's main
-  choices with its final metrics.
+* `TrainingSummaries` (every `every_loops` loops): the loss, and of what moves (see
+  `moving`): learning rate, skipped steps, the effective per-sample weight (class weight x
+  importance x rule; quantiles, fraction at zero, histograms overall and per class, the
+  tracked examples' trajectories and their labelled heatmap), per class the class weight in
+  force, the mean effective weight, alpha and the rule's other per-class tables, and the
+  rule's other tables. `finish` reports what never moved as one text table.
+* `EvalSummaries` (at every evaluation): the metrics, per class recall and precision, and
+  the labelled confusion matrix.
+* `write_header` (once): the config and the classes (training counts, class weights) as
+  text, and a custom-scalars layout; `write_hparams` (at the end): every main choice and
+  effective kwarg, with the final metrics, in the HParams session run.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -25,151 +25,232 @@ from tensorboard.plugins.custom_scalar import metadata as custom_scalar_metadata
 from framework.actions import scalars
 from framework.controller import LoopEnd
 from framework.logging import tracking
-from framework.logging.images import confusion_matrix_image
-from framework.logging.writer import MetricWriter
+from framework.logging.board import Board, tag_name
+from framework.logging.figures import confusion_figure, trajectory_figure
+from framework.logging.moving import OnlyMoving
 from framework.weights import ALPHA, WEIGHT, WeightState
+from framework.weights.effective import EFFECTIVE_CLASS_WEIGHT, EFFECTIVE_WEIGHT, EffectiveWeights
 
 QUANTILES = (0, 10, 50, 90, 100)
 ZERO = 1e-6  # |w| below this counts as a zero weight (a sample switched off)
-# Hyperparameters shown as HParams columns: the main choices of a run.
+# Hyperparameters shown as HParams columns besides every effective kwarg.
 HPARAM_FIELDS = ("data.source", "data.noise.kind", "data.noise.rate", "data.long_tail.profile",
                  "data.long_tail.imbalance_ratio", "model.name", "loss.name", "rule.name",
-                 "class_weights.scheme", "optimizer.name", "optimizer.learning_rate",
-                 "optimizer.schedule", "train.batch_size", "train.epochs", "seed")
+                 "class_weights.scheme", "class_weights.start_epoch", "optimizer.name",
+                 "optimizer.learning_rate", "optimizer.schedule", "train.batch_size",
+                 "train.epochs", "seed")
+# Families by where they are written: main-run scalars, per-class vectors, histograms.
+# A family is named "<kind>:<tag>"; the trajectories are one family, "trajectory".
+SCALAR, PER_CLASS, HISTOGRAM, CLASS_HISTOGRAM = "scalar", "class", "histogram", "class_histogram"
+TRAJECTORY = "trajectory"
 
 
-def tag_name(name: str) -> str:
-  """A class name usable as one tag component ('T-shirt/top' -> 'T-shirt_top')."""
-  return re.sub(r"[/\s]+", "_", str(name))
+def _family(kind: str, tag: str) -> str:
+  return f"{kind}:{tag}"
 
 
-def weight_summaries(weights: np.ndarray, labels: np.ndarray, class_names) -> tuple[dict, dict]:
-  """Scalars and histograms describing per-sample weights [N] given observed labels [N]."""
-  weights = np.asarray(weights, np.float64)
-  values = {f"weights/quantile/p{q}": v
-            for q, v in zip(QUANTILES, np.percentile(weights, QUANTILES))}
-  values["weights/fraction_zero"] = float(np.mean(np.abs(weights) < ZERO))
-  histograms = {"weights/all": weights}
-  for c, name in enumerate(class_names):
-    rows = weights[labels == c]
-    if rows.size:
-      values[f"weights/mean/{tag_name(name)}"] = float(rows.mean())
-      histograms[f"weights/class/{tag_name(name)}"] = rows
-  return {k: float(v) for k, v in values.items()}, histograms
+def _tags(kind: str, families: Mapping[str, Any]) -> dict[str, Any]:
+  """{tag: value} of the families of `kind`."""
+  return {name.split(":", 1)[1]: value for name, value in families.items()
+          if name.startswith(f"{kind}:")}
 
 
-def table_summaries(tables: Mapping[str, np.ndarray], class_names) -> tuple[dict, dict]:
-  """(scalars, histograms) of a rule's tables other than `weight` (flat paths).
+def metric_scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
+  """The scalar metrics worth a chart (not the id of the positive class)."""
+  return {k: v for k, v in scalars(metrics).items() if k != "positive_class"}
 
-  Per-class vectors as alpha/<class> or class_tables/<path>/<class>; scalar shared
-  tables as tables/<path>; other per-sample tables as histograms tables/<path>.
-  """
-  values, histograms = {}, {}
+
+def training_families(tables: Mapping[str, np.ndarray], labels: np.ndarray,
+                      tracked: tracking.TrackedSet) -> dict[str, np.ndarray]:
+  """Every family a training summary may chart, from the flat tables with effective ones."""
+  w = np.asarray(tables[EFFECTIVE_WEIGHT], np.float64)
+  families = {_family(SCALAR, f"weights/quantile/p{q}"): v
+              for q, v in zip(QUANTILES, np.percentile(w, QUANTILES))}
+  families[_family(SCALAR, "weights/fraction_zero")] = np.mean(np.abs(w) < ZERO)
+  num_classes = tables[f"per_class/{ALPHA}"].shape[0]
+  counts = np.bincount(labels, minlength=num_classes)
+  sums = np.bincount(labels, weights=w, minlength=num_classes)
+  families[_family(PER_CLASS, "class_weight")] = tables[EFFECTIVE_CLASS_WEIGHT]
+  families[_family(PER_CLASS, "weights/mean")] = np.divide(
+      sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
+  families[_family(HISTOGRAM, "weights/all")] = w
+  families[_family(CLASS_HISTOGRAM, "weights")] = w
+  families[TRAJECTORY] = w[tracked.indices]
   for key, value in tables.items():
     group, path = key.split("/", 1)
     if group == "per_sample" and path != WEIGHT:
-      histograms[f"tables/{path}"] = value
+      families[_family(HISTOGRAM, f"tables/{path}")] = value
     elif group == "per_class" and value.ndim == 1:
-      prefix = "alpha" if path == ALPHA else f"class_tables/{path}"
-      values.update({f"{prefix}/{tag_name(c)}": float(v) for c, v in zip(class_names, value)})
+      families[_family(PER_CLASS, "alpha" if path == ALPHA else f"class_tables/{path}")] = value
     elif group == "shared" and value.size == 1:
-      values[f"tables/{path}"] = float(value.reshape(()))
-  return values, histograms
+      families[_family(SCALAR, f"tables/{path}")] = value.reshape(())
+  return families
 
 
 class TrainingSummaries:
   """The training views, every `every_loops` loops (0: never)."""
 
-  def __init__(self, writer: MetricWriter, state: WeightState,
-               learning_rate: Callable[[], float], labels: np.ndarray,
-               class_names: Sequence[str], tracked: tracking.TrackedSet, every_loops: int,
-               heatmap_max_columns: int):
-    self.writer, self.state, self.learning_rate = writer, state, learning_rate
-    self.labels, self.class_names, self.every_loops = labels, list(class_names), every_loops
+  def __init__(self, board: Board, state: WeightState, effective: EffectiveWeights,
+               learning_rate: Callable[[], float], skipped: Callable[[], int],
+               tracked: tracking.TrackedSet, row_labels: Sequence[str], every_loops: int,
+               heatmap_max_columns: int, moving: OnlyMoving | None = None,
+               on_live: Callable[[list[str]], None] = lambda live: None):
+    self.board, self.state, self.effective = board, state, effective
+    self.learning_rate, self.skipped, self.every_loops = learning_rate, skipped, every_loops
+    self.tracked, self.row_labels = tracked, list(row_labels)
     self.recorder = tracking.TrajectoryRecorder(tracked, heatmap_max_columns)
+    self.moving, self.on_live = moving or OnlyMoving(), on_live
 
   def __call__(self, end: LoopEnd) -> None:
     if not self.every_loops or end.loop % self.every_loops:
       return
-    tables = self.state.numpy()
-    weights = tables[f"per_sample/{WEIGHT}"]
-    values, histograms = weight_summaries(weights, self.labels, self.class_names)
-    more_values, more_histograms = table_summaries(tables, self.class_names)
-    values.update(more_values)
-    values.update(self.recorder.record(end.step, weights))
-    values["train/loss"] = end.logs["train/loss"]
-    values["train/learning_rate"] = self.learning_rate()
-    self.writer.write_scalars(end.step, values)
-    self.writer.write_histograms(end.step, {**histograms, **more_histograms})
-    image = self.recorder.image()
-    if image is not None:
-      self.writer.write_images(end.step, {"trajectory/heatmap": image})
+    tables = self.effective(self.state.numpy(), end.step)
+    families = training_families(tables, self.effective.labels, self.tracked)
+    families[_family(SCALAR, "train/learning_rate")] = np.float64(self.learning_rate())
+    families[_family(SCALAR, "train/skipped_steps")] = np.float64(self.skipped())
+    self.recorder.record(end.step, tables[EFFECTIVE_WEIGHT])
+    self.board.main.write_scalars(end.step, {"train/loss": end.logs["train/loss"]})
+    live = len(self.moving.live)
+    for step, values in self.moving(end.step, families):
+      self._write(step, values)
+    if TRAJECTORY in self.moving.live and self.tracked.indices.size:
+      self.board.main.write_images(
+          end.step, {"trajectory/heatmap": trajectory_figure(
+              self.recorder.matrix(), self.row_labels, self.recorder.kept_steps(),
+              tracking.row_breaks(self.tracked))},
+          {"trajectory/heatmap": tracking.heatmap_description(self.tracked, self.row_labels)})
+    if len(self.moving.live) != live:
+      self.on_live(sorted(self.moving.live))
+
+  def _write(self, step: int, families: Mapping[str, np.ndarray]) -> None:
+    main = {tag: float(v) for tag, v in _tags(SCALAR, families).items()}
+    if TRAJECTORY in families:
+      main.update({t: float(v) for t, v in zip(self.tracked.tags, families[TRAJECTORY])})
+    if main:
+      self.board.main.write_scalars(step, main)
+    histograms = _tags(HISTOGRAM, families)
+    if histograms:
+      self.board.main.write_histograms(step, histograms)
+    self.board.write_per_class(step, _tags(PER_CLASS, families))
+    labels, classes = self.effective.labels, range(len(self.board.classes))
+    self.board.write_per_class_histograms(step, {
+        tag: [w[labels == c] for c in classes]
+        for tag, w in _tags(CLASS_HISTOGRAM, families).items()})
+
+  def finish(self, step: int, class_names: Sequence[str]) -> None:
+    """Writes what never moved as a text table (the `constants` tag)."""
+    self.board.main.write_texts(step, {"constants": constants_text(
+        self.moving.constants(), class_names, self.tracked)})
+
+
+def constants_text(constants: Mapping[str, np.ndarray], class_names: Sequence[str],
+                   tracked: tracking.TrackedSet) -> str:
+  """Markdown: the values that stayed the same all run (so they are not charted)."""
+  per_class, single = _tags(PER_CLASS, constants), _tags(SCALAR, constants)
+  lines = ["Constant over the whole run, so not charted:", ""]
+  if per_class:
+    names = [str(n) for n in class_names]
+    lines += ["| per class | " + " | ".join(names) + " |",
+              "|---|" + "---|" * len(names)]
+    lines += [f"| {tag} | " + " | ".join(f"{float(v):.4g}" for v in value) + " |"
+              for tag, value in sorted(per_class.items())]
+    lines.append("")
+  if single:
+    lines += ["| value | |", "|---|---|"]
+    lines += [f"| {tag} | {float(v):.4g} |" for tag, v in sorted(single.items())]
+    lines.append("")
+  if TRAJECTORY in constants and tracked.indices.size:
+    lines.append(f"The {tracked.indices.size} tracked examples' effective weights did not "
+                 "change (no trajectory heatmap).")
+  return "\n".join(lines)
 
 
 class EvalSummaries:
   """The evaluation views, whenever the loop's logs hold an evaluation."""
 
-  def __init__(self, writer: MetricWriter, class_names: Sequence[str]):
-    self.writer, self.class_names = writer, list(class_names)
+  def __init__(self, board: Board, class_names: Sequence[str],
+               moving: OnlyMoving | None = None):
+    self.board, self.class_names = board, list(class_names)
+    self.moving = moving or OnlyMoving()
 
   def __call__(self, end: LoopEnd) -> None:
     metrics = end.logs.get("eval")
     if metrics is None:
       return
-    values = {f"eval/{k}": v for k, v in scalars(metrics).items()}
-    for kind in ("recall", "precision"):
-      values.update({f"eval/{kind}/{tag_name(name)}": v
-                     for name, v in zip(self.class_names, metrics[f"per_class_{kind}"])})
-    self.writer.write_scalars(end.step, values)
-    self.writer.write_images(end.step, {
-        "eval/confusion_matrix": confusion_matrix_image(metrics["confusion_matrix"])})
+    self.board.main.write_scalars(end.step, {f"eval/{k}": v
+                                             for k, v in metric_scalars(metrics).items()})
+    families = {f"eval/{kind}": np.asarray(metrics[f"per_class_{kind}"])
+                for kind in ("recall", "precision")}
+    for step, values in self.moving(end.step, families):
+      self.board.write_per_class(step, values)
+    names = ", ".join(f"{c}: {name}" for c, name in enumerate(self.class_names))
+    self.board.main.write_images(
+        end.step, {"eval/confusion_matrix": confusion_figure(metrics["confusion_matrix"],
+                                                             self.class_names)},
+        {"eval/confusion_matrix": "Test confusion matrix, rows true class, columns "
+                                  f"predicted, row-normalised. Classes: {names}."})
 
 
-def custom_scalars_layout(tracked: tracking.TrackedSet) -> layout_pb2.Layout:
-  """One multi-line chart per per-class family, one per class for the trajectories."""
-  def chart(title: str, prefix: str) -> layout_pb2.Chart:
-    return layout_pb2.Chart(title=title, multiline=layout_pb2.MultilineChartContent(
-        tag=[rf"^{re.escape(prefix)}"]))
-  per_class = [chart("alpha per class", "alpha/"),
-               chart("test recall per class", "eval/recall/"),
-               chart("test precision per class", "eval/precision/"),
-               chart("mean weight per class", "weights/mean/"),
-               chart("weight quantiles", "weights/quantile/")]
+def custom_scalars_layout(tracked: tracking.TrackedSet, per_class_runs: bool
+                          ) -> layout_pb2.Layout:
+  """Per-class charts (one line per class run, coloured and named by TensorBoard) and one
+  chart per class of the tracked examples' weight trajectories."""
+  def chart(title: str, pattern: str) -> layout_pb2.Chart:
+    return layout_pb2.Chart(title=title,
+                            multiline=layout_pb2.MultilineChartContent(tag=[pattern]))
+  categories = []
+  if per_class_runs:
+    categories.append(layout_pb2.Category(title="per class", chart=[
+        chart("test recall per class", r"^eval/recall$"),
+        chart("test precision per class", r"^eval/precision$"),
+        chart("class weight in force per class", r"^class_weight$"),
+        chart("mean effective weight per class", r"^weights/mean$"),
+        chart("alpha per class", r"^alpha$")]))
   groups = dict.fromkeys(tag.rsplit("/", 1)[0] + "/" for tag in tracked.tags)
-  trajectories = [chart(f"weight trajectories: {g.split('/')[1]}", g) for g in groups]
-  categories = [layout_pb2.Category(title="per class", chart=per_class)]
-  if trajectories:
-    categories.append(layout_pb2.Category(title="trajectories", chart=trajectories))
+  if groups:
+    categories.append(layout_pb2.Category(title="trajectories", chart=[
+        chart(f"effective weight trajectories: {g.split('/')[1]}", f"^{g}") for g in groups]))
   return layout_pb2.Layout(category=categories)
 
 
-def write_header(writer: MetricWriter, step: int, config_json: str,
-                 tracked: tracking.TrackedSet) -> None:
-  """The config as text and the custom-scalars layout (once per process)."""
-  writer.write_texts(step, {"config": f"```json\n{config_json}\n```"})
+def write_header(board: Board, step: int, config_json: str, tracked: tracking.TrackedSet,
+                 classes_text: str) -> None:
+  """The config and the classes as text and the custom-scalars layout (once per process)."""
+  board.main.write_texts(step, {"config": f"```json\n{config_json}\n```",
+                                "classes": classes_text})
   metadata = custom_scalar_metadata.create_summary_metadata().SerializeToString()
-  layout = tf.constant(custom_scalars_layout(tracked).SerializeToString())
-  writer.write_summaries(0, {custom_scalar_metadata.CONFIG_SUMMARY_TAG: layout},
-                         {custom_scalar_metadata.CONFIG_SUMMARY_TAG: metadata})
+  layout = tf.constant(custom_scalars_layout(tracked, bool(board.classes)).SerializeToString())
+  board.main.write_summaries(0, {custom_scalar_metadata.CONFIG_SUMMARY_TAG: layout},
+                             {custom_scalar_metadata.CONFIG_SUMMARY_TAG: metadata})
 
 
-def hparams(config: Any) -> dict:
-  """The main choices of the run, flattened, plus the rule's and the loss's kwargs."""
+def classes_text(class_names: Sequence[str], train_counts: Sequence[int],
+                 class_weight: np.ndarray, start_epoch: int) -> str:
+  """Markdown: each class's training count and class weight (from `start_epoch`)."""
+  when = "from the start" if not start_epoch else f"from epoch {start_epoch}"
+  lines = [f"| class | training examples | class weight ({when}) |", "|---|---|---|"]
+  lines += [f"| {name} | {int(n)} | {float(w):.4g} |"
+            for name, n, w in zip(class_names, train_counts, class_weight)]
+  return "\n".join(lines)
+
+
+def hparams(config: Any, effective_kwargs: Mapping[str, Mapping[str, Any]]) -> dict:
+  """The main choices of the run plus every effective kwarg (defaults included)."""
   values = {}
   for dotted in HPARAM_FIELDS:
     node = config
     for key in dotted.split("."):
       node = node[key]
     values[dotted] = node
-  for section in ("rule", "loss"):
-    kwargs = config[section].kwargs
-    kwargs = kwargs.to_dict() if hasattr(kwargs, "to_dict") else dict(kwargs)
+  for section, kwargs in effective_kwargs.items():
     values.update({f"{section}.kwargs.{k}": v for k, v in kwargs.items()})
   return values
 
 
-def write_hparams(writer: MetricWriter, config: Any, final_metrics: dict) -> None:
-  """The hparams with the final metrics (as final/<metric> scalars)."""
-  final = {f"final/{k}": v for k, v in scalars(final_metrics).items()}
-  writer.write_hparams(hparams(config), final)
-  writer.flush()
+def write_hparams(board: Board, config: Any, effective_kwargs: Mapping[str, Mapping[str, Any]],
+                  final_metrics: dict, step: int) -> None:
+  """The hparams and the final metrics (final/<metric>) in the HParams session run."""
+  board.session.write_hparams(hparams(config, effective_kwargs))
+  board.session.write_scalars(step, {f"final/{k}": v
+                                     for k, v in metric_scalars(final_metrics).items()})
+  board.flush()

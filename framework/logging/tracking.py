@@ -3,9 +3,9 @@
 The set is chosen once, deterministically, from the training labels: the first
 `per_class` clean examples of each class (by index), the first `max_noisy` examples whose
 label was corrupted when noise was injected, and any explicit indices. Each tracked
-example is written as a scalar `trajectory/<class>/<index>` (`trajectory/noisy/<index>`
-for corrupted ones) and as one row of a heatmap (tracked examples x summary steps) whose
-rows are sorted by class, clean before noisy within a class.
+example's effective weight is written as a scalar `trajectory/<class>/<index>`
+(`trajectory/noisy/<index>` for corrupted ones) and as one labelled row of a heatmap
+(tracked examples x summary steps) whose rows are sorted by class, clean before noisy.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Sequence
 import numpy as np
 
 from framework.errors import ConfigError
-from framework.logging.images import heatmap
 
 NOISY = "noisy"
 
@@ -87,19 +86,45 @@ class TrajectoryRecorder:
 
   def matrix(self) -> np.ndarray:
     """Tracked weights [T, S] over the (sub-sampled) summary steps so far."""
+    return np.stack([self.columns[i] for i in self._kept()], axis=1)
+
+  def kept_steps(self) -> list[int]:
+    """The summary steps of `matrix()`'s columns."""
+    return [self.steps[i] for i in self._kept()]
+
+  def _kept(self) -> np.ndarray:
     keep = np.arange(len(self.columns))
     if keep.size > self.max_columns:
       keep = np.unique(np.linspace(0, keep.size - 1, self.max_columns).round().astype(int))
-    return np.stack([self.columns[i] for i in keep], axis=1)
+    return keep
 
-  def image(self):
-    """The heatmap of `matrix()` as a uint8 image [H, W, 3], or None before any record."""
-    if not self.columns or self.tracked.indices.size == 0:
-      return None
-    rows, cols = len(self.tracked.indices), min(len(self.columns), self.max_columns)
-    cell_h = max(1, min(16, 256 // rows))
-    cell_w = max(1, min(32, 512 // cols))
-    return heatmap(self.matrix(), cell=(cell_h, cell_w))
+
+def row_labels(tracked: TrackedSet, class_names: Sequence[str],
+               clean_labels: np.ndarray | None = None) -> list[str]:
+  """'<class> #<index>' per tracked example; noisy ones '<observed> #<index> (noisy, was
+  <clean class>)'."""
+  labels = []
+  for index, label, noisy in zip(tracked.indices, tracked.labels, tracked.noisy):
+    text = f"{class_names[label]} #{index}"
+    if noisy:
+      was = "" if clean_labels is None else f", was {class_names[clean_labels[index]]}"
+      text += f" (noisy{was})"
+    labels.append(text)
+  return labels
+
+
+def row_breaks(tracked: TrackedSet) -> list[int]:
+  """Rows above which the (class, clean / noisy) group changes."""
+  groups = list(zip(tracked.labels.tolist(), tracked.noisy.tolist()))
+  return [r for r in range(1, len(groups)) if groups[r] != groups[r - 1]]
+
+
+def heatmap_description(tracked: TrackedSet, labels: Sequence[str]) -> str:
+  """The trajectory heatmap's description: what its rows and columns are."""
+  return ("Effective weight (class weight x importance x rule) of the tracked training "
+          "examples over the summary steps (columns, left to right). Rows grouped by "
+          "observed class, clean before noisy (white lines between groups): "
+          + "; ".join(labels) + ".")
 
 
 def save_tracked(path: str, tracked: TrackedSet, class_names: Sequence[str]) -> None:

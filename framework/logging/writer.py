@@ -37,10 +37,12 @@ class MetricWriter(abc.ABC):
     """Writes a histogram of each array's values (any shape, flattened)."""
 
   @abc.abstractmethod
-  def write_images(self, step: int, images: Mapping[str, Any]) -> None:
+  def write_images(self, step: int, images: Mapping[str, Any],
+                   descriptions: Mapping[str, str] | None = None) -> None:
     """Writes images [H, W, C] or a batch [N, H, W, C], C in {1, 3, 4}.
 
-    uint8 in [0, 255] or float in [0, 1] (floats outside are clipped).
+    uint8 in [0, 255] or float in [0, 1] (floats outside are clipped). `descriptions`
+    (Markdown) go in the summaries' metadata, shown under the image in TensorBoard.
     """
 
   @abc.abstractmethod
@@ -146,12 +148,14 @@ class SummaryWriter(MetricWriter):
       for tag, values in arrays.items():
         tf.summary.histogram(tag, tf.cast(values, tf.float64), step=step, buckets=num_buckets)
 
-  def write_images(self, step: int, images: Mapping[str, Any]) -> None:
+  def write_images(self, step: int, images: Mapping[str, Any],
+                   descriptions: Mapping[str, str] | None = None) -> None:
     step = self._at(step)
     batches = {tag: _as_image_batch(tag, image) for tag, image in images.items()}
     with self._writer.as_default():
       for tag, batch in batches.items():
-        tf.summary.image(tag, batch, step=step, max_outputs=int(batch.shape[0]))
+        tf.summary.image(tag, batch, step=step, max_outputs=int(batch.shape[0]),
+                         description=(descriptions or {}).get(tag))
 
   def write_texts(self, step: int, texts: Mapping[str, str]) -> None:
     step = self._at(step)
@@ -200,9 +204,10 @@ class MultiWriter(MetricWriter):
     for writer in self.writers:
       writer.write_histograms(step, arrays, num_buckets=num_buckets)
 
-  def write_images(self, step: int, images: Mapping[str, Any]) -> None:
+  def write_images(self, step: int, images: Mapping[str, Any],
+                   descriptions: Mapping[str, str] | None = None) -> None:
     for writer in self.writers:
-      writer.write_images(step, images)
+      writer.write_images(step, images, descriptions)
 
   def write_texts(self, step: int, texts: Mapping[str, str]) -> None:
     for writer in self.writers:
@@ -244,7 +249,8 @@ class NullWriter(MetricWriter):
                        num_buckets: int | None = None) -> None:
     pass
 
-  def write_images(self, step: int, images: Mapping[str, Any]) -> None:
+  def write_images(self, step: int, images: Mapping[str, Any],
+                   descriptions: Mapping[str, str] | None = None) -> None:
     pass
 
   def write_texts(self, step: int, texts: Mapping[str, str]) -> None:

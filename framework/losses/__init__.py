@@ -23,18 +23,23 @@ from framework.losses.gce import GeneralizedCrossEntropyLoss, generalized_cross_
 from framework.losses.margin import (BalancedSoftmaxLoss, LDAMLoss, LogitAdjustedLoss,
                                      balanced_softmax, ldam, ldam_margins, log_prior,
                                      logit_adjusted, post_hoc_adjust)
+from framework.losses.robust import (BootstrapLoss, SymmetricCrossEntropyLoss, bootstrap,
+                                     symmetric_cross_entropy)
+from framework.losses.sigmoid_focal import SigmoidFocalLoss, sigmoid_focal
 from framework.losses.weighted import WeightedCrossEntropyLoss, weighted_cross_entropy
 
 __all__ = [
-    "BalancedSoftmaxLoss", "BinaryFocalLoss", "CLASS_WEIGHTS",
+    "BalancedSoftmaxLoss", "BinaryFocalLoss", "BootstrapLoss", "CLASS_WEIGHTS",
     "CategoricalCrossEntropyLoss", "CategoricalFocalLoss", "ClassWeighting",
     "GeneralizedCrossEntropyLoss", "LDAMLoss",
-    "LOSSES", "LogitAdjustedLoss", "PerExampleLoss", "SparseCrossEntropyLoss",
-    "SparseFocalLoss", "WeightedCrossEntropyLoss", "balanced_softmax",
+    "LOSSES", "LogitAdjustedLoss", "PerExampleLoss", "SigmoidFocalLoss", "SparseCrossEntropyLoss",
+    "SparseFocalLoss", "SymmetricCrossEntropyLoss", "WeightedCrossEntropyLoss",
+    "balanced_softmax", "bootstrap", "symmetric_cross_entropy",
     "binary_cross_entropy", "binary_focal", "build_class_weighting", "build_loss",
     "categorical_cross_entropy", "categorical_focal", "custom", "effective_number",
     "generalized_cross_entropy",
     "inverse_frequency", "inverse_sqrt", "inverse_square", "ldam", "ldam_margins",
     "log_prior", "logit_adjusted", "per_example", "post_hoc_adjust", "register_loss",
+    "sigmoid_focal",
     "sparse_cross_entropy", "sparse_focal", "uniform", "weighted_cross_entropy",
 ]

@@ -167,6 +167,7 @@ def build_class_weighting(cfg: Any, class_counts: Any,
       or start_epoch < 0:
     raise ConfigError(f"{field}.start_epoch={start_epoch!r} must be an integer >= 0")
   counts = np.asarray(class_counts)
+  CLASS_WEIGHTS.get(scheme, f"{field}.scheme")
   weights = CLASS_WEIGHTS.build(scheme, kwargs, field=field,
                                 context={"class_counts": counts,
                                          "num_classes": counts.shape[0]})

@@ -42,6 +42,17 @@ def _alpha_weighted(loss: tf.Tensor, alpha: Any) -> tf.Tensor:
   return loss if alpha is None else _common.per_class(alpha, loss.dtype) * loss
 
 
+def binary_focal_terms(y: tf.Tensor, x: tf.Tensor, gamma: Any) -> tf.Tensor:
+  """(1 - p_t)^gamma BCE(y, x) elementwise, for sigmoid logits x and targets y in [0, 1].
+
+  1 - p_t = y (1 - p) + (1 - y) p, with log(1 - p) = -softplus(x), log p = -softplus(-x).
+  """
+  terms = tf.stack([tf.math.log(y) - tf.math.softplus(x),
+                    tf.math.log1p(-y) - tf.math.softplus(-x)], axis=0)
+  modulator = tf.exp(_common.to_dtype(gamma, x.dtype) * tf.reduce_logsumexp(terms, axis=0))
+  return modulator * sigmoid_cross_entropy(y, x)
+
+
 def binary_focal(targets: Any, logits: Any, *, gamma: Any = 2.0, alpha: float = 0.25,
                  apply_class_balancing: bool = False, label_smoothing: float = 0.0,
                  from_logits: bool = True) -> tf.Tensor:
@@ -52,11 +63,7 @@ def binary_focal(targets: Any, logits: Any, *, gamma: Any = 2.0, alpha: float = 
   """
   check_focal(gamma, alpha, label_smoothing, binary=True)
   y, x = _common.sigmoid_inputs(targets, logits, label_smoothing, from_logits)
-  ce = sigmoid_cross_entropy(y, x)
-  # 1 - p_t = y (1 - p) + (1 - y) p, with log(1 - p) = -softplus(x), log p = -softplus(-x).
-  terms = tf.stack([tf.math.log(y) - tf.math.softplus(x),
-                    tf.math.log1p(-y) - tf.math.softplus(-x)], axis=0)
-  loss = tf.exp(_common.to_dtype(gamma, x.dtype) * tf.reduce_logsumexp(terms, axis=0)) * ce
+  loss = binary_focal_terms(y, x, gamma)
   if apply_class_balancing:
     a = _common.to_dtype(alpha, x.dtype)
     loss = (y * a + (1.0 - y) * (1.0 - a)) * loss

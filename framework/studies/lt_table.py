@@ -8,7 +8,8 @@ s, so the spread covers the long-tail subsample as well as the initialisation an
 order. A run whose results.json exists is read, not retrained, and an interrupted run
 resumes from its checkpoint: re-running the same command finishes the study. Prints one
 markdown row per variant: mean ± sample std (ddof 1) over seeds, in percent; the
-`posthoc` variant reports the post-hoc logit-adjusted metrics (`posthoc/...`).
+`posthoc` and `tau_norm` variants report their post-hoc metrics (`posthoc/...`,
+`taunorm/...`); `crt` re-trains the classifier of the same seed's `ce` run.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ _WORKDIR = flags.DEFINE_string("workdir", "/tmp/lt_runs", "Root of the runs' wor
 _DATA_DIR = flags.DEFINE_string("data_dir", "", "data.data_dir (where the idx files are).")
 
 
+PREFIXES = {"posthoc": "posthoc/", "tau_norm": "taunorm/"}  # post-hoc variants' metrics
+
+
 def metric_prefix(variant: str) -> str:
-  return "posthoc/" if variant == "posthoc" else ""
+  return PREFIXES.get(variant, "")
 
 
 def run_dir(root: str, variant: str, seed: int, epochs: int | None) -> str:
@@ -78,9 +82,14 @@ def main(argv):
   for seed in seeds:  # seed-major: a study cut short still has every variant at equal seeds
     for variant in variants:
       start = time.time()
+      extra = dict(fields)
+      if variant == "crt":  # re-trains the classifier of this seed's ce run (trained first)
+        base = run_dir(_WORKDIR.value, "ce", seed, _EPOCHS.value)
+        common.train_variant(module, "ce", seed, base, _EPOCHS.value, **fields)
+        extra["model__init_from"] = base
       results, reused = common.train_variant(
           module, variant, seed, run_dir(_WORKDIR.value, variant, seed, _EPOCHS.value),
-          _EPOCHS.value, **fields)
+          _EPOCHS.value, **extra)
       final = results["final"]
       finals[variant].append(final)
       done += 1

@@ -55,11 +55,14 @@ class Rule:
     meta: (view, batch, MetaContext) -> Tables, before the model step, for rules that
       learn from a clean validation batch through a virtual step. None: no meta step.
       A rule with a meta step needs a clean validation split (`needs_validation`).
+    peers: how many copies of the model train together (co-teaching: 2). With peers > 1
+      the per-example loss `modulate`'s callables and `update` see is [B, peers].
   """
   init: Callable[[int, int], Tables] = no_tables
   modulate: Callable[[Tables, Batch], Modulation] = product_modulation
   update: Callable[[Tables, Batch, StepResult], Tables] | None = None
   meta: Callable[[Tables, Batch, Any], Tables] | None = None
+  peers: int = 1
 
   @property
   def needs_validation(self) -> bool:

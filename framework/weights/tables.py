@@ -70,10 +70,16 @@ class Batch(NamedTuple):
 
 
 class Modulation(NamedTuple):
-  """How a rule changes this step's loss: sum_i weight_i * loss_i(logits_i * scale_i) + penalty."""
+  """How a rule changes this step's loss:
+  mean_i [weight_i * loss_i(logits_i * scale_i) + regularizer(logits)_i] + penalty.
+
+  With a model of several peers (co-teaching's two networks) the per-example loss is
+  [B, P] and `weight` may be [B, P] too; the peers' terms are summed.
+  """
   weight: tf.Tensor | Callable            # [B] per-example weight factor, or loss [B] -> [B]
   logit_scale: tf.Tensor | None = None   # [B] multiplies the logits (e.g. 1 / temperature)
   penalty: tf.Tensor | None = None       # scalar added to the mean loss
+  regularizer: Callable | None = None    # logits [B, C] -> [B], differentiable (ELR)
 
   def resolve(self, per_example_loss: tf.Tensor) -> "Modulation":
     """Evaluates a loss-dependent `weight` or `penalty` (a callable of the [B] loss).
@@ -83,7 +89,7 @@ class Modulation(NamedTuple):
     """
     weight = self.weight(per_example_loss) if callable(self.weight) else self.weight
     penalty = self.penalty(per_example_loss) if callable(self.penalty) else self.penalty
-    return Modulation(weight, self.logit_scale, penalty)
+    return Modulation(weight, self.logit_scale, penalty, self.regularizer)
 
 
 class StepResult(NamedTuple):
@@ -114,3 +120,9 @@ class MetaContext(NamedTuple):
   val_labels: tf.Tensor | None
   global_batch: int           # training examples per step over all replicas
   val_global_batch: int       # validation examples per step over all replicas
+  learning_rate: tf.Tensor | float = 0.1  # the model optimizer's rate at this step
+
+  def inner_lr(self, inner_lr: float | str) -> tf.Tensor | float:
+    """A meta rule's virtual step size: a number, or "model" for the model's current rate
+    (as the reference implementations do)."""
+    return self.learning_rate if inner_lr == "model" else inner_lr

@@ -32,14 +32,15 @@ def l2rw_weights(dweight: tf.Tensor, global_batch: int) -> tf.Tensor:
 
 
 @register_rule("l2rw")
-def l2rw(inner_lr: float = 0.1, ema_decay: float = 0.9) -> Rule:
+def l2rw(inner_lr: float | str = 0.1, ema_decay: float = 0.9) -> Rule:
   """Learning to reweight.
 
   Args:
-    inner_lr: step size of the virtual SGD step (only scales g; kept for the paper's form).
+    inner_lr: step size of the virtual SGD step, or "model" for the model's current rate
+      (only scales g; kept for the paper's form).
     ema_decay: decay of the `running` and `kept` EMAs over an example's visits, in [0, 1).
   """
-  inner_lr = _validate.positive("inner_lr", inner_lr)
+  inner_lr = _validate.inner_lr(inner_lr)
   ema_decay = _validate.fraction("ema_decay", ema_decay)
 
   def init(num_samples: int, num_classes: int) -> Tables:
@@ -47,7 +48,7 @@ def l2rw(inner_lr: float = 0.1, ema_decay: float = 0.9) -> Rule:
     return Tables(per_sample={RUNNING: tf.ones([num_samples]), KEPT: tf.ones([num_samples])})
 
   def meta(view: Tables, batch, ctx) -> Tables:
-    hyper = weight_hypergradient(ctx, batch.label, inner_lr)
+    hyper = weight_hypergradient(ctx, batch.label, ctx.inner_lr(inner_lr))
     fresh = tf.cast(l2rw_weights(hyper.dweight, ctx.global_batch), tf.float32)
     ema = lambda name, value: ema_decay * view.per_sample[name] + (1.0 - ema_decay) * value
     kept = tf.cast(fresh > 0, tf.float32)

@@ -31,21 +31,23 @@ def alpha_hypergradient(alpha: tf.Tensor, sample_weight: tf.Tensor, ctx: MetaCon
 
 
 @register_rule("meta_alpha")
-def meta_alpha(inner_lr: float = 0.1, meta_lr: float = 1.0) -> Rule:
+def meta_alpha(inner_lr: float | str = 0.1, meta_lr: float = 1.0) -> Rule:
   """Per-class alpha learned by the hypergradient on the clean balanced validation set.
 
   Args:
-    inner_lr: step size of the virtual SGD step.
+    inner_lr: step size of the virtual SGD step, or "model" for the model optimizer's
+      current rate (the reference implementations' choice, which follows a schedule).
     meta_lr: exponentiated-gradient step size on alpha. In a one-seed check on long-tailed
       Fashion-MNIST, 10 drove head-class alphas to 0 and 0.1 moved too slowly.
   """
-  inner_lr = _validate.positive("inner_lr", inner_lr)
+  inner_lr = _validate.inner_lr(inner_lr)
   meta_lr = _validate.positive("meta_lr", meta_lr)
   step = optim.exponentiated_gradient(meta_lr)
 
   def meta(view: Tables, batch, ctx) -> Tables:
     alpha = view.per_class[ALPHA]
-    grad, _ = alpha_hypergradient(alpha, view.per_sample[WEIGHT], ctx, batch.label, inner_lr)
+    grad, _ = alpha_hypergradient(alpha, view.per_sample[WEIGHT], ctx, batch.label,
+                                  ctx.inner_lr(inner_lr))
     alpha, _ = step.update(grad, (), alpha)
     return view.replace(per_class={ALPHA: alpha})
 

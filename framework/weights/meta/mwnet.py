@@ -6,7 +6,8 @@ dL_val/dTheta = sum_i (dL_val/dw_i) dV(l_i)/dTheta over the global batch (summed
 replicas); one Adam step on Theta (lr 1e-3, L2 weight decay 1e-4, as in the paper's
 noisy-label runs); the real step then uses V(l_i) with the updated Theta, not
 back-propagated. With `normalize`, V's outputs are scaled to mean one over the global
-batch in both steps (the authors' code divides by their sum), so only their ratios matter.
+batch in both steps (an older script of the authors divides by their sum; their current code
+does not), so only their ratios matter.
 
 Theta ({"w1", "b1", "w2", "b2"}) and its Adam slots are `shared` tables of the rule state
 (`vnet` and `adam`), so they are checkpointed and kept identical on every replica. The per-sample
@@ -28,12 +29,21 @@ from framework.weights.tables import MetaContext, Tables
 VNET, ADAM = "vnet", "adam"
 
 
-def init_vnet(hidden: int, seed: int) -> dict[str, np.ndarray]:
-  """PyTorch-Linear-style init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases."""
+def init_vnet(hidden: int, seed: int, decreasing: bool = False) -> dict[str, np.ndarray]:
+  """PyTorch-Linear-style init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases.
+
+  `decreasing` takes the magnitudes with w1 >= 0 and w2 <= 0, so V starts non-increasing
+  in the loss (small-loss examples weigh more): with a random start V can be increasing,
+  and at short budgets the meta-gradient does not turn it around, so it then weights the
+  noisy labels most.
+  """
   rng = np.random.default_rng(seed)
   u = lambda bound, shape: rng.uniform(-bound, bound, shape).astype(np.float32)
-  return {"w1": u(1.0, [1, hidden]), "b1": u(1.0, [hidden]),
-          "w2": u(hidden ** -0.5, [hidden, 1]), "b2": u(hidden ** -0.5, [1])}
+  theta = {"w1": u(1.0, [1, hidden]), "b1": u(1.0, [hidden]),
+           "w2": u(hidden ** -0.5, [hidden, 1]), "b2": u(hidden ** -0.5, [1])}
+  if decreasing:
+    theta["w1"], theta["w2"] = np.abs(theta["w1"]), -np.abs(theta["w2"])
+  return theta
 
 
 def vnet(theta: dict, loss: tf.Tensor) -> tf.Tensor:
@@ -67,24 +77,31 @@ def vnet_hypergradient(theta: dict, ctx: MetaContext, labels: tf.Tensor, lr: flo
 
 
 @register_rule("mwnet")
-def mwnet(inner_lr: float = 0.1, meta_lr: float = 1e-3, weight_decay: float = 1e-4,
-          hidden: int = 100, seed: int = 0, normalize: bool = False) -> Rule:
+def mwnet(inner_lr: float | str = 0.1, meta_lr: float = 1e-3, weight_decay: float = 1e-4,
+          hidden: int = 100, seed: int = 0, normalize: bool = False,
+          init: str = "decreasing") -> Rule:
   """Meta-Weight-Net.
 
   Args:
-    inner_lr: step size of the virtual SGD step.
+    inner_lr: step size of the virtual SGD step, or "model" for the model optimizer's
+      current rate (the reference implementations' choice, which follows a schedule).
     meta_lr: Adam learning rate of V's parameters.
     weight_decay: L2 coefficient on V's parameters.
     hidden: width of V's hidden layer (100 in the paper).
     seed: seed of V's initial parameters.
+    init: "decreasing" (V starts non-increasing in the loss; see `init_vnet`) or "random"
+      (the paper's: signs at random).
     normalize: scale V's outputs to mean one over the global batch, in the virtual and the
-      real step (as the authors' code does; the paper's formula uses V's outputs as is).
+      real step (as an older script of the authors does; the paper and their current code
+      use V's outputs as they are).
   """
-  inner_lr = _validate.positive("inner_lr", inner_lr)
+  inner_lr = _validate.inner_lr(inner_lr)
   meta_lr = _validate.positive("meta_lr", meta_lr)
   weight_decay = _validate.non_negative("weight_decay", weight_decay)
   if not (isinstance(hidden, int) and hidden > 0):
     raise ValueError(f"hidden={hidden!r} must be a positive integer")
+  if init not in ("decreasing", "random"):
+    raise ValueError(f"init={init!r} must be 'decreasing' or 'random'")
   if not isinstance(normalize, bool):
     raise ValueError(f"normalize={normalize!r} must be true or false")
 
@@ -92,12 +109,13 @@ def mwnet(inner_lr: float = 0.1, meta_lr: float = 1e-3, weight_decay: float = 1e
 
   def init(num_samples: int, num_classes: int) -> Tables:
     del num_samples, num_classes
-    theta = {k: tf.constant(v) for k, v in init_vnet(hidden, seed).items()}
+    theta = {k: tf.constant(v)
+             for k, v in init_vnet(hidden, seed, init == "decreasing").items()}
     return Tables(shared={VNET: theta, ADAM: adam.init(theta)})
 
   def meta(view: Tables, batch, ctx) -> Tables:
     theta = view.shared[VNET]
-    grads, hyper = vnet_hypergradient(theta, ctx, batch.label, inner_lr, normalize)
+    grads, hyper = vnet_hypergradient(theta, ctx, batch.label, ctx.inner_lr(inner_lr), normalize)
     theta, slots = adam.update(grads, view.shared[ADAM], theta)
     weight = tf.stop_gradient(vnet_weight(theta, hyper.loss, ctx.global_batch, normalize))
     return view.replace(per_sample={WEIGHT: weight}, shared={VNET: theta, ADAM: slots})

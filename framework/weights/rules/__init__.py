@@ -1,7 +1,9 @@
 """Built-in weight-update rules (importing registers them)."""
 
 from framework.weights.rules import transforms
+from framework.weights.rules.co_teaching import co_teaching
 from framework.weights.rules.data_parameters import data_parameters
+from framework.weights.rules.elr import elr
 from framework.weights.rules.exp_gradient import exp_gradient
 from framework.weights.rules.loss_ema import loss_ema
 from framework.weights.rules.sgd import sgd

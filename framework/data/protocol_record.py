@@ -1,0 +1,54 @@
+"""What the protocol changed in the user's data: a record of each long-tail cut and label-noise
+injection applied, kept in `DataBundle.info["protocol"]`, and the line announcing it.
+
+A transform is recorded only when it is switched on (a long-tail profile other than `none`,
+a noise kind other than `none`), with the training counts per class before and after, so a
+cut never passes unnoticed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+LONG_TAIL_OFF = "--config.data.long_tail.profile=none --config.data.long_tail.imbalance_ratio=1"
+NOISE_OFF = "--config.data.noise.kind=none --config.data.noise.rate=0"
+
+
+def _counts(labels: np.ndarray, num_classes: int) -> list[int]:
+  return np.bincount(labels, minlength=num_classes).astype(int).tolist()
+
+
+def long_tail_record(profile: str, imbalance_ratio: float, before: np.ndarray,
+                     after: np.ndarray, num_classes: int) -> dict[str, Any] | None:
+  """The long-tail cut from labels `before` to labels `after`; None when the profile is off."""
+  if profile == "none":
+    return None
+  return {"transform": "long_tail", "profile": profile,
+          "imbalance_ratio": float(imbalance_ratio),
+          "counts_before": _counts(before, num_classes),
+          "counts_after": _counts(after, num_classes), "off": LONG_TAIL_OFF}
+
+
+def noise_record(kind: str, rate: float, clean: np.ndarray, noisy: np.ndarray,
+                 num_classes: int) -> dict[str, Any] | None:
+  """The label noise from `clean` to `noisy` labels; None when the kind is off."""
+  if kind == "none":
+    return None
+  return {"transform": "label_noise", "kind": kind, "rate": float(rate),
+          "changed": int(np.sum(clean != noisy)), "total": int(len(clean)),
+          "counts_before": _counts(clean, num_classes),
+          "counts_after": _counts(noisy, num_classes), "off": NOISE_OFF}
+
+
+def announcement(record: Mapping[str, Any]) -> str:
+  """One line saying what a recorded transform did and how to turn it off."""
+  change = f"{record['counts_before']} -> {record['counts_after']}"
+  if record["transform"] == "long_tail":
+    return (f"data: long-tail cut applied (data.long_tail.profile={record['profile']!r}, "
+            f"imbalance_ratio={record['imbalance_ratio']:g}): training examples per class "
+            f"{change}; to train on the data as it is: {record['off']}")
+  return (f"data: label noise applied (data.noise.kind={record['kind']!r}, "
+          f"rate={record['rate']:g}): {record['changed']} of {record['total']} training "
+          f"labels changed, per class {change}; to turn it off: {record['off']}")

@@ -1,0 +1,82 @@
+"""Decoupled training for long tails (Kang et al. 2020): classifier re-training and tau-norm.
+
+* cRT: `model.init_from=WORKDIR` starts from a finished run's final weights (its
+  model.keras); `model.retrain="head"` then re-initialises the classifier (the last layer,
+  named `logits` in the built-in models) and trains it alone, the rest frozen (batch norm
+  in inference mode), typically with `data.sampler=class_balanced` for a few epochs.
+* tau-norm: at evaluation, each class's classifier weights are rescaled,
+  w_j <- w_j / ||w_j||^tau, and the bias dropped; `eval.tau_norm` gives tau, or "auto"
+  picks it in {0, 0.1, ..., 1} by balanced accuracy on the clean validation split. The
+  metrics are reported as `taunorm/<metric>`, beside the plain ones.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from framework.errors import ConfigError, one_line
+
+TAUS = tuple(round(0.1 * i, 1) for i in range(11))
+
+
+def head_of(model: keras.Model) -> keras.layers.Layer:
+  """The classifier layer: the one named `logits`, else the last layer."""
+  try:
+    return model.get_layer("logits")
+  except ValueError:
+    return model.layers[-1]
+
+
+def init_from(model: keras.Model, workdir: str) -> None:
+  """Loads the final weights a finished run exported into `model` (same architecture)."""
+  from framework import export  # pylint: disable=g-import-not-at-top (circular at import time)
+  try:
+    trained = export.load(workdir).layers[-1]
+    model.set_weights(trained.get_weights())
+  except (OSError, ValueError) as e:
+    raise ConfigError(f"model.init_from={workdir!r}: its model.keras does not load into "
+                      f"this model ({one_line(e, 160)})") from None
+
+
+def retrain_head(model: keras.Model, seed: int) -> None:
+  """Re-initialises the classifier layer and freezes every other layer."""
+  head = head_of(model)
+  if not hasattr(head, "kernel"):
+    raise ConfigError(f"model.retrain='head': the last layer {head.name!r} has no kernel")
+  initializer = keras.initializers.GlorotUniform(seed=seed)
+  head.kernel.assign(initializer(head.kernel.shape))
+  if getattr(head, "bias", None) is not None:
+    head.bias.assign(tf.zeros_like(head.bias))
+  for layer in model.layers:
+    layer.trainable = layer is head
+
+
+def features_model(model: keras.Model) -> keras.Model:
+  """inputs -> the classifier's inputs (penultimate features), for tau-norm."""
+  head = head_of(model)
+  try:
+    return keras.Model(model.inputs, head.input)
+  except (AttributeError, ValueError) as e:
+    raise ConfigError(f"eval.tau_norm needs a functional or sequential model ({one_line(e)})"
+                      ) from None
+
+
+def tau_normalized_logits(features: np.ndarray, kernel: np.ndarray, tau: float) -> np.ndarray:
+  """features @ (w_j / ||w_j||^tau), no bias."""
+  norms = np.linalg.norm(kernel, axis=0, keepdims=True)
+  return features @ (kernel / np.maximum(norms, 1e-12) ** tau)
+
+
+def parse_tau(value: str) -> float | str:
+  """eval.tau_norm: "" (off), "auto", or a number in [0, 1]."""
+  if value in ("", "auto"):
+    return value
+  try:
+    tau = float(value)
+  except ValueError:
+    tau = -1.0
+  if not 0.0 <= tau <= 1.0:
+    raise ConfigError(f"eval.tau_norm={value!r} must be '', 'auto' or a number in [0, 1]")
+  return tau

@@ -1,0 +1,65 @@
+"""Re-evaluates a finished run on its test split: `python -m framework.evaluate WORKDIR`.
+
+Rebuilds the run's data from `WORKDIR/config.json` (same source, same protocol, same
+seed), loads the exported model (`model.keras`, or `--model=best.keras` when the run kept
+the best model on its validation split) and prints the per-class table; with the final
+metrics of results.json beside it. Bad input is one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from framework.errors import ConfigError, one_line
+from framework.rundir import RunDir
+
+
+def evaluate(workdir: str, model_file: str = "model.keras") -> dict:
+  """The test metrics of the run's exported model, from the rebuilt test split."""
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  rundir = RunDir(workdir)
+  for name in ("config.json", model_file):
+    if not rundir.exists(name):
+      raise ConfigError(f"{workdir!r} has no {name}; allowed: the workdir of a finished run")
+  config = ml_collections.ConfigDict(rundir.read_json("config.json"))
+  if config.data.source == "python":
+    raise ConfigError(f"{workdir!r} was trained on arrays passed from Python; evaluate its "
+                      "model on them with framework.predict or Result.predict")
+  from framework import data as data_lib, export  # pylint: disable=g-import-not-at-top
+  from framework.evaluator import Evaluator  # pylint: disable=g-import-not-at-top
+  from framework.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
+  import_extra_modules(config.extra_modules)
+  data = data_lib.build(config.data)
+  trained = export.load(workdir, model_file).layers[-1]  # the model behind the normalisation
+  evaluator = Evaluator(trained, config.eval.batch_size, data.class_counts,
+                        config.eval.posthoc_tau, data.transform,
+                        positive_class=config.eval.get("positive_class", -1))
+  return evaluator.evaluate(data.test)
+
+
+def main(argv: list[str] | None = None) -> int:
+  parser = argparse.ArgumentParser(prog="python -m framework.evaluate",
+                                   description=__doc__.splitlines()[0])
+  parser.add_argument("workdir", help="the workdir of a finished run")
+  parser.add_argument("--model", default="model.keras", help="model.keras or best.keras")
+  args = parser.parse_args(argv)
+  try:
+    metrics = evaluate(args.workdir, args.model)
+  except (ConfigError, OSError, ValueError) as e:
+    print(f"evaluate: {one_line(e)}", file=sys.stderr)
+    return 2
+  from framework.metrics import format_per_class_table  # pylint: disable=g-import-not-at-top
+  rundir = RunDir(args.workdir)
+  names = rundir.read_json("data.json")["class_names"] if rundir.exists("data.json") else [
+      str(c) for c in range(len(metrics["support"]))]
+  print(format_per_class_table(metrics, names))
+  if rundir.exists("results.json"):
+    final = rundir.read_json("results.json")["final"]
+    print(f"results.json final: accuracy {final['accuracy']:.4f}, balanced acc "
+          f"{final['balanced_accuracy']:.4f}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,148 @@
+"""Labelled heatmaps for TensorBoard's Images dashboard, drawn with Pillow (no plotting stack).
+
+A figure is the viridis grid of `images.heatmap` with a title, row and column labels,
+the value of each cell when cells are large enough, separator lines between row groups
+(e.g. clean / noisy) and a colour scale with its end values.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from framework.logging.images import heatmap
+
+_FONT_SIZE = 11
+_PAD = 6
+_SCALE_WIDTH = 12
+_MIN_TEXT_CELL = (14, 24)  # (height, width) a cell needs to hold its value
+_WHITE, _BLACK, _GREY = (255, 255, 255), (0, 0, 0), (110, 110, 110)
+
+
+def _font() -> ImageFont.ImageFont:
+  return ImageFont.load_default(size=_FONT_SIZE)
+
+
+def _text_size(font, text: str) -> tuple[int, int]:
+  left, top, right, bottom = font.getbbox(text)
+  return int(right - left), int(bottom - min(top, 0))
+
+
+def _fmt(value: float) -> str:
+  if not np.isfinite(value):
+    return "nan" if np.isnan(value) else ("inf" if value > 0 else "-inf")
+  return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def labelled_heatmap(matrix: np.ndarray, title: str, row_labels: Sequence[str],
+                     column_labels: Sequence[str] = (), vertical_columns: bool = True,
+                     vmin: float | None = None, vmax: float | None = None,
+                     cell: tuple[int, int] = (16, 16), cell_text: np.ndarray | None = None,
+                     row_breaks: Sequence[int] = (), scale_label: str = "") -> np.ndarray:
+  """uint8 [H, W, 3]: `matrix` [R, S] as a heatmap with labels and a colour scale.
+
+  column_labels: S labels (drawn vertically under the grid) or, with
+  vertical_columns=False, a few labels spread left to right under it. cell_text: strings
+  [R, S] drawn in the cells when they are at least 14 x 24 pixels. row_breaks: row indices
+  above which a white separator line is drawn.
+  """
+  matrix = np.asarray(matrix, np.float32)
+  rows, cols = matrix.shape
+  finite = matrix[np.isfinite(matrix)]
+  low = float(finite.min()) if vmin is None and finite.size else (vmin or 0.0)
+  high = float(finite.max()) if vmax is None and finite.size else (vmax or 1.0)
+  high = max(high, low)
+  grid = heatmap(matrix, vmin=low, vmax=high if high > low else None, cell=cell).numpy()
+  font = _font()
+  line = _text_size(font, "Ag")[1] + 2
+  label_w = max([_text_size(font, str(t))[0] for t in row_labels] + [0]) + _PAD
+  if vertical_columns and column_labels:
+    columns_h = max(_text_size(font, str(t))[0] for t in column_labels) + _PAD
+  else:
+    columns_h = line + _PAD if column_labels else 0
+  scale_texts = [_fmt(high), _fmt(low), scale_label]
+  scale_w = _SCALE_WIDTH + _PAD + max(_text_size(font, t)[0] for t in scale_texts) + _PAD
+  title_h = line + _PAD
+  width = max(label_w + grid.shape[1] + _PAD + scale_w, _text_size(font, title)[0] + 2 * _PAD)
+  height = title_h + grid.shape[0] + columns_h + _PAD
+  canvas = Image.new("RGB", (width + _PAD, height + _PAD), _WHITE)
+  draw = ImageDraw.Draw(canvas)
+  draw.text((_PAD, _PAD // 2), title, fill=_BLACK, font=font)
+  x0, y0 = _PAD + label_w, title_h
+  canvas.paste(Image.fromarray(grid), (x0, y0))
+  ch, cw = cell
+  every = -(-line // ch)  # label every k-th row when rows are thinner than a line of text
+  for r, text in enumerate(row_labels):
+    if r % every:
+      continue
+    w, h = _text_size(font, str(text))
+    draw.text((x0 - _PAD - w, y0 + r * ch + (ch - h) // 2), str(text), fill=_BLACK, font=font)
+  for r in row_breaks:
+    draw.line([(x0, y0 + r * ch), (x0 + cols * cw - 1, y0 + r * ch)], fill=_WHITE, width=2)
+  if cell_text is not None and ch >= _MIN_TEXT_CELL[0] and cw >= _MIN_TEXT_CELL[1]:
+    span = high - low if high > low else 1.0
+    for (r, s), text in np.ndenumerate(np.asarray(cell_text, object)):
+      w, h = _text_size(font, text)
+      bright = np.isfinite(matrix[r, s]) and (matrix[r, s] - low) / span > 0.6
+      draw.text((x0 + s * cw + (cw - w) // 2, y0 + r * ch + (ch - h) // 2), text,
+                fill=_BLACK if bright else _WHITE, font=font)
+  _draw_columns(canvas, draw, font, column_labels, vertical_columns, x0, y0 + rows * ch, cw,
+                cols * cw)
+  _draw_scale(canvas, draw, font, x0 + cols * cw + _PAD, y0, rows * ch, low, high, scale_label)
+  return np.asarray(canvas)
+
+
+def _draw_columns(canvas, draw, font, labels, vertical, x0, y0, cell_w, grid_w) -> None:
+  if not labels:
+    return
+  if vertical:
+    for s, text in enumerate(labels):
+      w, h = _text_size(font, str(text))
+      strip = Image.new("RGB", (w + 2, h + 2), _WHITE)
+      ImageDraw.Draw(strip).text((1, 1), str(text), fill=_BLACK, font=font)
+      strip = strip.rotate(90, expand=True)
+      canvas.paste(strip, (x0 + s * cell_w + (cell_w - strip.width) // 2, y0 + 2))
+    return
+  for k, text in enumerate(labels):  # spread: first at the left edge, last at the right
+    w, _ = _text_size(font, str(text))
+    x = x0 + (grid_w - w) * k // max(1, len(labels) - 1)
+    draw.text((x, y0 + 2), str(text), fill=_GREY, font=font)
+
+
+def _draw_scale(canvas, draw, font, x, y, height, low, high, label) -> None:
+  ramp = np.linspace(1.0, 0.0, max(height, 2), dtype=np.float32)[:, None]
+  bar = heatmap(ramp, vmin=0.0, vmax=1.0, cell=(1, _SCALE_WIDTH)).numpy()
+  canvas.paste(Image.fromarray(bar[:height]), (x, y))
+  tx = x + _SCALE_WIDTH + 3
+  draw.text((tx, y), _fmt(high), fill=_BLACK, font=font)
+  _, h = _text_size(font, _fmt(low))
+  draw.text((tx, y + height - h), _fmt(low), fill=_BLACK, font=font)
+  if label and height > 4 * h:
+    draw.text((tx, y + (height - h) // 2), label, fill=_GREY, font=font)
+
+
+def confusion_figure(confusion: np.ndarray, class_names: Sequence[str]) -> np.ndarray:
+  """The confusion matrix, rows normalised (the diagonal is per-class recall), each cell
+  showing its share of the row in percent; rows true class, columns predicted."""
+  counts = np.asarray(confusion, np.float64)
+  totals = counts.sum(axis=1, keepdims=True)
+  share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+  c = counts.shape[0]
+  side = int(np.clip(480 // max(c, 1), 4, 40))
+  text = np.vectorize(lambda v: f"{100 * v:.0f}")(share)
+  return labelled_heatmap(share, "confusion (test): rows true class, columns predicted, % of "
+                          "row", list(class_names), list(class_names), True, 0.0, 1.0,
+                          (side, side), text, scale_label="recall")
+
+
+def trajectory_figure(matrix: np.ndarray, row_labels: Sequence[str], steps: Sequence[int],
+                      row_breaks: Sequence[int] = ()) -> np.ndarray:
+  """Tracked examples' effective weights [T, S] over the summary steps (columns)."""
+  rows, cols = np.asarray(matrix).shape
+  cell = (int(np.clip(400 // max(rows, 1), 4, 16)), int(np.clip(480 // max(cols, 1), 1, 24)))
+  ticks = [f"step {steps[0]}", f"step {steps[-1]}"] if len(steps) > 1 else [f"step {steps[0]}"]
+  return labelled_heatmap(matrix, "effective weight of tracked examples over training",
+                          row_labels, ticks, False, cell=cell, row_breaks=row_breaks,
+                          scale_label="weight")

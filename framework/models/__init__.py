@@ -1,0 +1,12 @@
+"""Model zoo by name: factories `(input_shape, num_classes, ..., head=...)` -> Keras models.
+
+Importing the package imports every backbone module, so all of them are registered in
+`MODELS`; the custom layers (CosineDense, ShortcutA) register as Keras serialisables.
+"""
+
+from framework.models import keras_app, preact_resnet, resnet_cifar, small, wide_resnet
+from framework.models.heads import CosineDense, head_layer
+from framework.models.peers import PeerModel
+from framework.models.registry import MODELS
+
+__all__ = ["MODELS", "CosineDense", "PeerModel", "head_layer"]

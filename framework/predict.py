@@ -1,0 +1,118 @@
+"""Predictions of a finished run on new data: `python -m framework.predict WORKDIR --data=PATH`.
+
+PATH is an .npz (features under `x`, `features` or `x_test`), a .csv (the run's feature
+columns, by name; other columns are ignored), a folder of images (class sub-folders or
+not) or a list file of `relative/path [label]` lines. Images are decoded and brought to
+the model's input size with the run's deterministic evaluation transform; the exported
+model (`WORKDIR/model.keras`) applies the run's normalisation. Writes a csv with one row
+per input: the item (row number or image path), the predicted class name, its probability,
+and the probability of every class (`p_<class>`). Bad input is one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+
+import numpy as np
+
+from framework.errors import ConfigError, one_line
+from framework.rundir import RunDir
+
+_IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+
+
+def _transform(description: dict):
+  from framework.data.augment import InputTransform  # pylint: disable=g-import-not-at-top
+  fields = dict(description["transform"])
+  return InputTransform(**{**fields, "output_shape": tuple(fields["output_shape"]),
+                           "mean": tuple(fields["mean"]), "std": tuple(fields["std"])})
+
+
+def _images(path: str) -> list[str]:
+  """The image files of a folder (recursively, sorted) or of a list file."""
+  if os.path.isdir(path):
+    found = [os.path.join(root, f) for root, _, files in os.walk(path) for f in files
+             if f.lower().endswith(_IMAGE_EXTENSIONS)]
+    return sorted(found)
+  root = os.path.dirname(os.path.abspath(path))
+  with open(path, encoding="utf-8") as f:
+    lines = [line.split()[0] for line in f if line.strip() and not line.startswith("#")]
+  return [os.path.join(root, line) for line in lines]
+
+
+def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
+  """(item names, raw model inputs [n, ...]) of the data at `path`."""
+  if not os.path.exists(path):
+    raise ConfigError(f"--data={path!r} does not exist")
+  if path.endswith(".npz"):
+    with np.load(path, allow_pickle=False) as arrays:
+      key = next((k for k in ("x", "features", "x_test") if k in arrays.files), None)
+      if key is None:
+        raise ConfigError(f"--data={path!r} has no x / features / x_test array")
+      x = arrays[key]
+    x = x[..., None] if x.ndim == 3 else x
+    return [str(i) for i in range(len(x))], x
+  if path.endswith(".csv"):
+    from framework.data.tabular import read_csv  # pylint: disable=g-import-not-at-top
+    header, cells = read_csv(path, "--data")
+    names = description["feature_names"]
+    missing = [n for n in names if n not in header]
+    if missing:
+      raise ConfigError(f"--data={path!r} lacks the run's feature columns {missing[:5]}")
+    columns = [header.index(n) for n in names]
+    return [str(i) for i in range(len(cells))], cells[:, columns].astype(np.float64)
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from framework.data.examples import decode_image  # pylint: disable=g-import-not-at-top
+  files = _images(path)
+  if not files:
+    raise ConfigError(f"--data={path!r} holds no images")
+  transform = _transform(description)
+  channels = description["input_shape"][-1]
+  x = np.stack([transform.eval_geometry(decode_image(tf.constant(f), channels)[None])[0]
+                .numpy() for f in files])
+  return files, x
+
+
+def predict(workdir: str, path: str, output: str | None = None) -> str:
+  """Writes the predictions csv of the data at `path`; returns its path."""
+  rundir = RunDir(workdir)
+  for name in ("data.json", "model.keras"):
+    if not rundir.exists(name):
+      raise ConfigError(f"{workdir!r} has no {name}; allowed: the workdir of a finished run")
+  description = rundir.read_json("data.json")
+  items, x = load_inputs(path, description)
+  from framework import export  # pylint: disable=g-import-not-at-top  (TensorFlow)
+  import keras  # pylint: disable=g-import-not-at-top
+  logits = export.load(workdir).predict(x.astype(np.float32), batch_size=256, verbose=0)
+  probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
+  names = description["class_names"]
+  output = output or rundir.file(f"predictions-{os.path.basename(path.rstrip('/'))}.csv")
+  with open(output, "w", newline="") as f:
+    writer = csv.writer(f)
+    writer.writerow(["item", "predicted", "probability"] + [f"p_{n}" for n in names])
+    for item, p in zip(items, probabilities):
+      best = int(np.argmax(p))
+      writer.writerow([item, names[best], f"{p[best]:.6f}"] + [f"{v:.6f}" for v in p])
+  return output
+
+
+def main(argv: list[str] | None = None) -> int:
+  parser = argparse.ArgumentParser(prog="python -m framework.predict",
+                                   description=__doc__.splitlines()[0])
+  parser.add_argument("workdir", help="the workdir of a finished run")
+  parser.add_argument("--data", required=True, help="npz, csv, image folder or list file")
+  parser.add_argument("--output", default=None, help="csv to write (default: in WORKDIR)")
+  args = parser.parse_args(argv)
+  try:
+    print(f"Predictions in {predict(args.workdir, args.data, args.output)}")
+  except (ConfigError, OSError, ValueError) as e:
+    print(f"predict: {one_line(e)}", file=sys.stderr)
+    return 2
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

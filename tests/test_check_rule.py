@@ -1,0 +1,71 @@
+"""`python -m framework.check_rule` on the example rule (passes) and on a rule that uses only
+its replica's rows (fails, naming the replica mismatch)."""
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+LOCAL_MEAN_RULE = '''
+import tensorflow as tf
+import framework
+
+
+@framework.register_rule("replica_mean_weights")
+def replica_mean_weights():
+  """w_i = loss_i / mean(loss over the batch `modulate` sees): only this replica's rows."""
+  def modulate(view, batch):
+    def weight(loss):
+      loss = tf.stop_gradient(loss)
+      return loss / tf.reduce_mean(loss)
+    return framework.Modulation(weight=weight)
+
+  def update(view, batch, result):
+    return view.replace(per_sample={"weight": result.weight})
+
+  return framework.Rule(modulate=modulate, update=update)
+'''
+
+
+def check_rule(*args, cwd=ROOT):
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  return subprocess.run([sys.executable, "-m", "framework.check_rule", *args], cwd=cwd,
+                        env=env, capture_output=True, text=True, timeout=300)
+
+
+def _lines(out: str, verdict: str) -> list[str]:
+  return [line for line in out.splitlines() if line.startswith(verdict)]
+
+
+def test_example_rule_passes():
+  run = check_rule("tests/example_rule.py:example_focal_weights", "--kwargs", "gamma=1.5")
+  assert run.returncode == 0, run.stdout + run.stderr
+  assert "gamma=1.5" in run.stdout
+  passed = _lines(run.stdout, "PASS")
+  for check in ("one device = two replicas", "single trace", "finite", "checkpoint round trip"):
+    assert any(check in line for line in passed), run.stdout
+  assert not _lines(run.stdout, "FAIL") and "all 7 checks passed" in run.stdout
+  assert "Traceback" not in run.stderr
+
+
+def test_replica_local_rule_fails_naming_the_mismatch(tmp_path):
+  (tmp_path / "replica_rule.py").write_text(LOCAL_MEAN_RULE)
+  run = check_rule(f"{tmp_path / 'replica_rule.py'}:replica_mean_weights", cwd=tmp_path)
+  assert run.returncode == 1, run.stdout + run.stderr
+  failed = _lines(run.stdout, "FAIL")
+  assert len(failed) == 1 and "one device = two replicas" in failed[0], run.stdout
+  assert "per_sample/weight differs by up to" in failed[0]
+  assert "uses only its replica's rows" in failed[0]
+  assert any("single trace" in line for line in _lines(run.stdout, "PASS"))
+  assert "1 of 7 checks failed" in run.stdout and "Traceback" not in run.stderr
+
+
+def test_bad_input_is_one_line(tmp_path):
+  run = check_rule("tests/example_rule.py:example_focal_weights", "--kwargs", "gama=1")
+  assert run.returncode == 1
+  assert run.stderr.strip().splitlines() == [
+      "error: --kwargs gama: not a parameter of rule 'example_focal_weights'; allowed: gamma"]
+  run = check_rule(f"{tmp_path / 'missing.py'}:rule")
+  assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1
+  assert "no such file" in run.stderr

@@ -1,0 +1,207 @@
+"""Reliability through launch.py: divergence never reaches a checkpoint, signals stop with a
+checkpoint and resume identically, one run per workdir, damaged checkpoints are skipped,
+relaunches with another config are refused, kwargs come from the command line."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from framework.pipeline import index_batches
+from tests.test_launch import FAST, ROOT, _checkpoint_values, _stderr_lines, launch
+
+POISON = '''
+import framework, tensorflow as tf
+
+@framework.register_rule("poison_example")
+def poison_example(index: int = 7):
+  """The loss is NaN in every step whose batch holds example `index`."""
+  def modulate(view, batch):
+    bad = tf.reduce_any(tf.equal(batch.index, index))
+    return framework.Modulation(weight=tf.where(bad, float("nan"), 1.0) * tf.ones_like(
+        view.per_sample["weight"]))
+  return framework.Rule(modulate=modulate)
+'''
+
+
+N = 169  # FAST's training examples: 512 synthetic, a quarter held out, the default long tail
+_EARLY = np.concatenate(list(index_batches(N, 32, 0).take(6).as_numpy_iterator()))
+POISONED = int(next(i for i in next(iter(index_batches(N, 32, 0, 6))).numpy()
+                    if i not in _EARLY))  # first seen at step 6 (dropped from epoch 0)
+
+
+def _poison(tmp_path, *extra):
+  (tmp_path / "poison.py").write_text(POISON)
+  return FAST + ["--config.rule.name=poison_example", "--config.train.steps_per_loop=4",
+                 f"--config.rule.kwargs.index={POISONED}",
+                 f"--config.extra_modules=('{tmp_path / 'poison.py'}',)", *extra]
+
+
+def _steps_with(index, steps, n=N, batch=32, seed=0):
+  stream = index_batches(n, batch, seed).take(steps).as_numpy_iterator()
+  return [s for s, rows in enumerate(stream) if index in rows]
+
+
+def test_divergence_stops_with_one_line_and_only_finite_checkpoints(tmp_path):
+  result = launch(*_poison(tmp_path), workdir=tmp_path / "run")
+  lines = _stderr_lines(result)
+  assert result.returncode == 3 and len(lines) == 1, result.stderr
+  assert len(np.load(tmp_path / "run" / "labels.npy")) == N
+  assert _steps_with(POISONED, 7) == [6]
+  assert lines[0].startswith("error: step 6: the loss went non-finite")
+  checkpoints = tf.io.gfile.glob(str(tmp_path / "run" / "checkpoints" / "ckpt-*.index"))
+  assert checkpoints, "the steps before the bad one were checkpointed"
+  for index in checkpoints:
+    reader = tf.train.load_checkpoint(index[:-len(".index")])
+    for key in reader.get_variable_to_shape_map():
+      value = reader.get_tensor(key)
+      if np.issubdtype(np.asarray(value).dtype, np.floating):
+        assert np.isfinite(value).all(), (index, key)
+  assert not (tmp_path / "run" / "results.json").exists()
+
+
+def test_a_huge_learning_rate_is_one_line_naming_the_step(tmp_path):
+  result = launch("--config.optimizer.learning_rate=1e6", "--config.train.epochs=3",
+                  workdir=tmp_path / "run")
+  lines = _stderr_lines(result)
+  assert result.returncode == 3 and len(lines) == 1 and lines[0].startswith("error: step ")
+
+
+def test_skip_mode_finishes_and_counts(tmp_path):
+  result = launch(*_poison(tmp_path, "--config.train.on_nonfinite=skip",
+                           "--config.train.epochs=3"), workdir=tmp_path / "run")
+  assert result.returncode == 0, result.stderr[-2000:]
+  results = json.load(open(tmp_path / "run" / "results.json"))
+  expected = _steps_with(POISONED, results["step"])
+  assert results["skipped_steps"] == len(expected) > 1
+  assert np.isfinite(results["final"]["accuracy"])
+
+
+def _wait_for(path, seconds=120):
+  deadline = time.time() + seconds
+  while time.time() < deadline and not os.path.exists(path):
+    time.sleep(0.1)
+  assert os.path.exists(path), f"{path} never appeared"
+
+
+EPOCHS = 400  # 2,000 steps in one compiled loop: seconds, long enough to be interrupted
+LONG = FAST + ["--config.deterministic=True", f"--config.train.epochs={EPOCHS}",
+               "--config.model.name=mlp", "--config.model.kwargs.hidden=(64,)",
+               "--config.train.steps_per_loop=100000",
+               f"--config.train.eval_every_epochs={EPOCHS}",
+               "--config.logging.snapshot_every_epochs=0"]
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_saves_a_checkpoint_and_the_relaunch_ends_identical(tmp_path, signal_number):
+  whole = launch(*LONG, workdir=tmp_path / "whole")
+  assert whole.returncode == 0, whole.stderr[-2000:]
+  stopped = tmp_path / "stopped"
+  process = launch(*LONG, workdir=stopped, wait=False)
+  _wait_for(stopped / "hparams")  # the TensorBoard writers are open
+  time.sleep(3.0)  # inside the (single, whole-run) compiled loop
+  process.send_signal(signal_number)
+  output, _ = process.communicate(timeout=120)
+  assert process.returncode == 75, output[-2000:]
+  lines = [l for l in output.splitlines() if l.startswith("error:")]
+  assert len(lines) == 1 and "stopped at step" in lines[0] and "Traceback" not in output
+  step = int(lines[0].split("stopped at step ")[1].split()[0])
+  assert 0 < step < EPOCHS * 5, "stopped inside the loop, before its end"
+  assert tf.train.latest_checkpoint(str(stopped / "checkpoints")).endswith(f"ckpt-{step}")
+  resumed = launch(*LONG, workdir=stopped)
+  assert resumed.returncode == 0 and f"Resuming from step {step}" in resumed.stdout
+  a, b = _checkpoint_values(tmp_path / "whole"), _checkpoint_values(stopped)
+  assert a.keys() == b.keys()
+  for key in a:
+    np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_one_run_per_workdir_and_stale_locks_do_not_block(tmp_path):
+  very_long = LONG + [f"--config.train.epochs={50 * EPOCHS}"]  # killed long before its end
+  first = launch(*very_long, workdir=tmp_path / "run", wait=False)
+  _wait_for(tmp_path / "run" / "hparams")
+  start = time.time()
+  second = launch(*very_long, workdir=tmp_path / "run")
+  lines = _stderr_lines(second)
+  assert second.returncode == 1 and len(lines) == 1 and "is in use by a running run" in lines[0]
+  assert time.time() - start < 60 and first.poll() is None, "the first run is still going"
+  first.send_signal(signal.SIGKILL)  # leaves the lock file behind, but no lock
+  first.wait()
+  relaunch = launch(*very_long[:-1], "--config.train.epochs=1", workdir=tmp_path / "run")
+  assert relaunch.returncode == 0, relaunch.stderr[-2000:]  # fewer epochs: finishes at once
+
+
+def test_a_truncated_newest_checkpoint_falls_back_with_a_warning(tmp_path):
+  args = FAST + ["--config.train.epochs=3"]
+  assert launch(*args, workdir=tmp_path / "run").returncode == 0
+  newest = tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))
+  data = newest + ".data-00000-of-00001"
+  with open(data, "r+b") as f:
+    f.truncate(os.path.getsize(data) // 3)
+  resumed = launch(*FAST, "--config.train.epochs=4", workdir=tmp_path / "run")
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  warnings = [l for l in resumed.stderr.splitlines() if l.startswith("warning:")]
+  assert len(warnings) == 1 and os.path.basename(newest) in warnings[0]
+  results = json.load(open(tmp_path / "run" / "results.json"))
+  assert results["epochs"] == 4 and results["config"]["train"]["epochs"] == 4
+  assert json.load(open(tmp_path / "run" / "config.json"))["train"]["epochs"] == 4
+
+
+def test_a_missing_state_file_and_leftover_temp_folders(tmp_path):
+  assert launch(*FAST, "--config.train.epochs=2", workdir=tmp_path / "run").returncode == 0
+  folder = tmp_path / "run" / "checkpoints"
+  os.remove(folder / "checkpoint")
+  os.makedirs(folder / "ckpt-99_temp")
+  resumed = launch(*FAST, "--config.train.epochs=2", workdir=tmp_path / "run")
+  assert resumed.returncode == 0 and "Resuming from step" in resumed.stdout
+  assert not (folder / "ckpt-99_temp").exists()
+
+
+@pytest.mark.parametrize("change, field", [
+    ("--config.loss.name=focal", "loss.name"),
+    ("--config.rule.name=loss_ema", "rule.name"),
+    ("--config.model.name=mlp", "model.name"),
+    ("--config.optimizer.learning_rate=0.5", "optimizer.learning_rate"),
+    ("--config.data.num_samples=600", "data.num_samples"),
+])
+def test_a_relaunch_with_another_config_is_refused(tmp_path, change, field):
+  assert launch(*FAST, "--config.train.epochs=1", workdir=tmp_path / "run").returncode == 0
+  before = open(tmp_path / "run" / "config.json").read()
+  result = launch(*FAST, "--config.train.epochs=1", change, workdir=tmp_path / "run")
+  lines = _stderr_lines(result)
+  assert result.returncode == 1 and len(lines) == 1 and field in lines[0]
+  assert open(tmp_path / "run" / "config.json").read() == before
+
+
+def test_any_kwarg_from_the_command_line(tmp_path):
+  result = launch("--config.loss.name=focal", "--config.loss.kwargs.gamma=1",
+                  "--config.rule.name=loss_ema", "--config.rule.kwargs.rate=0.5",
+                  "--config.train.epochs=1", workdir=tmp_path / "run")
+  assert result.returncode == 0, result.stderr[-2000:]
+  config = json.load(open(tmp_path / "run" / "config.json"))
+  assert config["loss"]["kwargs"] == {"gamma": 1.0} and config["rule"]["kwargs"] == {"rate": 0.5}
+  for args, needle in ((["--config.rule.name=loss_ema", "--config.rule.kwargs.rat=0.5"],
+                        "--config.rule.kwargs.rat: not a parameter of rule 'loss_ema'; "
+                        "allowed: rate, temperature"),
+                       (["--config.loss.name=focal", "--config.loss.kwargs.gamma=-1"],
+                        "loss (focal): gamma=-1.0")):
+    bad = launch(*args, workdir=tmp_path / "bad")
+    lines = _stderr_lines(bad)
+    assert bad.returncode == 1 and len(lines) == 1 and needle in lines[0]
+    assert not (tmp_path / "bad").exists()
+
+
+def test_help_is_fast_and_lists_fields_and_variants():
+  start = time.time()
+  done = subprocess.run([sys.executable, os.path.join(ROOT, "launch.py"), "--help",
+                         "--config=experiments/fmnist_lt.py"], cwd=ROOT, capture_output=True,
+                        text=True, timeout=60)
+  assert done.returncode == 0 and time.time() - start < 10
+  assert "variants: ce, focal" in done.stdout and "train.batch_size = 128" in done.stdout
+  assert "--list" in done.stdout
