@@ -52,12 +52,13 @@ def _launch(argv: list[str]) -> int:
     except Exception as e:  # pylint: disable=broad-except  (absl / ml_collections errors)
       return cli.fail(cli.explain_flag_error(e))
     logging.set_verbosity(logging.WARNING)
-    if values.list:
-      from framework import components  # pylint: disable=g-import-not-at-top (TensorFlow)
-      print(components.listing())
-      return 0
     config = values.config
     config.extra_modules = resolve_extra_modules(config.extra_modules, spec.partition(":")[0])
+    if values.list:  # with the experiment's own components
+      from framework import components, experiment  # pylint: disable=g-import-not-at-top
+      experiment.import_extra_modules(config.extra_modules)
+      print(components.listing())
+      return 0
     cli.apply_kwargs(config, kwarg_overrides)
     from framework import train  # pylint: disable=g-import-not-at-top (TensorFlow)
     train.run(config, values.workdir or cli.default_workdir(spec))

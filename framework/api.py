@@ -57,6 +57,7 @@ def _data(data: Any, config: ml_collections.ConfigDict) -> Source | DataBundle |
     config.data.source = data
     return None
   if isinstance(data, (Source, DataBundle)):
+    config.data.source = "python"  # not rebuildable from config.json
     return data
   if isinstance(data, (tuple, list)) and len(data) in (2, 4):
     test = Arrays(np.asarray(data[2]), np.asarray(data[3])) if len(data) == 4 else None
@@ -100,5 +101,5 @@ def fit(model: Any, data: Any, *, loss: str | keras.losses.Loss = "cross_entropy
     c.class_weights.kwargs = {"weights": [float(w) for w in class_weights]}
   exp = experiment_lib.build(c, **objects)
   workdir = workdir or tempfile.mkdtemp(prefix="framework-run-")
-  results = train.run_experiment(exp, workdir, verbose)
+  results = train.run_guarded(exp, workdir, verbose)
   return Result(exp.model, exp.state.tables(), results, workdir, exp)

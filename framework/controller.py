@@ -94,7 +94,8 @@ class Controller:
       if self.trainer.stop_requested:
         self._stop(step)
       length = self._loop_length(step)
-      loss = float(call_interruptibly(lambda: self.trainer.train(length)))
+      loss = float(call_interruptibly(lambda: self.trainer.train(length),
+                                      self.trainer.request_stop))
       step, loop = self.trainer.current_step, loop + 1
       if self.trainer.diverged:
         raise Diverged(f"step {step}: {self.trainer.diverged} went non-finite (NaN or "

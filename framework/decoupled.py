@@ -33,7 +33,7 @@ def init_from(model: keras.Model, workdir: str) -> None:
   """Loads the final weights a finished run exported into `model` (same architecture)."""
   from framework import export  # pylint: disable=g-import-not-at-top (circular at import time)
   try:
-    trained = export.load(workdir).layers[-1]
+    trained = export.load_trained(workdir)
     model.set_weights(trained.get_weights())
   except (OSError, ValueError) as e:
     raise ConfigError(f"model.init_from={workdir!r}: its model.keras does not load into "

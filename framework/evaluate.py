@@ -27,15 +27,12 @@ def evaluate(workdir: str, model_file: str = "model.keras") -> dict:
     raise ConfigError(f"{workdir!r} was trained on arrays passed from Python; evaluate its "
                       "model on them with framework.predict or Result.predict")
   from framework import data as data_lib, export  # pylint: disable=g-import-not-at-top
-  from framework.evaluator import Evaluator  # pylint: disable=g-import-not-at-top
+  from framework.evaluator import run_evaluator  # pylint: disable=g-import-not-at-top
   from framework.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
   import_extra_modules(config.extra_modules)
   data = data_lib.build(config.data)
-  trained = export.load(workdir, model_file).layers[-1]  # the model behind the normalisation
-  evaluator = Evaluator(trained, config.eval.batch_size, data.class_counts,
-                        config.eval.posthoc_tau, data.transform,
-                        positive_class=config.eval.get("positive_class", -1))
-  return evaluator.evaluate(data.test)
+  trained = export.load_trained(workdir, model_file)  # the model behind the normalisation
+  return run_evaluator(trained, config.eval, data).evaluate(data.test)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,3 +81,10 @@ class Evaluator:
     metrics = classification_metrics(split.labels, logits, self.num_classes,
                                      self.positive_class)
     return {"taunorm/tau": float(tau), **{f"taunorm/{k}": v for k, v in metrics.items()}}
+
+
+def run_evaluator(model: keras.Model, eval_config, data) -> Evaluator:
+  """The Evaluator a run's `eval` section and data ask for (training and re-evaluation)."""
+  return Evaluator(model, eval_config.batch_size, data.class_counts, eval_config.posthoc_tau,
+                   data.transform, decoupled.parse_tau(eval_config.get("tau_norm", "")),
+                   data.val, eval_config.get("positive_class", -1))

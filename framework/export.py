@@ -73,3 +73,9 @@ def export(model: keras.Model, data: DataBundle, rundir: RunDir, name: str = MOD
 def load(workdir: str, name: str = MODEL_FILE) -> keras.Model:
   """The serving model a run left behind."""
   return keras.saving.load_model(RunDir(workdir).file(name))
+
+
+def load_trained(workdir: str, name: str = MODEL_FILE) -> keras.Model:
+  """The trained model inside the serving one (the normalisation stripped): it takes the
+  inputs the run's input transform produces."""
+  return load(workdir, name).layers[-1]

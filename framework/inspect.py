@@ -17,7 +17,7 @@ import zipfile
 
 import numpy as np
 
-from framework.errors import one_line
+from framework.errors import ConfigError, one_line
 from framework.label_issues import BEST_TABLE
 from framework.metrics import auroc
 from framework.rundir import RunDir
@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
   try:
     if args.label_issues:
       from framework.label_issues import write_label_issues  # pylint: disable=g-import-not-at-top
+      load_run(args.workdir, args.table)  # a missing snapshot or table: one line, at once
       summary = write_label_issues(args.workdir, args.label_issues, args.table)
       share = summary.get("noisy_in_top_5_percent")
       print(f"Wrote {summary['rows']} training examples, most suspect first, to "
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             + ("" if share is None else f"; known-noisy labels in the top 5%: {share:.1%}"))
       return 0
     print(report(load_run(args.workdir, args.table), args.top))
-  except InspectError as e:
+  except (InspectError, ConfigError) as e:
     print(f"inspect: {e}", file=sys.stderr)
     return 2
   except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:

@@ -15,6 +15,7 @@ import ml_collections
 import numpy as np
 from scipy.stats import rankdata
 
+from framework.errors import ConfigError
 from framework.rundir import RunDir
 
 # rule -> (table, "final" | "averaged"): the table that ranks noisy labels best.
@@ -44,9 +45,16 @@ def training_probabilities(workdir: str) -> tuple[np.ndarray, np.ndarray, list |
   from framework.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
   rundir = RunDir(workdir)
   config = ml_collections.ConfigDict(rundir.read_json("config.json"))
+  if config.data.source == "python":
+    raise ConfigError(f"{workdir!r} was trained on arrays passed from Python, which its "
+                      "config cannot rebuild; rank them with Result.predict")
   import_extra_modules(config.extra_modules)
   data = data_lib.build(config.data)
-  trained = export.load(workdir).layers[-1]
+  if rundir.exists("labels.npy") and not np.array_equal(np.load(rundir.file("labels.npy")),
+                                                        data.train.labels):
+    raise ConfigError(f"the data of {workdir!r} rebuilt from config.json no longer matches "
+                      "the run's labels.npy (have the source files changed?)")
+  trained = export.load_trained(workdir)
   logits = Evaluator(trained, config.eval.batch_size, data.class_counts,
                      transform=data.transform).logits(data.train)
   probabilities = np.exp(logits - logits.max(1, keepdims=True))

@@ -85,6 +85,9 @@ def _check(cfg) -> None:
     raise ConfigError(f"optimizer.schedule={cfg.schedule!r} is not known; "
                       f"known: {', '.join(SCHEDULES)}")
   decay_epochs, factors = tuple(cfg.get("decay_epochs", ())), tuple(cfg.get("decay_factors", ()))
+  if cfg.schedule == "step" and not decay_epochs:
+    raise ConfigError("optimizer.schedule='step' needs optimizer.decay_epochs, the epochs at "
+                      "which the rate drops, e.g. (160, 180)")
   if list(decay_epochs) != sorted(decay_epochs):
     raise ConfigError(f"optimizer.decay_epochs={decay_epochs} must be in increasing order")
   if factors and len(factors) != len(decay_epochs):

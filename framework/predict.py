@@ -71,9 +71,12 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
     raise ConfigError(f"--data={path!r} holds no images")
   transform = _transform(description)
   channels = description["input_shape"][-1]
-  x = np.stack([transform.eval_geometry(decode_image(tf.constant(f), channels)[None])[0]
-                .numpy() for f in files])
-  return files, x
+  def image(path: str) -> np.ndarray:
+    try:
+      return transform.eval_geometry(decode_image(tf.constant(path), channels)[None])[0].numpy()
+    except tf.errors.OpError as e:
+      raise ConfigError(f"--data: cannot read the image {path!r} ({one_line(e)})") from None
+  return files, np.stack([image(f) for f in files])
 
 
 def predict(workdir: str, path: str, output: str | None = None) -> str:

@@ -48,9 +48,11 @@ class StopOnSignal:
       signal.signal(number, handler)
 
 
-def call_interruptibly(fn: Callable[[], T]) -> T:
+def call_interruptibly(fn: Callable[[], T], stop: Callable[[], None] = lambda: None) -> T:
   """fn() in a worker thread, the main thread waiting in short slices so that signal
-  handlers run at once; fn's exception, if any, is raised here."""
+  handlers run at once; fn's exception, if any, is raised here. An exception in the waiting
+  thread (a KeyboardInterrupt) calls `stop` and waits for fn to end before it propagates, so
+  nothing trains on behind the caller's back."""
   outcome: dict = {}
 
   def target():
@@ -61,8 +63,13 @@ def call_interruptibly(fn: Callable[[], T]) -> T:
 
   worker = threading.Thread(target=target, name="train-loop", daemon=True)
   worker.start()
-  while worker.is_alive():
-    worker.join(0.1)
+  try:
+    while worker.is_alive():
+      worker.join(0.1)
+  except BaseException:
+    stop()
+    worker.join()
+    raise
   if "error" in outcome:
     raise outcome["error"]
   return outcome["value"]

@@ -10,11 +10,10 @@ import ml_collections
 import numpy as np
 
 from framework import actions as actions_lib
-from framework import decoupled
 from framework import experiment as experiment_lib
 from framework.controller import Controller
 from framework.errors import ConfigError
-from framework.evaluator import Evaluator
+from framework.evaluator import Evaluator, run_evaluator
 from framework.export import MODEL_FILE, export
 from framework.components import effective_kwargs
 from framework.logging import Board, OnlyMoving, summaries, tag_name, tracking
@@ -83,7 +82,7 @@ def standard_actions(exp: experiment_lib.Experiment, rundir: RunDir, board: Boar
           lambda: int(exp.trainer.skipped.numpy()), tracked, row_labels,
           log.summary_every_loops, log.heatmap_max_columns, OnlyMoving(charted),
           lambda live: rundir.write_json(CHARTED, live)),
-      summaries.EvalSummaries(board, data.class_names, OnlyMoving(charted)),
+      summaries.EvalSummaries(board, data.class_names),
       actions_lib.Snapshots(rundir, exp.state, log.snapshot_every_epochs * spe, effective),
   ] + progress
 
@@ -124,6 +123,12 @@ def relaunch_changes(config: ml_collections.ConfigDict, rundir: RunDir) -> dict:
     raise ConfigError(f"--workdir={rundir.path!r} holds a run with a different config: "
                       f"{shown}{' ...' if len(refused) > 4 else ''}; only train.epochs, "
                       "logging.*, eval.* and strategy.* may change on a relaunch")
+  if "train.epochs" in changed and (now.get("optimizer.schedule") == "cosine"
+                                    or now.get("data.sampler") == "progressive"):
+    raise ConfigError(f"train.epochs {changed['train.epochs'][0]} -> "
+                      f"{changed['train.epochs'][1]}: the cosine schedule and the progressive "
+                      "sampler are laid out over the run's epochs, so its length cannot change "
+                      "on a relaunch; start a new workdir")
   return changed
 
 
@@ -134,12 +139,18 @@ def run(config: ml_collections.ConfigDict, workdir: str, verbose: bool = True) -
   checkpoint (`Preempted`). Returns the final results (also in `workdir/results.json`).
   """
   exp = experiment_lib.build(config)  # every validation happens here, before any write
+  return run_guarded(exp, workdir, verbose)
+
+
+def run_guarded(exp: experiment_lib.Experiment, workdir: str, verbose: bool = True) -> dict:
+  """`run_experiment` under the workdir's lock and the signal handlers, after the relaunch
+  check (a resumed run must keep its method): what `run` and `framework.fit` share."""
   rundir = RunDir(workdir)
-  changes = relaunch_changes(config, rundir)
+  changes = relaunch_changes(exp.config, rundir)
   with rundir.lock(), StopOnSignal(exp.trainer):
     if changes:
       rundir.append_record("relaunches.jsonl", {"changed": changes})
-      rundir.write_text("config.json", config.to_json_best_effort(indent=1))
+      rundir.write_text("config.json", exp.config.to_json_best_effort(indent=1))
     return run_experiment(exp, workdir, verbose)
 
 
@@ -157,10 +168,7 @@ def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool =
   """Runs a built experiment in `workdir` (resuming if it can): train, evaluate, export."""
   config, data = exp.config, exp.data
   t, spe = config.train, exp.steps_per_epoch
-  evaluator = Evaluator(exp.model, config.eval.batch_size, data.class_counts,
-                        config.eval.posthoc_tau, data.transform,
-                        decoupled.parse_tau(config.eval.tau_norm), data.val,
-                        config.eval.positive_class)
+  evaluator = run_evaluator(exp.model, config.eval, data)
   evaluate = actions_lib.Evaluate(evaluator, data.test, t.eval_every_epochs * spe)
   selection = _selection(exp, evaluator, RunDir(workdir))
   tracked = choose_tracked(exp)

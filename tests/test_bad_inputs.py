@@ -75,6 +75,7 @@ CASES = {  # name -> (arguments, a piece of the one line); {key} is a file of _f
     "zero epochs": (["--config.train.epochs=0"], "train.epochs=0"),
     "zero eval batch": (["--config.eval.batch_size=0"], "eval.batch_size=0"),
     "heatmap": (["--config.logging.heatmap_max_columns=0"], "heatmap_max_columns=0"),
+    "tracked index": (["--config.logging.tracked_indices=(5000,)"], "tracked_indices has 5000"),
     "nonfinite policy": (["--config.train.on_nonfinite=maybe"], "on_nonfinite='maybe'"),
     "unknown augment": (["--config.data.augment=flip"], "data.augment='flip'"),
     "mean channels": (["--config.data.mean=(0.1,0.2)"], "data.mean has 2 values"),

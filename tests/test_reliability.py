@@ -4,6 +4,7 @@ relaunches with another config are refused, kwargs come from the command line.""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,7 +14,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from framework.config import set_field
+from framework.errors import ConfigError
 from framework.pipeline import index_batches
+from framework.rundir import RunDir
+from framework.train import relaunch_changes
+from tests.helpers import synthetic_config
 from tests.test_launch import FAST, ROOT, _checkpoint_values, _stderr_lines, launch
 
 POISON = '''
@@ -163,20 +169,41 @@ def test_a_missing_state_file_and_leftover_temp_folders(tmp_path):
   assert not (folder / "ckpt-99_temp").exists()
 
 
-@pytest.mark.parametrize("change, field", [
-    ("--config.loss.name=focal", "loss.name"),
-    ("--config.rule.name=loss_ema", "rule.name"),
-    ("--config.model.name=mlp", "model.name"),
-    ("--config.optimizer.learning_rate=0.5", "optimizer.learning_rate"),
-    ("--config.data.num_samples=600", "data.num_samples"),
-])
-def test_a_relaunch_with_another_config_is_refused(tmp_path, change, field):
+def test_a_relaunch_with_another_config_is_refused(tmp_path):
   assert launch(*FAST, "--config.train.epochs=1", workdir=tmp_path / "run").returncode == 0
   before = open(tmp_path / "run" / "config.json").read()
-  result = launch(*FAST, "--config.train.epochs=1", change, workdir=tmp_path / "run")
+  result = launch(*FAST, "--config.train.epochs=1", "--config.loss.name=focal",
+                  workdir=tmp_path / "run")
   lines = _stderr_lines(result)
-  assert result.returncode == 1 and len(lines) == 1 and field in lines[0]
+  assert result.returncode == 1 and len(lines) == 1 and "loss.name" in lines[0]
   assert open(tmp_path / "run" / "config.json").read() == before
+
+
+@pytest.mark.parametrize("field, value", [
+    ("rule.name", "loss_ema"), ("model.name", "linear"), ("optimizer.learning_rate", 0.5),
+    ("data.num_samples", 600)])
+def test_relaunch_changes_refuses_a_method_change(tmp_path, field, value):
+  rundir = RunDir(str(tmp_path))
+  rundir.write_text("config.json", synthetic_config().to_json_best_effort())
+  changed = synthetic_config()
+  set_field(changed, field, value)
+  with pytest.raises(ConfigError, match=re.escape(field)):
+    relaunch_changes(changed, rundir)
+  longer = synthetic_config(train__epochs=9, logging__summary_every_loops=2)
+  assert set(relaunch_changes(longer, rundir)) == {"train.epochs", "logging.summary_every_loops"}
+
+
+@pytest.mark.parametrize("field, value", [("optimizer.schedule", "cosine"),
+                                          ("data.sampler", "progressive")])
+def test_a_run_laid_out_over_its_epochs_cannot_be_extended(tmp_path, field, value):
+  rundir = RunDir(str(tmp_path))
+  first = synthetic_config()
+  set_field(first, field, value)
+  rundir.write_text("config.json", first.to_json_best_effort())
+  longer = synthetic_config(train__epochs=first.train.epochs + 5)
+  set_field(longer, field, value)
+  with pytest.raises(ConfigError, match="cannot change on a relaunch"):
+    relaunch_changes(longer, rundir)
 
 
 def test_any_kwarg_from_the_command_line(tmp_path):

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -25,7 +26,7 @@ from tensorboard.plugins.custom_scalar import metadata as custom_scalar_metadata
 from framework.actions import scalars
 from framework.controller import LoopEnd
 from framework.logging import tracking
-from framework.logging.board import Board, tag_name
+from framework.logging.board import Board
 from framework.logging.figures import confusion_figure, trajectory_figure
 from framework.logging.moving import OnlyMoving
 from framework.weights import ALPHA, WEIGHT, WeightState
@@ -168,10 +169,8 @@ def constants_text(constants: Mapping[str, np.ndarray], class_names: Sequence[st
 class EvalSummaries:
   """The evaluation views, whenever the loop's logs hold an evaluation."""
 
-  def __init__(self, board: Board, class_names: Sequence[str],
-               moving: OnlyMoving | None = None):
+  def __init__(self, board: Board, class_names: Sequence[str]):
     self.board, self.class_names = board, list(class_names)
-    self.moving = moving or OnlyMoving()
 
   def __call__(self, end: LoopEnd) -> None:
     metrics = end.logs.get("eval")
@@ -179,10 +178,9 @@ class EvalSummaries:
       return
     self.board.main.write_scalars(end.step, {f"eval/{k}": v
                                              for k, v in metric_scalars(metrics).items()})
-    families = {f"eval/{kind}": np.asarray(metrics[f"per_class_{kind}"])
-                for kind in ("recall", "precision")}
-    for step, values in self.moving(end.step, families):
-      self.board.write_per_class(step, values)
+    # always charted: evaluations are few, and each is news even when a value repeats
+    self.board.write_per_class(end.step, {f"eval/{kind}": np.asarray(metrics[f"per_class_{kind}"])
+                                          for kind in ("recall", "precision")})
     names = ", ".join(f"{c}: {name}" for c, name in enumerate(self.class_names))
     self.board.main.write_images(
         end.step, {"eval/confusion_matrix": confusion_figure(metrics["confusion_matrix"],
@@ -209,7 +207,8 @@ def custom_scalars_layout(tracked: tracking.TrackedSet, per_class_runs: bool
   groups = dict.fromkeys(tag.rsplit("/", 1)[0] + "/" for tag in tracked.tags)
   if groups:
     categories.append(layout_pb2.Category(title="trajectories", chart=[
-        chart(f"effective weight trajectories: {g.split('/')[1]}", f"^{g}") for g in groups]))
+        chart(f"effective weight trajectories: {g.split('/')[1]}", f"^{re.escape(g)}")
+        for g in groups]))
   return layout_pb2.Layout(category=categories)
 
 

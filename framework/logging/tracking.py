@@ -11,7 +11,6 @@ example's effective weight is written as a scalar `trajectory/<class>/<index>`
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Sequence
 
 import numpy as np
@@ -125,8 +124,3 @@ def heatmap_description(tracked: TrackedSet, labels: Sequence[str]) -> str:
           "examples over the summary steps (columns, left to right). Rows grouped by "
           "observed class, clean before noisy (white lines between groups): "
           + "; ".join(labels) + ".")
-
-
-def save_tracked(path: str, tracked: TrackedSet, class_names: Sequence[str]) -> None:
-  with open(path, "w") as f:
-    json.dump({"class_names": list(class_names), "tracked": tracked.to_json()}, f, indent=1)

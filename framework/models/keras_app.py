@@ -39,6 +39,8 @@ def _backbone(name: str, weights, input_shape: tuple, kwargs: dict) -> keras.Mod
     raise type(e)(f"keras.applications.{name}(input_shape={input_shape}, weights={weights!r}"
                   f"{extra}): {one_line(e)}") from None
   except Exception as e:  # pylint: disable=broad-except
+    if weights is None:
+      raise
     # Keras raises a bare Exception when the weights' download fails.
     raise ValueError(f"weights={weights!r} for keras.applications.{name} could not be loaded "
                      f"({one_line(e)}); use weights=None offline, or a local weights file"
