@@ -15,22 +15,29 @@ from framework.errors import ConfigError, one_line
 from framework.rundir import RunDir
 
 
-def evaluate(workdir: str, model_file: str = "model.keras") -> dict:
-  """The test metrics of the run's exported model, from the rebuilt test split."""
+def rebuild(workdir: str):
+  """(config, data) of a finished run, its data rebuilt from `WORKDIR/config.json`."""
   import ml_collections  # pylint: disable=g-import-not-at-top
   rundir = RunDir(workdir)
-  for name in ("config.json", model_file):
-    if not rundir.exists(name):
-      raise ConfigError(f"{workdir!r} has no {name}; allowed: the workdir of a finished run")
+  if not rundir.exists("config.json"):
+    raise ConfigError(f"{workdir!r} has no config.json; allowed: the workdir of a finished run")
   config = ml_collections.ConfigDict(rundir.read_json("config.json"))
   if config.data.source == "python":
-    raise ConfigError(f"{workdir!r} was trained on arrays passed from Python; evaluate its "
-                      "model on them with framework.predict or Result.predict")
-  from framework import data as data_lib, export  # pylint: disable=g-import-not-at-top
-  from framework.evaluator import run_evaluator  # pylint: disable=g-import-not-at-top
+    raise ConfigError(f"{workdir!r} was trained on arrays passed from Python, which its "
+                      "config.json cannot rebuild; use framework.predict or Result.predict")
+  from framework import data as data_lib  # pylint: disable=g-import-not-at-top
   from framework.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
   import_extra_modules(config.extra_modules)
-  data = data_lib.build(config.data)
+  return config, data_lib.build(config.data)
+
+
+def evaluate(workdir: str, model_file: str = "model.keras") -> dict:
+  """The test metrics of the run's exported model, from the rebuilt test split."""
+  if not RunDir(workdir).exists(model_file):
+    raise ConfigError(f"{workdir!r} has no {model_file}; allowed: the workdir of a finished run")
+  config, data = rebuild(workdir)
+  from framework import export  # pylint: disable=g-import-not-at-top
+  from framework.evaluator import run_evaluator  # pylint: disable=g-import-not-at-top
   trained = export.load_trained(workdir, model_file)  # the model behind the normalisation
   return run_evaluator(trained, config.eval, data).evaluate(data.test)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 
-import ml_collections
 import numpy as np
 from scipy.stats import rankdata
 
@@ -40,16 +39,11 @@ def rule_table(rundir: RunDir, table: str | None = None) -> tuple[str, np.ndarra
 def training_probabilities(workdir: str) -> tuple[np.ndarray, np.ndarray, list | None]:
   """(observed labels [N], softmax of the final model on the training split [N, C], the
   image paths or None), the training split rebuilt from config.json."""
-  from framework import data as data_lib, export  # pylint: disable=g-import-not-at-top
+  from framework import export  # pylint: disable=g-import-not-at-top
+  from framework.evaluate import rebuild  # pylint: disable=g-import-not-at-top
   from framework.evaluator import Evaluator  # pylint: disable=g-import-not-at-top
-  from framework.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
   rundir = RunDir(workdir)
-  config = ml_collections.ConfigDict(rundir.read_json("config.json"))
-  if config.data.source == "python":
-    raise ConfigError(f"{workdir!r} was trained on arrays passed from Python, which its "
-                      "config cannot rebuild; rank them with Result.predict")
-  import_extra_modules(config.extra_modules)
-  data = data_lib.build(config.data)
+  config, data = rebuild(workdir)
   if rundir.exists("labels.npy") and not np.array_equal(np.load(rundir.file("labels.npy")),
                                                         data.train.labels):
     raise ConfigError(f"the data of {workdir!r} rebuilt from config.json no longer matches "
