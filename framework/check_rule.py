@@ -65,7 +65,7 @@ def load_rule(spec: str) -> str:
 
 def parse_kwargs(name: str, pairs: list[str]) -> dict:
   """KEY=VALUE strings checked against rule `name`'s signature and parsed by its defaults."""
-  from framework import cli  # pylint: disable=g-import-not-at-top
+  from framework import cli, components  # pylint: disable=g-import-not-at-top
   from framework.weights import RULES  # pylint: disable=g-import-not-at-top
   allowed = RULES.parameters(name, dict.fromkeys(CONTEXT))
   kwargs = {}
@@ -78,7 +78,7 @@ def parse_kwargs(name: str, pairs: list[str]) -> dict:
                         f"{', '.join(allowed) or 'none'}")
     default = None if allowed[key] is inspect.Parameter.empty else allowed[key]
     try:
-      kwargs[key] = cli.parse_value(raw, default)
+      kwargs[key] = cli.parse_value(raw, default, components.number_or_text("rule", name, key))
     except ValueError as e:
       expected = f"; expected a {type(default).__name__}" if default is not None else ""
       raise ConfigError(f"--kwargs {key}={raw}: {one_line(e)}{expected}") from None

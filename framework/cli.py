@@ -91,8 +91,16 @@ def check_override_fields(config, argv: list[str]) -> None:
     raise ConfigError(f"--config.{field}: the config has no field {field!r}{hint}")
 
 
-def parse_value(raw: str, default):
-  """A command-line value parsed to the type of a factory's default."""
+def parse_value(raw: str, default, number_or_text: bool = False):
+  """A command-line value parsed to the type of a factory's default; for a parameter that
+  takes a number or a string (`number_or_text`, as `inner_lr: float | str`), a number when
+  it reads as one, else the text."""
+  if number_or_text:
+    try:
+      number = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+      return raw
+    return number if isinstance(number, (int, float)) else raw
   if isinstance(default, bool):
     if raw.lower() in ("true", "1", "yes"):
       return True
@@ -126,7 +134,7 @@ def apply_kwargs(config, overrides: dict) -> None:
                         f"{name!r}; allowed: {', '.join(parameters) or 'none'}")
     existing = config[section].kwargs.get(key, parameters[key])
     try:
-      value = parse_value(raw, existing)
+      value = parse_value(raw, existing, components.number_or_text(section, name, key))
     except ValueError as e:
       raise ConfigError(f"--config.{section}.kwargs.{key}={raw}: {one_line(e)}") from None
     kwargs = dict(config[section].kwargs)

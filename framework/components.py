@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 from framework import optimizers
 from framework.data import DATASETS
@@ -40,6 +41,14 @@ def parameters(section: str, name: str) -> dict:
   internal = _CONTEXT | (_KERAS if section in ("loss", "optimizer") else set())
   return {k: p.default for k, p in params.items() if k not in internal and
           p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)}
+
+
+def number_or_text(section: str, name: str, key: str) -> bool:
+  """Whether kwarg `key` of component `name` is annotated to take a number or a string
+  (as `inner_lr: float | str` does)."""
+  annotation = inspect.signature(_factories(section)[name]).parameters[key].annotation
+  words = set(re.findall(r"\w+", str(annotation)))
+  return "str" in words and bool(words & {"float", "int"})
 
 
 NAME_FIELDS = {"model": "name", "loss": "name", "rule": "name", "class_weights": "scheme",

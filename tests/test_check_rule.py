@@ -69,3 +69,10 @@ def test_bad_input_is_one_line(tmp_path):
   run = check_rule(f"{tmp_path / 'missing.py'}:rule")
   assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1
   assert "no such file" in run.stderr
+
+
+def test_kwargs_that_take_a_number_or_a_word():
+  from framework.check_rule import parse_kwargs  # pylint: disable=g-import-not-at-top
+  assert parse_kwargs("mwnet", ["inner_lr=model", "meta_lr=0.01"]) == {
+      "inner_lr": "model", "meta_lr": 0.01}
+  assert parse_kwargs("l2rw", ["inner_lr=0.5"]) == {"inner_lr": 0.5}

@@ -145,3 +145,17 @@ def test_study_rejects_bad_flags_in_one_line(study, flag):
                         capture_output=True, text=True, timeout=120)
   assert done.returncode == 1
   assert f"flag {flag.split('=')[0]}=" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_fmnist_noisy_variants_keep_the_protocol():
+  m = load_experiment(os.path.join(_REPO, "experiments", "fmnist_noisy.py"))
+  for v in m.VARIANTS:  # every variant keeps the protocol's data, model and budget
+    c = m.get_config(v)
+    assert (c.data.source, c.data.noise.rate, c.data.train_size, c.data.val_per_class,
+            c.model.name, c.train.batch_size, c.train.epochs) == (
+                "fashion_mnist", 0.5, 10000, 100, "mlp", 128, 40)
+  paper = load_experiment(os.path.join(_REPO, "experiments", "cifar_noisy.py")).get_config("ce")
+  for v in ("ce_sgd", "mwnet_sgd"):  # the CIFAR recipe's optimiser, as written there
+    assert m.get_config(v).optimizer.to_dict() == paper.optimizer.to_dict()
+  assert m.get_config("mwnet_sgd").rule.kwargs.inner_lr == "model"
+  assert m.get_config("ce_wd").optimizer.weight_decay == paper.optimizer.weight_decay

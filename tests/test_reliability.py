@@ -232,3 +232,15 @@ def test_help_is_fast_and_lists_fields_and_variants():
   assert done.returncode == 0 and time.time() - start < 10
   assert "variants: ce, focal" in done.stdout and "train.batch_size = 128" in done.stdout
   assert "--list" in done.stdout
+
+
+def test_kwarg_that_also_takes_text_from_the_command_line():
+  """`inner_lr: float | str` takes a number or "model"; a float-only kwarg refuses text."""
+  from framework.cli import apply_kwargs  # pylint: disable=g-import-not-at-top
+  config = synthetic_config(rule__name="mwnet", loss__name="focal")
+  apply_kwargs(config, {("rule", "inner_lr"): "model"})
+  assert config.rule.kwargs["inner_lr"] == "model"
+  apply_kwargs(config, {("rule", "inner_lr"): "0.05"})
+  assert config.rule.kwargs["inner_lr"] == 0.05
+  with pytest.raises(ConfigError, match=r"--config.loss.kwargs.gamma=fast: could not convert"):
+    apply_kwargs(config, {("loss", "gamma"): "fast"})

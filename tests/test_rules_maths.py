@@ -231,3 +231,14 @@ def test_co_teaching_selects_the_peers_small_loss_examples():
     np.testing.assert_allclose(weights[:, peer], expected, rtol=1e-6)
   rates = [float(keep_rate(tf.constant(e * 7, tf.int64), 7, 0.4, 10)) for e in (0, 5, 10, 20)]
   np.testing.assert_allclose(rates, [1.0, 0.8, 0.6, 0.6], rtol=1e-6)  # 1 - min(T/T_k tau, tau)
+
+
+def test_co_teaching_follows_the_trainers_step():
+  """R(T) reads the step after the last update, so skipped steps do not delay it."""
+  rule = framework.RULES.build("co_teaching", {}, context={"steps_per_epoch": 7})
+  view = framework.WeightState(10, C, rule).gather(tf.constant(INDEX))
+  peers = tf.ones([5, 2])
+  new = rule.update(view, BATCH, framework.StepResult(
+      tf.constant(np.stack([LOSS, LOSS], 1)), tf.zeros([5, C]), peers, view.map(tf.zeros_like),
+      tf.constant(41, tf.int64)))
+  assert int(new.shared["step"]) == 42

@@ -61,6 +61,7 @@ def co_teaching(steps_per_epoch: int, forget_rate: float = 0.2, num_gradual: int
 
   def update(view, batch, result):
     selected = tf.reduce_mean(tf.cast(result.weight > 0, tf.float32), axis=1)
-    return view.replace(per_sample={WEIGHT: selected}, shared={STEP: view.shared[STEP] + 1})
+    # the trainer's step, not a count of updates: skipped non-finite steps do not delay R(T)
+    return view.replace(per_sample={WEIGHT: selected}, shared={STEP: result.step + 1})
 
   return Rule(init=init, modulate=modulate, update=update, peers=2)
