@@ -34,18 +34,16 @@ _PAPER_SGD = {"optimizer.name": "sgd", "optimizer.learning_rate": 0.1,
               "optimizer.kwargs": {"momentum": 0.9, "nesterov": True},
               "optimizer.schedule": "step", "optimizer.decay_epochs": (36, 38),
               "optimizer.weight_decay": 5e-4}
+_MWNET = {"inner_lr": 0.1, "meta_lr": 1e-3, "weight_decay": 1e-4}  # V: Adam 1e-3, L2 1e-4
 
 VARIANTS = {
     "ce": {},
     "l2rw": {"rule.name": "l2rw", "rule.kwargs": {"inner_lr": 0.1}},
-    "mwnet": {"rule.name": "mwnet",
-              "rule.kwargs": {"inner_lr": 0.1, "meta_lr": 1e-3, "weight_decay": 1e-4}},
+    "mwnet": {"rule.name": "mwnet", "rule.kwargs": _MWNET},
     # the paper's CIFAR-100 noisy-label run: instance parameters only, init 1, lr 0.2
     "data_parameters": {"rule.name": "data_parameters",
                         "rule.kwargs": {"preset": "cifar100_noisy"}},
-    "mwnet_normalized": {"rule.name": "mwnet",
-                         "rule.kwargs": {"inner_lr": 0.1, "meta_lr": 1e-3, "weight_decay": 1e-4,
-                                         "normalize": True}},
+    "mwnet_normalized": {"rule.name": "mwnet", "rule.kwargs": {**_MWNET, "normalize": True}},
     # Robust losses and noise-robust training (REFERENCE.md's CIFAR-10 settings).
     "gce": {"loss.name": "gce", "loss.kwargs": {"q": 0.7}},
     "sce": {"loss.name": "sce", "loss.kwargs": {"alpha": 0.1, "beta": 1.0}},
@@ -57,11 +55,10 @@ VARIANTS = {
     # CE and mwnet under the paper's SGD recipe, the virtual step at the model's rate
     "ce_sgd": _PAPER_SGD,
     "mwnet_sgd": {**_PAPER_SGD, "rule.name": "mwnet",
-                  "rule.kwargs": {"inner_lr": "model", "meta_lr": 1e-3, "weight_decay": 1e-4}},
+                  "rule.kwargs": {**_MWNET, "inner_lr": "model"}},
     # ... and with Adam plus only the recipe's weight decay (L2 5e-4 on the kernels)
     "ce_wd": {"optimizer.weight_decay": 5e-4},
-    "mwnet_wd": {"optimizer.weight_decay": 5e-4, "rule.name": "mwnet",
-                 "rule.kwargs": {"inner_lr": 0.1, "meta_lr": 1e-3, "weight_decay": 1e-4}},
+    "mwnet_wd": {"optimizer.weight_decay": 5e-4, "rule.name": "mwnet", "rule.kwargs": _MWNET},
 }
 
 
