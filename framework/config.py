@@ -105,6 +105,12 @@ def with_variant(config: ml_collections.ConfigDict, variants: dict[str, dict],
   return config
 
 
+def set_fields(config: ml_collections.ConfigDict, fields: dict) -> None:
+  """`set_field` for keyword-style paths: {"train__epochs": 3} sets train.epochs."""
+  for path, value in fields.items():
+    set_field(config, path.replace("__", "."), value)
+
+
 def set_field(config: ml_collections.ConfigDict, dotted: str, value) -> None:
   """Sets the existing field `dotted` ("a.b.c") of `config`; KeyError when there is none."""
   *path, field = dotted.split(".")

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from framework import data as data_lib
 from framework import experiment, export
-from framework.config import load_experiment
+from framework.config import load_experiment, set_fields
 from framework.data.augment import InputTransform
 from framework.data.bundle import Split
 from framework.errors import ConfigError
@@ -154,12 +154,7 @@ def _config(path, experiment_file=TABULAR, **fields):
   config.data.source, config.data.path = "csv", str(path)
   config.model.name, config.model.kwargs = "mlp", {"hidden": (8,)}
   config.train.batch_size = 16
-  for dotted, value in fields.items():
-    *path_, field = dotted.split("__")
-    node = config
-    for key in path_:
-      node = node[key]
-    node[field] = value
+  set_fields(config, fields)
   return config
 
 

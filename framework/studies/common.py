@@ -8,7 +8,7 @@ import types
 from absl import flags
 import numpy as np
 
-from framework.config import choose_variants, load_experiment
+from framework.config import choose_variants, load_experiment, set_fields
 from framework.errors import ConfigError
 from framework.rundir import RunDir
 
@@ -47,12 +47,7 @@ def train_variant(module: types.ModuleType, variant: str, seed: int, workdir: st
   if epochs is not None:
     config.train.epochs = epochs
     config.train.eval_every_epochs = min(config.train.eval_every_epochs, epochs)
-  for dotted, value in fields.items():
-    *path, field = dotted.split("__")
-    node = config
-    for key in path:
-      node = node[key]
-    node[field] = value
+  set_fields(config, fields)
   return train.run(config, workdir, verbose=False), False
 
 

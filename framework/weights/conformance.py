@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from framework.config import base_config
+from framework.config import base_config, set_fields
 from framework.errors import one_line
 
 STEPS, LOOPS = 4, 2  # steps per compiled loop, loops per run: a second loop would retrace
@@ -55,12 +55,7 @@ def synthetic_config(strategy: str = "one_device", **overrides):
   c.train.epochs = 2
   c.strategy.name = strategy
   c.strategy.cpu_devices = 2 if strategy == "mirrored" else 0
-  for dotted, value in overrides.items():
-    *path, field = dotted.split("__")
-    node = c
-    for key in path:
-      node = node[key]
-    node[field] = value
+  set_fields(c, overrides)  # rule__name=... sets rule.name
   return c
 
 
