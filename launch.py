@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 
-from framework import cli
+from framework.tools import cli
 from framework.config import resolve_extra_modules
 
 USAGE = ("usage: python launch.py [--config=FILE[:VARIANT]] [--workdir=DIR] "
@@ -55,7 +55,8 @@ def _launch(argv: list[str]) -> int:
     config = values.config
     config.extra_modules = resolve_extra_modules(config.extra_modules, spec.partition(":")[0])
     if values.list:  # with the experiment's own components
-      from framework import components, experiment  # pylint: disable=g-import-not-at-top
+      from framework.train import components  # pylint: disable=g-import-not-at-top
+      from framework.train import experiment
       experiment.import_extra_modules(config.extra_modules)
       print(components.listing())
       return 0

@@ -11,7 +11,7 @@ csv: a header row, one numeric column per feature, integer class ids 0..C-1 in
 npz (`data.source=npz`; a .npz path with the csv source is an error saying so): features
 [n, D] under `x`, labels under `y`. Features are standardised with the mean and std of the
 training pool (the test split excluded); the exported model applies the same scaling, so
-`python -m framework.predict WORKDIR --data=new.csv` takes raw rows. Without
+`python -m framework.tools.predict WORKDIR --data=new.csv` takes raw rows. Without
 `data.test_path`, a seeded stratified 25% of the file is the test split.
 
 No protocol transforms: no long-tail cut, no label noise, no validation split (set

@@ -14,7 +14,7 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 _EXPORTS = {
     "ConfigError": "framework.errors",
-    "Registry": "framework.registry",
+    "Registry": "framework.config.registry",
     "base_config": "framework.config",
     "load_experiment": "framework.config",
     "ALPHA": "framework.weights", "WEIGHT": "framework.weights", "RULES": "framework.weights",
@@ -27,14 +27,14 @@ _EXPORTS = {
     "register_loss": "framework.losses",
     "MODELS": "framework.models",
     "DATASETS": "framework.data",
-    "Trainer": "framework.trainer",
-    "Controller": "framework.controller",
-    "RunDir": "framework.rundir",
+    "Trainer": "framework.train.trainer",
+    "Controller": "framework.train.controller",
+    "RunDir": "framework.runs.rundir",
     "fit": "framework.api",
     "Result": "framework.api",
 }
 
-_SUBPACKAGES = ("data", "losses", "models", "weights", "logging", "export")
+_SUBPACKAGES = ("data", "losses", "models", "weights", "summaries", "runs")
 
 __all__ = sorted(_EXPORTS) + list(_SUBPACKAGES)
 

@@ -26,8 +26,8 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
-from framework import experiment as experiment_lib
-from framework import export
+from framework.train import experiment as experiment_lib
+from framework.runs import export
 from framework import train
 from framework.config import base_config, set_field
 from framework.data import DataBundle, Source

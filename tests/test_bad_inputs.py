@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from framework.rundir import RunDir
+from framework.runs.rundir import RunDir
 from tests.test_launch import FAST, ROOT
 
 _spec = importlib.util.spec_from_file_location("launcher", os.path.join(ROOT, "launch.py"))
@@ -180,7 +180,7 @@ def test_a_failed_start_leaves_an_existing_run_untouched(tmp_path, capsys):
 
 def test_a_full_disk_is_one_line_naming_the_path(capsys):
   import errno  # pylint: disable=g-import-not-at-top
-  from framework import cli  # pylint: disable=g-import-not-at-top
+  from framework.tools import cli  # pylint: disable=g-import-not-at-top
   status = cli.report(OSError(errno.ENOSPC, "No space left on device", "/runs/x/results.json"))
   err = capsys.readouterr().err
   assert status == 1 and err == "error: /runs/x/results.json: No space left on device\n"

@@ -1,4 +1,4 @@
-"""`python -m framework.check_rule` on the example rule (passes) and on a rule that uses only
+"""`python -m framework.tools.check_rule` on the example rule (passes) and on a rule that uses only
 its replica's rows (fails, naming the replica mismatch)."""
 
 import os
@@ -30,7 +30,7 @@ def replica_mean_weights():
 
 def check_rule(*args, cwd=ROOT):
   env = dict(os.environ, PYTHONPATH=ROOT)
-  return subprocess.run([sys.executable, "-m", "framework.check_rule", *args], cwd=cwd,
+  return subprocess.run([sys.executable, "-m", "framework.tools.check_rule", *args], cwd=cwd,
                         env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -72,7 +72,7 @@ def test_bad_input_is_one_line(tmp_path):
 
 
 def test_kwargs_that_take_a_number_or_a_word():
-  from framework.check_rule import parse_kwargs  # pylint: disable=g-import-not-at-top
+  from framework.tools.check_rule import parse_kwargs  # pylint: disable=g-import-not-at-top
   assert parse_kwargs("mwnet", ["inner_lr=model", "meta_lr=0.01"]) == {
       "inner_lr": "model", "meta_lr": 0.01}
   assert parse_kwargs("l2rw", ["inner_lr=0.5"]) == {"inner_lr": 0.5}

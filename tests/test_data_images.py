@@ -16,7 +16,7 @@ import pytest
 
 from framework.data import build, default_data_config
 from framework.errors import ConfigError
-from framework.pipeline import eval_batches
+from framework.data.stream import eval_batches
 from tests.test_launch import _stderr_lines, launch
 
 

@@ -11,7 +11,7 @@ import tensorflow_datasets as tfds
 
 from framework.data import build, default_data_config
 from framework.errors import ConfigError
-from framework.pipeline import eval_batches
+from framework.data.stream import eval_batches
 from tests.helpers import parameters, synthetic_config, train_steps
 
 

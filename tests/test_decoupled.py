@@ -4,9 +4,11 @@ classifier's class weights at evaluation, against a NumPy re-derivation."""
 import numpy as np
 import pytest
 
-from framework import decoupled, export, train
+from framework import train
+from framework.evaluation import decoupled
+from framework.runs import export
 from framework.errors import ConfigError
-from framework.experiment import build
+from framework.train.experiment import build
 from tests.helpers import synthetic_config
 
 

@@ -1,5 +1,5 @@
 """Every run leaves a deployable model: model.keras and a SavedModel that equal the final
-evaluation; `framework.predict` and `framework.evaluate` read them back."""
+evaluation; `framework.tools.predict` and `framework.tools.evaluate` read them back."""
 
 import csv
 import os
@@ -11,10 +11,11 @@ import pytest
 import tensorflow as tf
 
 from framework import data as data_lib
-from framework import export, train
-from framework.evaluate import evaluate
-from framework.evaluator import Evaluator
-from framework.predict import main as predict_main
+from framework import train
+from framework.runs import export
+from framework.tools.evaluate import evaluate
+from framework.evaluation.evaluator import Evaluator
+from framework.tools.predict import main as predict_main
 from tests.helpers import synthetic_config
 
 

@@ -40,7 +40,7 @@ def test_ldam_drw_batch_loss_under_both_reductions(normalize):
                             class_weights__kwargs={"beta": 0.9999},
                             class_weights__normalize=normalize)
   exp = train_steps(config, 0)
-  index = next(iter(framework.pipeline.index_batches(len(exp.data.train), 32, config.seed)))
+  index = next(iter(framework.data.stream.index_batches(len(exp.data.train), 32, config.seed)))
   x = exp.data.transform.eval(exp.data.train.features[index.numpy()])
   y = exp.data.train.labels[index.numpy()]
   z = exp.model(x, training=True).numpy()

@@ -1,4 +1,4 @@
-"""`python -m framework.inspect`: sections, an independently recomputed AUROC, the error case."""
+"""`python -m framework.tools.inspect_run`: sections, an independently recomputed AUROC, the error case."""
 
 import os
 import re
@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from framework import inspect as inspect_lib
-from framework.metrics import auroc
+from framework.tools import inspect_run as inspect_lib
+from framework.evaluation.metrics import auroc
 from tests.tensorboard_run import noisy_run
 
 
 @pytest.fixture(scope="module")
 def output():
   workdir, _ = noisy_run()
-  done = subprocess.run([sys.executable, "-m", "framework.inspect", workdir, "--top", "4"],
+  done = subprocess.run([sys.executable, "-m", "framework.tools.inspect_run", workdir, "--top", "4"],
                         capture_output=True, text=True, timeout=120, check=True)
   return workdir, done.stdout
 
@@ -93,7 +93,7 @@ def test_workdir_without_snapshots_is_one_line_and_exit_2(tmp_path, capsys):
   assert captured.out == ""
   assert len(captured.err.splitlines()) == 1
   assert captured.err.startswith("inspect: no weight snapshots")
-  done = subprocess.run([sys.executable, "-m", "framework.inspect", str(tmp_path / "nope")],
+  done = subprocess.run([sys.executable, "-m", "framework.tools.inspect_run", str(tmp_path / "nope")],
                         capture_output=True, text=True, timeout=120)
   assert done.returncode == 2 and done.stdout == ""
   assert done.stderr.splitlines()[-1].startswith("inspect: no weight snapshots")

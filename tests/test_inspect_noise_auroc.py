@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from framework.inspect import noise_auroc
+from framework.tools.inspect_run import noise_auroc
 
 
 def _fake_run(workdir, epochs=3, n=200, seed=0):

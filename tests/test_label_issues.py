@@ -1,4 +1,4 @@
-"""`python -m framework.inspect WORKDIR --label_issues=FILE.csv` on a noisy run: every
+"""`python -m framework.tools.inspect_run WORKDIR --label_issues=FILE.csv` on a noisy run: every
 training example once, most suspect first, the columns a person acts on, a score that is
 the re-derived mean of two rank percentiles, and the noisy labels concentrated at the top."""
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from scipy.stats import rankdata
 
-from framework import inspect as inspect_lib
-from framework import label_issues
+from framework.tools import inspect_run as inspect_lib
+from framework.tools import label_issues
 from framework import train
-from framework.metrics import auroc
+from framework.evaluation.metrics import auroc
 from tests.tensorboard_run import noisy_config
 
 COLUMNS = ["rank", "index", "given_label", "given_class", "predicted_label", "predicted_class",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from framework.logging import confusion_matrix_image
-from framework.logging import heatmap
+from framework.summaries import confusion_matrix_image
+from framework.summaries import heatmap
 
 # Published viridis colours (matplotlib / viridisLite) at 0, 0.5 and 1.
 VIRIDIS_LOW, VIRIDIS_MID, VIRIDIS_HIGH = (68, 1, 84), (33, 144, 140), (253, 231, 37)
@@ -121,7 +121,7 @@ def _count(pixels, colour):
 
 
 def test_confusion_figure_has_the_cells_a_scale_and_room_for_the_names():
-  from framework.logging.figures import confusion_figure
+  from framework.summaries.figures import confusion_figure
   names = list("abcdef")
   short = confusion_figure(np.eye(6) * 5, names)
   long = confusion_figure(np.eye(6) * 5, ["a much longer class name"] + names[1:])
@@ -134,7 +134,7 @@ def test_confusion_figure_has_the_cells_a_scale_and_room_for_the_names():
 
 
 def test_trajectory_figure_separates_groups_and_labels_every_row():
-  from framework.logging.figures import trajectory_figure
+  from framework.summaries.figures import trajectory_figure
   matrix = np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
   plain = trajectory_figure(matrix, ["a #0", "a #1", "a #2 (noisy)"], [10, 20])
   split = trajectory_figure(matrix, ["a #0", "a #1", "a #2 (noisy)"], [10, 20], row_breaks=[2])

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from framework.logging import OnlyMoving
+from framework.summaries import OnlyMoving
 
 
 def test_a_constant_family_is_held_back_and_reported_as_constant():

@@ -11,12 +11,12 @@ from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import metadata as custom_scalar_metadata
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from framework.logging import flatten_hparams
-from framework.logging import heatmap
-from framework.logging import MetricWriter
-from framework.logging import MultiWriter
-from framework.logging import NullWriter
-from framework.logging import SummaryWriter
+from framework.summaries import flatten_hparams
+from framework.summaries import heatmap
+from framework.summaries import MetricWriter
+from framework.summaries import MultiWriter
+from framework.summaries import NullWriter
+from framework.summaries import SummaryWriter
 
 
 def _load(logdir):

@@ -1,4 +1,4 @@
-"""framework.metrics against scikit-learn (an independent reference) and hand-made cases."""
+"""framework.evaluation.metrics against scikit-learn (an independent reference) and hand-made cases."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from framework.metrics import auroc
-from framework.metrics import average_precision
-from framework.metrics import classification_metrics
-from framework.metrics import format_per_class_table
+from framework.evaluation.metrics import auroc
+from framework.evaluation.metrics import average_precision
+from framework.evaluation.metrics import classification_metrics
+from framework.evaluation.metrics import format_per_class_table
 
 
 def _softmax(logits):

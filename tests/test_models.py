@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from framework import experiment as experiment_lib
+from framework.train import experiment as experiment_lib
 from framework.errors import ConfigError
 from framework.models import MODELS
 from tests.helpers import parameters, synthetic_config

@@ -6,8 +6,8 @@ import re
 import subprocess
 import sys
 
-from framework.actions import Progress
-from framework.controller import LoopEnd
+from framework.train.actions import Progress
+from framework.train.controller import LoopEnd
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but \t and \n
 

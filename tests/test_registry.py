@@ -5,7 +5,7 @@ import importlib.util
 import pytest
 
 import framework
-from framework.registry import Registry
+from framework.config.registry import Registry
 
 FACTORY_SOURCE = '''
 def make_thing(size: int = 1):

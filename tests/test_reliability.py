@@ -16,9 +16,9 @@ import tensorflow as tf
 
 from framework.config import set_field
 from framework.errors import ConfigError
-from framework.pipeline import index_batches
-from framework.rundir import RunDir
-from framework.train import relaunch_changes
+from framework.data.stream import index_batches
+from framework.runs.rundir import RunDir
+from framework.train.runner import relaunch_changes
 from tests.helpers import synthetic_config
 from tests.test_launch import FAST, ROOT, _checkpoint_values, _stderr_lines, launch
 
@@ -236,7 +236,7 @@ def test_help_is_fast_and_lists_fields_and_variants():
 
 def test_kwarg_that_also_takes_text_from_the_command_line():
   """`inner_lr: float | str` takes a number or "model"; a float-only kwarg refuses text."""
-  from framework.cli import apply_kwargs  # pylint: disable=g-import-not-at-top
+  from framework.tools.cli import apply_kwargs  # pylint: disable=g-import-not-at-top
   config = synthetic_config(rule__name="mwnet", loss__name="focal")
   apply_kwargs(config, {("rule", "inner_lr"): "model"})
   assert config.rule.kwargs["inner_lr"] == "model"

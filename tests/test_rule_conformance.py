@@ -1,4 +1,4 @@
-"""Every registered rule passes the conformance checks `python -m framework.check_rule` runs:
+"""Every registered rule passes the conformance checks `python -m framework.tools.check_rule` runs:
 compiled once, finite, same state on one device and two replicas, checkpointed."""
 
 from types import SimpleNamespace
@@ -21,7 +21,7 @@ def test_every_builtin_rule_is_covered():
     assert name in RULE_NAMES
 
 
-# The example rule is checked by `python -m framework.check_rule` (tests/test_check_rule.py).
+# The example rule is checked by `python -m framework.tools.check_rule` (tests/test_check_rule.py).
 @pytest.mark.parametrize("name", [n for n in RULE_NAMES if n != "example_focal_weights"])
 def test_rule_conforms(name, tmp_path):
   checks = conformance.run_checks(name, directory=str(tmp_path))

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import framework
-from framework.weights.rules import lambert_w0, project_to_simplex, transforms
+from framework.weights.rules import combine, lambert_w0, project_to_simplex
 from framework.weights.rules.superloss import superloss_sigma
 
 C = 3
@@ -174,7 +174,7 @@ def test_project_to_simplex():
 
 def test_view_transforms():
   view = framework.Tables({"weight": tf.constant([-1.0, 0.5, 4.0, 2.0])})
-  out = transforms.chain(transforms.clip(0.0, 2.0), transforms.mean_one())(view)
+  out = combine.chain(combine.clip(0.0, 2.0), combine.mean_one())(view)
   np.testing.assert_allclose(out.per_sample["weight"], np.array([0, 0.5, 2, 2]) / 1.125)
 
 

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import framework
-from framework import experiment as experiment_lib
+from framework.train import experiment as experiment_lib
 from tests.helpers import parameters, synthetic_config, tables, train_steps
 
 def first_global_batch(num_examples, size=32):

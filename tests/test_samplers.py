@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from framework.pipeline import index_batches
-from framework.samplers import ClassSampler, class_probabilities
+from framework.data.stream import index_batches
+from framework.data.samplers import ClassSampler, class_probabilities
 from tests.test_launch import FAST, _checkpoint_values, launch
 from tests.test_reliability import _wait_for
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from framework import experiment as experiment_lib
+from framework.train import experiment as experiment_lib
 from framework.config import base_config
 from framework.errors import ConfigError
-from framework.optimizers import EpochSchedule, build_optimizer, current_learning_rate
+from framework.train.optimizers import EpochSchedule, build_optimizer, current_learning_rate
 from tests.helpers import synthetic_config
 
 STEPS_PER_EPOCH = 3

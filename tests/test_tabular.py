@@ -15,14 +15,15 @@ from sklearn import metrics as skm
 import tensorflow as tf
 
 from framework import data as data_lib
-from framework import experiment, export
+from framework.train import experiment
+from framework.runs import export
 from framework.config import load_experiment, set_fields
 from framework.data.augment import InputTransform
 from framework.data.bundle import Split
 from framework.errors import ConfigError
-from framework.evaluator import Evaluator
-from framework.metrics import classification_metrics
-from framework.predict import main as predict_main
+from framework.evaluation.evaluator import Evaluator
+from framework.evaluation.metrics import classification_metrics
+from framework.tools.predict import main as predict_main
 from tests.test_launch import ROOT, _stderr_lines, launch
 
 TABULAR = os.path.join(ROOT, "experiments", "tabular.py")

@@ -12,7 +12,7 @@ from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from framework.errors import ConfigError
-from framework.logging import tracking
+from framework.summaries import tracking
 from tests.tensorboard_run import EPOCHS, RUN, noisy_config, noisy_run
 
 CLASSES = ["0", "1", "2", "3"]

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from framework import experiment
+from framework.train import experiment
 from framework.config import base_config
 
 _STEPS = flags.DEFINE_integer("steps", 5, "Training steps per timed call.")

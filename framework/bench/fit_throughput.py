@@ -15,7 +15,7 @@ from absl import app, flags
 import keras
 import numpy as np
 
-from framework import experiment
+from framework.train import experiment
 from framework.config import base_config
 
 _SOURCE = flags.DEFINE_string("source", "fashion_mnist", "Dataset (fashion_mnist or digits).")

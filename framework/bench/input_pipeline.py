@@ -28,13 +28,13 @@ import numpy as np
 from PIL import Image
 import tensorflow as tf
 
-from framework import experiment as experiment_lib
+from framework.train import experiment as experiment_lib
 from framework.config import base_config
 from framework.data import build, cifar, default_data_config
 from framework.data.augment import InputTransform
 from framework.data.bundle import Split
-from framework.distribute import make_strategy
-from framework.pipeline import InputStreams
+from framework.train.distribute import make_strategy
+from framework.data.stream import InputStreams
 
 BATCH = 128
 

@@ -20,14 +20,15 @@ import argparse
 import tempfile
 import time
 
-from framework import actions as actions_lib
-from framework import experiment as experiment_lib
+from framework.train import actions as actions_lib
+from framework.train import experiment as experiment_lib
 from framework import train
 from framework.config import base_config, load_experiment
-from framework.controller import Controller
-from framework.evaluator import Evaluator
-from framework.logging import Board, summaries as summaries_lib
-from framework.rundir import RunDir
+from framework.train.controller import Controller
+from framework.evaluation.evaluator import Evaluator
+from framework.summaries import Board
+from framework.summaries import actions as summaries_lib
+from framework.runs.rundir import RunDir
 
 
 def _config(spec: str, epochs: int, summaries: bool):

@@ -16,7 +16,7 @@ import argparse
 import statistics
 import time
 
-from framework import experiment as experiment_lib
+from framework.train import experiment as experiment_lib
 from framework.config import load_experiment
 
 

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from framework.losses import build_loss, per_example
 from framework.models import MODELS
-from framework.trainer import Trainer
+from framework.train.trainer import Trainer
 from framework.weights import RULES, WeightState
 
 flags.DEFINE_integer("batch", 256, "global batch")

@@ -7,13 +7,13 @@ TensorFlow); `DATASETS` comes with every built-in source registered.
 import importlib as _importlib
 
 _EXPORTS = {
-    "build": "protocol", "check_config": "protocol", "resolve_config": "protocol",
-    "DATASETS": "protocol",
+    "build": "builder", "check_config": "builder", "resolve_config": "builder",
+    "DATASETS": "builder",
     "DataBundle": "bundle", "Split": "bundle",
     "default_data_config": "defaults",
     "FASHION_MNIST_NAMES": "idx", "read_idx": "idx",
     "Arrays": "sources", "Source": "sources",
-    "LONG_TAIL": "transforms", "NOISE": "transforms",
+    "LONG_TAIL": "protocol", "NOISE": "protocol",
     "InputTransform": "augment",
     "ArrayExamples": "examples", "FileExamples": "examples", "LookupExamples": "examples",
 }

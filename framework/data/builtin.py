@@ -5,7 +5,7 @@ from __future__ import annotations
 import ml_collections
 import numpy as np
 
-from framework.data import transforms
+from framework.data import protocol
 from framework.data.sources import DATASETS, Arrays, Source
 from framework.errors import ConfigError
 
@@ -55,6 +55,6 @@ def load_synthetic(cfg: ml_collections.ConfigDict) -> Source:
   num_samples = _positive_int(cfg, "num_samples", 2 * num_classes)
   num_features = _positive_int(cfg, "num_features", 1)
   x, y = make_blobs(num_samples, num_features, num_classes,
-                    transforms.rng_for(cfg.seed, transforms.SYNTHETIC_STREAM))
+                    protocol.rng_for(cfg.seed, protocol.SYNTHETIC_STREAM))
   return Source(pool=Arrays(x, y), test=None, class_names=tuple(str(c) for c in range(num_classes)),
                 tabular=True, location="synthetic")

@@ -31,5 +31,5 @@ def default_data_config() -> ml_collections.ConfigDict:
       crop_padding=4,  # crop_flip: zero padding before the random crop
       mean=(),  # per-channel mean of pixels in [0, 1] (empty: the source's default, else 0)
       std=(),  # per-channel std (empty: the source's default, else 1)
-      sampler="instance",  # instance | class_balanced | sqrt | progressive (framework.samplers)
+      sampler="instance",  # instance | class_balanced | sqrt | progressive (framework.data.samplers)
   ))

@@ -1,215 +1,164 @@
-"""`build(cfg) -> DataBundle`: load a source and apply the data protocol in a fixed order.
+"""The protocol steps applied to a source's pool, as pure NumPy functions on row indices.
 
-1. load the pool and test split (a seeded stratified split of the pool by data.test_fraction
-   when the source has none);
-2. permute the pool with np.random.default_rng(data.seed);
-3. validation: the first data.val_per_class examples of each class in permutation order,
-   removed from the pool (clean, balanced);
-4. data.train_size: the first train_size remaining examples in permutation order;
-5. long tail: keep the first n_c examples of class c (n_c from data.long_tail.profile, with
-   n_max the largest class left), rows stay in permutation order;
-6. label noise on the training split only, from its own generator, so turning noise on
-   never changes which examples are kept.
-Steps 5 and 6, when switched on, are recorded in `DataBundle.info["protocol"]` (counts
-before and after) and announced by the run. Tabular features are standardised with the
-statistics of the whole training pool (before steps 3-6), so the scaling does not depend
-on the protocol.
+All steps keep rows in the order of the seeded pool permutation, so "the first k of a
+class" always means the first k of that class in permutation order.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
-from absl import logging
-import ml_collections
 import numpy as np
 
-# Importing the source modules registers their datasets.
-from framework.data import builtin, cifar, idx, images, tabular, tfds_source  # noqa: F401
-import tensorflow as tf
-
-from framework.data import augment, protocol_record, transforms
-from framework.data.augment import InputTransform
-from framework.data.bundle import DataBundle, Split
-from framework.data.defaults import default_data_config
-from framework.data.sources import DATASETS, Arrays, Source, as_int_labels
-from framework import validation
 from framework.errors import ConfigError
+from framework.config.registry import Registry
+
+# Independent generator streams derived from data.seed. The pool permutation itself is
+# np.random.default_rng(seed).permutation(n); the others use default_rng([seed, STREAM]) so
+# that e.g. turning label noise on does not change which examples are kept.
+TEST_SPLIT_STREAM = 1
+NOISE_STREAM = 2
+SYNTHETIC_STREAM = 3
+
+LONG_TAIL: Registry[np.ndarray] = Registry("long-tail profile")
+NOISE: Registry[np.ndarray] = Registry("label-noise kind")
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-  out = dict(base)
-  for key, value in override.items():
-    if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-      out[key] = _merge(out[key], value)
-    else:
-      out[key] = value
-  return out
+def rng_for(seed: int, stream: int) -> np.random.Generator:
+  return np.random.default_rng([seed, stream])
 
 
-def resolve_config(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> ml_collections.ConfigDict:
-  """`cfg` completed with the defaults of any field it lacks."""
-  given = cfg.to_dict() if isinstance(cfg, ml_collections.ConfigDict) else dict(cfg)
-  return ml_collections.ConfigDict(_merge(default_data_config().to_dict(), given))
+def rank_within_class(labels: np.ndarray, num_classes: int) -> np.ndarray:
+  """rank[i] = number of j < i with labels[j] == labels[i] (position within its class)."""
+  order = np.argsort(labels, kind="stable")
+  starts = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=num_classes))[:-1]])
+  rank = np.empty(len(labels), dtype=np.int64)
+  rank[order] = np.arange(len(labels)) - starts[labels[order]]
+  return rank
 
 
-def check_config(cfg: ml_collections.ConfigDict, registered_source: bool = True) -> None:
-  """Fails fast (before any file is read) on values no source could accept."""
-  validation.check_fields(cfg, validation.DATA_FIELDS, prefix="data.")
-  if registered_source:
-    DATASETS.get(cfg.source, "data.source")
-  lt, noise = cfg.long_tail, cfg.noise
-  transforms.LONG_TAIL.get(lt.profile, "data.long_tail.profile")
-  if lt.profile == "none" and lt.imbalance_ratio != 1:
-    raise ConfigError(f"data.long_tail.imbalance_ratio={lt.imbalance_ratio!r} has no effect with "
-                      "data.long_tail.profile='none'; set the profile (exponential, step) or 1")
-  transforms.NOISE.get(noise.kind, "data.noise.kind")
-  if cfg.augment not in augment.AUGMENTATIONS:
-    raise ConfigError(f"data.augment={cfg.augment!r} is not known; known: "
-                      f"{', '.join(augment.AUGMENTATIONS)}")
-  if noise.kind == "none" and noise.rate != 0:
-    raise ConfigError(f"data.noise.rate={noise.rate!r} has no effect with data.noise.kind='none'; "
-                      "set the kind (symmetric, class_flip) or 0")
+def stratified_split(labels: np.ndarray, fraction: float, num_classes: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+  """Seeded stratified split: round(fraction * n_c) of each class go to the second part.
+
+  Returns (keep_rows, held_out_rows), both sorted, as indices into `labels`.
+  """
+  perm = rng.permutation(len(labels))
+  counts = np.bincount(labels, minlength=num_classes)
+  held_counts = np.floor(counts * fraction + 0.5).astype(np.int64)
+  held = rank_within_class(labels[perm], num_classes) < held_counts[labels[perm]]
+  return np.sort(perm[~held]), np.sort(perm[held])
 
 
-MAX_CLASSES = 1_000_000
+def validation_split(labels: np.ndarray, order: np.ndarray, per_class: int, num_classes: int,
+                     class_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+  """First `per_class` rows of each class in `order` form the validation split.
+
+  Returns (val_rows, remaining_rows), both in `order`'s order.
+  """
+  if per_class == 0:
+    return order[:0], order
+  counts = np.bincount(labels[order], minlength=num_classes)
+  if counts.min() <= per_class:
+    c = int(np.argmin(counts))
+    raise ConfigError(
+        f"data.val_per_class={per_class} is too large: class {c} ({class_names[c]!r}) has "
+        f"{counts[c]} examples in the pool; it must be < the smallest class size {counts[c]}")
+  is_val = rank_within_class(labels[order], num_classes) < per_class
+  return order[is_val], order[~is_val]
 
 
-def _num_classes(cfg: ml_collections.ConfigDict, source: Source,
-                 labels: np.ndarray) -> tuple[int, tuple[str, ...]]:
-  low, high = int(labels.min()), int(labels.max())
-  if low < 0:
-    raise ConfigError(f"{source.label_field}: label {low} found; labels must be integer class "
-                      "ids >= 0")
-  if source.class_names is not None:
-    num_classes = len(source.class_names)
-    if cfg.num_classes not in (0, num_classes):
-      raise ConfigError(f"data.num_classes={cfg.num_classes} does not match "
-                        f"data.source={cfg.source!r}, which has {num_classes} classes; use 0 "
-                        f"or {num_classes}")
-    if high >= num_classes:
-      raise ConfigError(f"{source.label_field}: label {high} found; labels must lie in "
-                        f"[0, {num_classes})")
-    return num_classes, tuple(source.class_names)
-  if cfg.num_classes:
-    if cfg.num_classes > MAX_CLASSES:
-      raise ConfigError(f"data.num_classes={cfg.num_classes} must be <= {MAX_CLASSES}")
-    if high >= cfg.num_classes:
-      raise ConfigError(f"data.num_classes={cfg.num_classes} but label {high} found "
-                        f"({source.label_field}); labels must lie in [0, {cfg.num_classes})")
-    num_classes = int(cfg.num_classes)
-  else:
-    num_classes = high + 1
-    if num_classes > len(labels):
-      raise ConfigError(f"{source.label_field}: label {high} found among {len(labels)} "
-                        "examples; labels must be class ids 0..C-1 (set data.num_classes "
-                        "to allow classes without examples)")
-    if num_classes < 2:
-      raise ConfigError(f"data.num_classes=0 inferred {num_classes} class from the labels "
-                        f"({source.label_field}); at least 2 classes are needed")
-  return num_classes, tuple(str(c) for c in range(num_classes))
+def take_train_size(order: np.ndarray, train_size: int) -> np.ndarray:
+  """The first `train_size` rows of `order` (all of them for 0)."""
+  if train_size == 0:
+    return order
+  if train_size > len(order):
+    raise ConfigError(f"data.train_size={train_size} exceeds the {len(order)} examples left in "
+                      "the pool after the validation split; use 0 (all) or fewer")
+  return order[:train_size]
 
 
-def _split(arrays: Arrays, rows: np.ndarray, labels: np.ndarray, clean: np.ndarray,
-           stats: tuple[np.ndarray, np.ndarray] | None) -> Split:
-  importance = None if arrays.importance is None else arrays.importance[rows]
-  examples = arrays.examples.take(rows)
-  if stats is not None:  # tabular: standardised once, in float64, with the pool's statistics
-    examples = transforms.standardize(examples.array, *stats)
-  return Split(examples, labels.astype(np.int32), clean.astype(np.int32), importance)
+@LONG_TAIL.register("none")
+def no_long_tail(class_sizes: np.ndarray, imbalance_ratio: float) -> np.ndarray:
+  del imbalance_ratio
+  return class_sizes.copy()
 
 
-def _transform(cfg: ml_collections.ConfigDict, source: Source) -> InputTransform:
-  """The pipeline's transform: data.augment, data.image_size, data.mean / data.std (or the
-  source's defaults), pixels scaled to [0, 1] when stored as uint8."""
-  examples = source.pool.examples
-  shape = tuple(examples.shape)
-  if len(shape) != 3:
-    if cfg.augment != "none":
-      raise ConfigError(f"data.augment={cfg.augment!r} needs images; data.source="
-                        f"{cfg.source!r} has features of shape {shape}: use 'none'")
-    return InputTransform(shape)
-  size = cfg.image_size or shape[0]
-  try:
-    mean = augment.channel_stats(cfg.mean or source.mean or 0.0, shape[-1], "data.mean")
-    std = augment.channel_stats(cfg.std or source.std or 1.0, shape[-1], "data.std")
-  except ValueError as e:
-    raise ConfigError(str(e)) from None
-  if min(std) <= 0:
-    raise ConfigError(f"data.std={tuple(std)} must be > 0")
-  identity = all(m == 0 for m in mean) and all(v == 1 for v in std)
-  return InputTransform(
-      (size, size, shape[-1]), cfg.augment, cfg.crop_padding,
-      255.0 if examples.dtype == tf.uint8 else 1.0,
-      () if identity else mean, () if identity else std)
+@LONG_TAIL.register("exponential")
+def exponential_profile(class_sizes: np.ndarray, imbalance_ratio: float) -> np.ndarray:
+  """n_c = floor(n_max * (1/IR)^(c/(C-1))): class 0 keeps n_max, class C-1 n_max / IR."""
+  num_classes = len(class_sizes)
+  exponent = np.arange(num_classes) / max(num_classes - 1, 1)
+  n_max = float(class_sizes.max())
+  return np.floor(n_max * (1.0 / imbalance_ratio) ** exponent + 1e-9).astype(np.int64)
 
 
-def build(cfg: ml_collections.ConfigDict | Mapping[str, Any],
-          source: Source | None = None) -> DataBundle:
-  """Builds train / clean validation / test splits from `config.data` (see module doc),
-  from the registered `data.source`, or from the `source` given (the Python API's arrays)."""
-  cfg = resolve_config(cfg)
-  check_config(cfg, registered_source=source is None)
-  if source is None:
-    source = DATASETS.get(cfg.source, "data.source")(cfg)
-  if not isinstance(source, Source):
-    raise TypeError(f"dataset {cfg.source!r} returned {type(source).__name__}, not a Source")
-  pool, test = source.pool, source.test
-  pool_y = as_int_labels(pool.y, source.label_field)
-  test_y = None if test is None else as_int_labels(test.y, source.label_field)
-  if len(pool_y) == 0 or len(pool.examples) != len(pool_y):
-    raise ConfigError(f"data.source={cfg.source!r}: the training pool has {len(pool.examples)} "
-                      f"examples and {len(pool_y)} labels; it must be non-empty and match")
-  everything = pool_y if test_y is None else np.concatenate([pool_y, test_y])
-  num_classes, class_names = _num_classes(cfg, source, everything)
+@LONG_TAIL.register("step")
+def step_profile(class_sizes: np.ndarray, imbalance_ratio: float) -> np.ndarray:
+  """Classes c < C//2 keep n_max, classes c >= C//2 keep floor(n_max / IR)."""
+  num_classes = len(class_sizes)
+  n_max = float(class_sizes.max())
+  minority = np.floor(n_max / imbalance_ratio + 1e-9)
+  return np.where(np.arange(num_classes) < num_classes // 2, n_max, minority).astype(np.int64)
 
-  origin = np.arange(len(pool_y))
-  if test is None:
-    origin, held = transforms.stratified_split(
-        pool_y, cfg.test_fraction, num_classes,
-        transforms.rng_for(cfg.seed, transforms.TEST_SPLIT_STREAM))
-    test, test_y, test_origin = pool.take(held), pool_y[held], held
-    pool, pool_y = pool.take(origin), pool_y[origin]
-  else:
-    test_origin = np.arange(len(test_y))
 
-  perm = np.random.default_rng(cfg.seed).permutation(len(pool_y))
-  val_rows, rest = transforms.validation_split(pool_y, perm, cfg.val_per_class, num_classes,
-                                               class_names)
-  rest = transforms.take_train_size(rest, cfg.train_size)
-  kept = transforms.long_tail(pool_y, rest, cfg.long_tail.profile,
-                              float(cfg.long_tail.imbalance_ratio), num_classes)
-  clean = pool_y[kept]
-  noisy = transforms.add_label_noise(clean, cfg.noise.kind, float(cfg.noise.rate), num_classes,
-                                     transforms.rng_for(cfg.seed, transforms.NOISE_STREAM))
+def long_tail(labels: np.ndarray, order: np.ndarray, profile: str, imbalance_ratio: float,
+              num_classes: int) -> np.ndarray:
+  """Keeps the first n_c rows of class c in `order` (n_c from the profile); order preserved."""
+  fn = LONG_TAIL.get(profile, "data.long_tail.profile")
+  sizes = np.bincount(labels[order], minlength=num_classes)
+  target = np.asarray(fn(sizes, imbalance_ratio), dtype=np.int64)
+  if target.shape != (num_classes,):
+    raise ValueError(f"long-tail profile {profile!r} returned shape {target.shape}, "
+                     f"expected ({num_classes},)")
+  if profile != "none" and (target < 1).any():
+    c = int(np.argmin(target))
+    raise ConfigError(
+        f"data.long_tail.imbalance_ratio={imbalance_ratio} leaves class {c} with no examples "
+        f"(largest class has {sizes.max()}); it must be <= {sizes.max()}")
+  keep = rank_within_class(labels[order], num_classes) < target[labels[order]]
+  return order[keep]
 
-  stats = transforms.pool_statistics(pool.examples.array) if source.tabular else None
-  if stats is not None and not (np.all(np.isfinite(stats[0])) and np.all(np.isfinite(stats[1]))):
-    column = int(np.argmax(~(np.isfinite(stats[0]) & np.isfinite(stats[1]))))
-    raise ConfigError(f"{source.label_field}: feature column {column} overflows when "
-                      "standardised (values near the float limit); rescale it")
-  if len(test_y) == 0:
-    raise ConfigError(f"data.test_fraction={cfg.test_fraction} leaves no test examples "
-                      f"(pool of {len(pool_y) + len(test_y)}); raise it or give data.test_path")
-  all_test = np.arange(len(test_y))
-  applied = [protocol_record.long_tail_record(
-                 cfg.long_tail.profile, cfg.long_tail.imbalance_ratio, pool_y[rest], clean,
-                 num_classes),
-             protocol_record.noise_record(cfg.noise.kind, cfg.noise.rate, clean, noisy,
-                                          num_classes)]
-  bundle = DataBundle(
-      train=_split(pool, kept, noisy, clean, stats),
-      val=(_split(pool, val_rows, pool_y[val_rows], pool_y[val_rows], stats)
-           if len(val_rows) else None),
-      test=_split(test, all_test, test_y, test_y, stats),
-      num_classes=num_classes, class_names=class_names, transform=_transform(cfg, source),
-      info=dict(source=cfg.source, location=source.location, train_origin=origin[kept],
-                val_origin=origin[val_rows], test_origin=test_origin,
-                feature_mean=None if stats is None else stats[0],
-                feature_std=None if stats is None else stats[1],
-                feature_names=source.feature_names,
-                protocol=[record for record in applied if record is not None]))
-  logging.info("data: %s train %d (per class %s, %d noisy), val %d, test %d", cfg.source,
-               len(bundle.train), bundle.class_counts.tolist(),
-               int(bundle.train.noise_mask.sum()), len(val_rows), len(test_y))
-  return bundle
+
+@NOISE.register("none")
+def no_noise(labels: np.ndarray, rate: float, num_classes: int,
+             rng: np.random.Generator) -> np.ndarray:
+  del rate, num_classes, rng
+  return labels.copy()
+
+
+@NOISE.register("symmetric")
+def symmetric_noise(labels: np.ndarray, rate: float, num_classes: int,
+                    rng: np.random.Generator) -> np.ndarray:
+  """With probability `rate` a label is redrawn uniformly from all C classes (may stay)."""
+  resample = rng.random(len(labels)) < rate
+  drawn = rng.integers(0, num_classes, size=len(labels))
+  return np.where(resample, drawn, labels)
+
+
+@NOISE.register("class_flip")
+def class_flip_noise(labels: np.ndarray, rate: float, num_classes: int,
+                     rng: np.random.Generator) -> np.ndarray:
+  """With probability `rate` class c becomes (c + 1) % C (pair-flip, asymmetric noise)."""
+  flip = rng.random(len(labels)) < rate
+  return np.where(flip, (labels + 1) % num_classes, labels)
+
+
+def add_label_noise(labels: np.ndarray, kind: str, rate: float, num_classes: int,
+                    rng: np.random.Generator) -> np.ndarray:
+  fn = NOISE.get(kind, "data.noise.kind")
+  noisy = np.asarray(fn(labels, rate, num_classes, rng), dtype=np.int64)
+  if noisy.shape != labels.shape:
+    raise ValueError(f"label-noise kind {kind!r} returned shape {noisy.shape}, "
+                     f"expected {labels.shape}")
+  return noisy
+
+
+def pool_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """Per-feature mean and std (std 1 for constant features), float64."""
+  x = np.asarray(x, dtype=np.float64)
+  mean, std = x.mean(axis=0), x.std(axis=0)
+  return mean, np.where(std > 0, std, 1.0)
+
+
+def standardize(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+  """float32 (x - mean) / std, computed in float64."""
+  return ((np.asarray(x, dtype=np.float64) - mean) / std).astype(np.float32)

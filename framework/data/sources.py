@@ -20,7 +20,7 @@ import numpy as np
 
 from framework.data.examples import Examples, as_examples
 from framework.errors import ConfigError, one_line
-from framework.registry import Registry
+from framework.config.registry import Registry
 
 DATASETS: Registry["Source"] = Registry("dataset")
 

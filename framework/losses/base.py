@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from framework.errors import ConfigError, one_line
 from framework.losses import _common
-from framework.registry import Registry
+from framework.config.registry import Registry
 
 LOSSES: Registry[keras.losses.Loss] = Registry("loss")
 # Set by the trainer, never by a config: it feeds logits and reduces the losses itself.

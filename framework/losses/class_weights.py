@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from framework.errors import ConfigError
 from framework.losses import _common
-from framework.registry import Registry
+from framework.config.registry import Registry
 
 CLASS_WEIGHTS: Registry[np.ndarray] = Registry("class weighting scheme")
 

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import keras
 
-from framework.registry import Registry
+from framework.config.registry import Registry
 
 MODELS: Registry[keras.Model] = Registry("model")

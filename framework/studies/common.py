@@ -10,7 +10,7 @@ import numpy as np
 
 from framework.config import choose_variants, load_experiment, set_fields
 from framework.errors import ConfigError
-from framework.rundir import RunDir
+from framework.runs.rundir import RunDir
 
 
 def define_seeds_flag(default: list[str]) -> flags.FlagHolder:

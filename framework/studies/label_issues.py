@@ -5,7 +5,7 @@ r"""Finding the wrong labels: the framework's label-issue ranking beside cleanla
 On the noisy Fashion-MNIST protocol (experiments/fmnist_noisy.py: 10,000 training images,
 about 45% of the labels wrong), for each seed:
 * the framework: the runs of the variants below (trained, or re-read from the noisy study's
-  workdirs), each ranked by `framework.label_issues` (the rule's best table and the final
+  workdirs), each ranked by `framework.tools.label_issues` (the rule's best table and the final
   model's in-sample probability of the given label, combined);
 * cleanlab (confident learning): out-of-sample predicted probabilities from 5-fold
   cross-validation of the same model and recipe (MLP 784-512-512-10, Adam 1e-3, batch 128,
@@ -24,8 +24,8 @@ import sys
 from absl import app, flags, logging
 import numpy as np
 
-from framework.metrics import auroc
-from framework.rundir import RunDir
+from framework.evaluation.metrics import auroc
+from framework.runs.rundir import RunDir
 from framework.studies import common
 
 VARIANTS = ("ce", "l2rw", "elr", "mwnet")
@@ -76,7 +76,7 @@ def main(argv):
     import cleanlab  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
   except ImportError:
     sys.exit("error: this study needs cleanlab: pip install cleanlab")
-  from framework.label_issues import write_label_issues  # pylint: disable=g-import-not-at-top
+  from framework.tools.label_issues import write_label_issues  # pylint: disable=g-import-not-at-top
   module, variants = common.experiment_variants("fmnist_noisy", _VARIANTS.value)
   rows: dict[str, list[dict]] = {}
   for seed in (int(s) for s in _SEEDS.value):

@@ -13,11 +13,11 @@ from __future__ import annotations
 from absl import app, flags
 import numpy as np
 
-from framework import experiment as experiment_lib
+from framework.train import experiment as experiment_lib
 from framework.config import base_config
-from framework.controller import Controller, LoopEnd
-from framework.evaluator import Evaluator
-from framework.metrics import auroc
+from framework.train.controller import Controller, LoopEnd
+from framework.evaluation.evaluator import Evaluator
+from framework.evaluation.metrics import auroc
 
 flags.DEFINE_float("noise_rate", 0.4, "symmetric label-noise rate")
 flags.DEFINE_bool("fashion_mnist", False, "Fashion-MNIST (10,000 training images) instead of digits")

@@ -18,7 +18,7 @@ import time
 
 from absl import app, flags, logging
 
-from framework.inspect import noise_auroc
+from framework.tools.inspect_run import noise_auroc
 from framework.studies import common
 
 FINAL_TABLE = {"l2rw": "per_sample/kept"}  # the table of the final AUROC; default weight

@@ -4,8 +4,8 @@ A rule is trained for a few compiled loops on a tiny synthetic problem on one de
 on two replicas, and the checks compare the runs: a single trace, table shapes, finite
 state, identical state on one device and two replicas, a checkpoint round trip.
 `tests/test_rule_conformance.py` runs them on every registered rule and
-`python -m framework.check_rule` on a user's. The two-replica run needs two devices: on a
-CPU-only machine split the CPU (`framework.distribute.split_cpu(2)`) before TensorFlow
+`python -m framework.tools.check_rule` on a user's. The two-replica run needs two devices: on a
+CPU-only machine split the CPU (`framework.train.distribute.split_cpu(2)`) before TensorFlow
 initialises.
 """
 
@@ -68,7 +68,7 @@ def rule_config(name: str, kwargs: Mapping[str, Any] | None = None,
 
 def train(config, steps: int = STEPS, loops: int = 1):
   """Builds the experiment of `config` and runs `loops` compiled loops of `steps` steps."""
-  from framework import experiment  # pylint: disable=g-import-not-at-top (TensorFlow)
+  from framework.train import experiment  # pylint: disable=g-import-not-at-top (TensorFlow)
   exp = experiment.build(config)
   for _ in range(loops):
     exp.trainer.train(steps)
@@ -147,7 +147,7 @@ def check_replicas(one, two) -> Check:
   replicas = two.strategy.num_replicas_in_sync
   if replicas != 2:
     return Check(name, False, f"the second run has {replicas} replica(s), not 2: split the "
-                 "CPU before TensorFlow initialises (framework.distribute.split_cpu(2))")
+                 "CPU before TensorFlow initialises (framework.train.distribute.split_cpu(2))")
   t1, t2 = one.state.numpy(), two.state.numpy()
   if t1.keys() != t2.keys():
     return Check(name, False, f"tables differ: {sorted(t1)} on one device, {sorted(t2)} on two")
@@ -165,7 +165,7 @@ def check_replicas(one, two) -> Check:
 
 def check_checkpoint(exp, directory: str) -> Check:
   """Saved, then restored into a freshly built trainer: the same tables, parameters, step."""
-  from framework import experiment  # pylint: disable=g-import-not-at-top (TensorFlow)
+  from framework.train import experiment  # pylint: disable=g-import-not-at-top (TensorFlow)
   name = "checkpoint round trip"
   path = exp.trainer.checkpoint().save(os.path.join(directory, "ckpt"))
   fresh = experiment.build(exp.config)

@@ -6,7 +6,7 @@ the trainer's product of the class weighting (after a deferred switch, if any), 
 importance scores and the default modulation of the rule's tables. A rule with its own
 `modulate` is shown through its `weight` table. Snapshots store it as `effective/weight`
 (and the class weights in force as `effective/class_weight`), so TensorBoard and
-`framework.inspect` show the weighting a run actually trained with, not just the rule's part.
+`framework.tools.inspect_run` show the weighting a run actually trained with, not just the rule's part.
 """
 
 from __future__ import annotations

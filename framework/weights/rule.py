@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import tensorflow as tf
 
-from framework.registry import Registry
+from framework.config.registry import Registry
 from framework.weights.tables import Batch, Modulation, StepResult, Tables
 
 WEIGHT = "weight"  # the per-sample weight table every state has (initialised to 1)

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from framework.weights import optim
 from framework.weights.rule import ALPHA, WEIGHT, Rule, register_rule
-from framework.weights.rules.transforms import batch_softmax_weights, log_mean_exp
+from framework.weights.rules.combine import batch_softmax_weights, log_mean_exp
 from framework.weights.tables import Modulation, Tables
 
 LOG_WEIGHT, LOG_MEAN = "log_weight", "log_mean"

@@ -14,7 +14,7 @@ import math
 import tensorflow as tf
 
 from framework.weights.rule import ALPHA, WEIGHT, Rule, register_rule
-from framework.weights.rules.transforms import batch_softmax_weights, log_mean_exp
+from framework.weights.rules.combine import batch_softmax_weights, log_mean_exp
 from framework.weights.tables import Modulation, Tables
 
 EMA, LOG_MEAN = "loss_ema", "log_mean"

@@ -11,7 +11,7 @@ import math
 
 from framework.weights import optim
 from framework.weights.rule import WEIGHT, Rule, register_rule
-from framework.weights.rules.transforms import clip, with_transforms
+from framework.weights.rules.combine import clip, with_transforms
 
 
 @register_rule("sgd")

@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from framework.logging.writer import MetricWriter, MultiWriter, NullWriter, SummaryWriter
+from framework.summaries.writer import MetricWriter, MultiWriter, NullWriter, SummaryWriter
 
 CLASSES_DIR, HPARAMS_DIR = "classes", "hparams"
 

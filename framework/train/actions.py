@@ -2,7 +2,7 @@
 
 Each is a small callable of a `LoopEnd` holding only what its job needs; `train.run`
 wires them, a study or benchmark picks the ones it wants. TensorBoard actions are in
-`framework.logging.summaries`.
+`framework.summaries.actions`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import time
 
 import numpy as np
 
-from framework.controller import LoopEnd, due
+from framework.train.controller import LoopEnd, due
 from framework.data import Split
-from framework.evaluator import Evaluator
-from framework.rundir import RunDir
+from framework.evaluation.evaluator import Evaluator
+from framework.runs.rundir import RunDir
 from framework.weights import WeightState
 from framework.weights.effective import EffectiveWeights
 

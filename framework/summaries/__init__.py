@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from framework.logging.board import Board, tag_name
-from framework.logging.images import confusion_matrix_image, heatmap
-from framework.logging.moving import OnlyMoving
-from framework.logging.writer import (MetricWriter, MultiWriter, NullWriter, SummaryWriter,
+from framework.summaries.board import Board, tag_name
+from framework.summaries.images import confusion_matrix_image, heatmap
+from framework.summaries.moving import OnlyMoving
+from framework.summaries.writer import (MetricWriter, MultiWriter, NullWriter, SummaryWriter,
                                       flatten_hparams)
 
 __all__ = [

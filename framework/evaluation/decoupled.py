@@ -31,7 +31,7 @@ def head_of(model: keras.Model) -> keras.layers.Layer:
 
 def init_from(model: keras.Model, workdir: str) -> None:
   """Loads the final weights a finished run exported into `model` (same architecture)."""
-  from framework import export  # pylint: disable=g-import-not-at-top (circular at import time)
+  from framework.runs import export  # pylint: disable=g-import-not-at-top (circular at import time)
   try:
     trained = export.load_trained(workdir)
     model.set_weights(trained.get_weights())

@@ -1,4 +1,4 @@
-"""Re-evaluates a finished run on its test split: `python -m framework.evaluate WORKDIR`.
+"""Re-evaluates a finished run on its test split: `python -m framework.tools.evaluate WORKDIR`.
 
 Rebuilds the run's data from `WORKDIR/config.json` (same source, same protocol, same
 seed), loads the exported model (`model.keras`, or `--model=best.keras` when the run kept
@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from framework.errors import ConfigError, one_line
-from framework.rundir import RunDir
+from framework.runs.rundir import RunDir
 
 
 def rebuild(workdir: str):
@@ -24,9 +24,9 @@ def rebuild(workdir: str):
   config = ml_collections.ConfigDict(rundir.read_json("config.json"))
   if config.data.source == "python":
     raise ConfigError(f"{workdir!r} was trained on arrays passed from Python, which its "
-                      "config.json cannot rebuild; use framework.predict or Result.predict")
+                      "config.json cannot rebuild; use framework.tools.predict or Result.predict")
   from framework import data as data_lib  # pylint: disable=g-import-not-at-top
-  from framework.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
+  from framework.train.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
   import_extra_modules(config.extra_modules)
   return config, data_lib.build(config.data)
 
@@ -36,14 +36,14 @@ def evaluate(workdir: str, model_file: str = "model.keras") -> dict:
   if not RunDir(workdir).exists(model_file):
     raise ConfigError(f"{workdir!r} has no {model_file}; allowed: the workdir of a finished run")
   config, data = rebuild(workdir)
-  from framework import export  # pylint: disable=g-import-not-at-top
-  from framework.evaluator import run_evaluator  # pylint: disable=g-import-not-at-top
+  from framework.runs import export  # pylint: disable=g-import-not-at-top
+  from framework.evaluation.evaluator import run_evaluator  # pylint: disable=g-import-not-at-top
   trained = export.load_trained(workdir, model_file)  # the model behind the normalisation
   return run_evaluator(trained, config.eval, data).evaluate(data.test)
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m framework.evaluate",
+  parser = argparse.ArgumentParser(prog="python -m framework.tools.evaluate",
                                    description=__doc__.splitlines()[0])
   parser.add_argument("workdir", help="the workdir of a finished run")
   parser.add_argument("--model", default="model.keras", help="model.keras or best.keras")
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
   except (ConfigError, OSError, ValueError) as e:
     print(f"evaluate: {one_line(e)}", file=sys.stderr)
     return 2
-  from framework.metrics import format_per_class_table  # pylint: disable=g-import-not-at-top
+  from framework.evaluation.metrics import format_per_class_table  # pylint: disable=g-import-not-at-top
   rundir = RunDir(args.workdir)
   names = rundir.read_json("data.json")["class_names"] if rundir.exists("data.json") else [
       str(c) for c in range(len(metrics["support"]))]

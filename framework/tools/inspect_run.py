@@ -1,4 +1,4 @@
-"""Offline inspection of a run's learned per-sample weights: `python -m framework.inspect WORKDIR`.
+"""Offline inspection of a run's learned per-sample weights: `python -m framework.tools.inspect_run WORKDIR`.
 
 Reads the latest snapshot `WORKDIR/weights/step_<step>.npz`, the training labels
 (`labels.npy`, else `noise.npz`), the class names (`tracked.json`, else `results.json`) and,
@@ -18,9 +18,9 @@ import zipfile
 import numpy as np
 
 from framework.errors import ConfigError, one_line
-from framework.label_issues import BEST_TABLE
-from framework.metrics import auroc
-from framework.rundir import RunDir
+from framework.tools.label_issues import BEST_TABLE
+from framework.evaluation.metrics import auroc
+from framework.runs.rundir import RunDir
 
 WEIGHT, ALPHA = "per_sample/weight", "per_class/alpha"
 EFFECTIVE, CLASS_WEIGHT = "effective/weight", "effective/class_weight"  # weights.effective
@@ -103,7 +103,7 @@ def _sample_table(title: str, order: np.ndarray, run: dict) -> list[str]:
 
 
 def report(run: dict, top: int) -> str:
-  """The text `python -m framework.inspect` prints."""
+  """The text `python -m framework.tools.inspect_run` prints."""
   w, labels, noise = run["weights"], run["labels"], run["noise"]
   order = np.lexsort((np.arange(w.size), w))  # by weight, ties by index
   k = min(top, w.size)
@@ -143,7 +143,7 @@ def report(run: dict, top: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m framework.inspect",
+  parser = argparse.ArgumentParser(prog="python -m framework.tools.inspect_run",
                                    description=__doc__.splitlines()[0])
   parser.add_argument("workdir", help="the workdir of a run of framework.train")
   parser.add_argument("--top", type=int, default=10, help="samples listed at each end")
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.error(f"--top={args.top} must be >= 0")
   try:
     if args.label_issues:
-      from framework.label_issues import write_label_issues  # pylint: disable=g-import-not-at-top
+      from framework.tools.label_issues import write_label_issues  # pylint: disable=g-import-not-at-top
       load_run(args.workdir, args.table)  # a missing snapshot or table: one line, at once
       summary = write_label_issues(args.workdir, args.label_issues, args.table)
       share = summary.get("noisy_in_top_5_percent")

@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import tensorflow as tf
 
 from framework.errors import ConfigError, Diverged, one_line
-from framework.preemption import Preempted, call_interruptibly
+from framework.train.preemption import Preempted, call_interruptibly
 
 
 @dataclasses.dataclass

@@ -9,18 +9,19 @@ import os
 import ml_collections
 import numpy as np
 
-from framework import actions as actions_lib
-from framework import experiment as experiment_lib
-from framework.controller import Controller
+from framework.train import actions as actions_lib
+from framework.train import experiment as experiment_lib
+from framework.train.controller import Controller
 from framework.errors import ConfigError
-from framework.evaluator import Evaluator, run_evaluator
-from framework.export import MODEL_FILE, export
-from framework.components import effective_kwargs
-from framework.logging import Board, OnlyMoving, summaries, tag_name, tracking
-from framework.metrics import format_per_class_table
-from framework.optimizers import current_learning_rate
-from framework.preemption import StopOnSignal
-from framework.rundir import RunDir
+from framework.evaluation.evaluator import Evaluator, run_evaluator
+from framework.runs.export import MODEL_FILE, export
+from framework.train.components import effective_kwargs
+from framework.summaries import Board, OnlyMoving, tag_name, tracking
+from framework.summaries import actions as summaries
+from framework.evaluation.metrics import format_per_class_table
+from framework.train.optimizers import current_learning_rate
+from framework.train.preemption import StopOnSignal
+from framework.runs.rundir import RunDir
 from framework.weights.effective import EffectiveWeights
 
 BEST_FILE = "best.keras"

@@ -23,12 +23,12 @@ import tensorflow as tf
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import metadata as custom_scalar_metadata
 
-from framework.actions import scalars
-from framework.controller import LoopEnd
-from framework.logging import tracking
-from framework.logging.board import Board
-from framework.logging.figures import confusion_figure, trajectory_figure
-from framework.logging.moving import OnlyMoving
+from framework.train.actions import scalars
+from framework.train.controller import LoopEnd
+from framework.summaries import tracking
+from framework.summaries.board import Board
+from framework.summaries.figures import confusion_figure, trajectory_figure
+from framework.summaries.moving import OnlyMoving
 from framework.weights import ALPHA, WEIGHT, WeightState
 from framework.weights.effective import EFFECTIVE_CLASS_WEIGHT, EFFECTIVE_WEIGHT, EffectiveWeights
 

@@ -1,4 +1,4 @@
-"""Predictions of a finished run on new data: `python -m framework.predict WORKDIR --data=PATH`.
+"""Predictions of a finished run on new data: `python -m framework.tools.predict WORKDIR --data=PATH`.
 
 PATH is an .npz (features under `x`, `features` or `x_test`), a .csv (the run's feature
 columns, by name; other columns are ignored), a folder of images (class sub-folders or
@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 from framework.errors import ConfigError, one_line
-from framework.rundir import RunDir
+from framework.runs.rundir import RunDir
 
 _IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
@@ -87,7 +87,7 @@ def predict(workdir: str, path: str, output: str | None = None) -> str:
       raise ConfigError(f"{workdir!r} has no {name}; allowed: the workdir of a finished run")
   description = rundir.read_json("data.json")
   items, x = load_inputs(path, description)
-  from framework import export  # pylint: disable=g-import-not-at-top  (TensorFlow)
+  from framework.runs import export  # pylint: disable=g-import-not-at-top  (TensorFlow)
   import keras  # pylint: disable=g-import-not-at-top
   logits = export.load(workdir).predict(x.astype(np.float32), batch_size=256, verbose=0)
   probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
@@ -103,7 +103,7 @@ def predict(workdir: str, path: str, output: str | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m framework.predict",
+  parser = argparse.ArgumentParser(prog="python -m framework.tools.predict",
                                    description=__doc__.splitlines()[0])
   parser.add_argument("workdir", help="the workdir of a finished run")
   parser.add_argument("--data", required=True, help="npz, csv, image folder or list file")

@@ -1,7 +1,7 @@
 """Runs the rule conformance checks on a user's rule and prints one line per check.
 
-  python -m framework.check_rule tests/example_rule.py:example_focal_weights
-  python -m framework.check_rule my_package.rules:my_rule --kwargs lr=0.1 hi=10
+  python -m framework.tools.check_rule tests/example_rule.py:example_focal_weights
+  python -m framework.tools.check_rule my_package.rules:my_rule --kwargs lr=0.1 hi=10
 
 FILE is a .py file (loaded from its path) or a dotted module name; NAME the name the rule
 is registered under (or its factory's name). The rule is trained for a few steps on a
@@ -26,12 +26,12 @@ CONTEXT = ("num_classes", "class_counts", "num_samples", "steps_per_epoch")  # f
 
 class _Parser(argparse.ArgumentParser):
   def error(self, message):
-    raise ConfigError(f"{message}; usage: python -m framework.check_rule FILE_OR_MODULE:NAME "
+    raise ConfigError(f"{message}; usage: python -m framework.tools.check_rule FILE_OR_MODULE:NAME "
                       "[--kwargs KEY=VALUE ...]")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-  parser = _Parser(prog="python -m framework.check_rule", description=__doc__.split("\n")[0])
+  parser = _Parser(prog="python -m framework.tools.check_rule", description=__doc__.split("\n")[0])
   parser.add_argument("rule", metavar="FILE_OR_MODULE:NAME")
   parser.add_argument("--kwargs", nargs="*", default=[], metavar="KEY=VALUE",
                       help="the rule's kwargs, parsed to the type of their defaults")
@@ -40,7 +40,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def load_rule(spec: str) -> str:
   """Imports FILE_OR_MODULE of `spec` and returns the registered name of its rule NAME."""
-  from framework.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
+  from framework.train.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
   from framework.weights import RULES  # pylint: disable=g-import-not-at-top
   source, _, name = spec.rpartition(":")
   if not source or not name:
@@ -65,7 +65,8 @@ def load_rule(spec: str) -> str:
 
 def parse_kwargs(name: str, pairs: list[str]) -> dict:
   """KEY=VALUE strings checked against rule `name`'s signature and parsed by its defaults."""
-  from framework import cli, components  # pylint: disable=g-import-not-at-top
+  from framework.tools import cli  # pylint: disable=g-import-not-at-top
+  from framework.train import components
   from framework.weights import RULES  # pylint: disable=g-import-not-at-top
   allowed = RULES.parameters(name, dict.fromkeys(CONTEXT))
   kwargs = {}
@@ -101,7 +102,7 @@ def main(argv: list[str]) -> int:
   try:
     args = parse_args(argv)
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    from framework.distribute import split_cpu  # pylint: disable=g-import-not-at-top
+    from framework.train.distribute import split_cpu  # pylint: disable=g-import-not-at-top
     tf.config.set_visible_devices([], "GPU")  # both runs on the CPU, split in two
     split_cpu(2)  # before anything initialises TensorFlow's devices
     from framework.weights import conformance  # pylint: disable=g-import-not-at-top

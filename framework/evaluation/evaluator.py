@@ -6,11 +6,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from framework import decoupled
+from framework.evaluation import decoupled
 from framework.data import Split
 from framework.data.augment import InputTransform
-from framework.metrics import classification_metrics
-from framework.pipeline import eval_batches
+from framework.evaluation.metrics import classification_metrics
+from framework.data.stream import eval_batches
 
 
 def positive_class_for(class_counts: np.ndarray, requested: int = -1) -> int | None:

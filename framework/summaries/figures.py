@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from framework.logging.images import heatmap
+from framework.summaries.images import heatmap
 
 _FONT_SIZE = 11
 _PAD = 6

@@ -1,7 +1,7 @@
 """A run's deployable model: the trained model behind the input normalisation it was trained with.
 
 Every run leaves `WORKDIR/model.keras` (load with `keras.saving.load_model` after
-`import framework.export`, which registers the custom layers) and a TensorFlow SavedModel
+`import framework.runs.export`, which registers the custom layers) and a TensorFlow SavedModel
 `WORKDIR/saved_model` with a `serve` signature. Both take raw inputs as the data stores
 them, at the model's input size: pixels in their stored scale (0-255 for uint8 images) or
 the csv / npz feature columns as they are in the file. The serving model applies what the
@@ -18,7 +18,7 @@ import numpy as np
 
 from framework.data import DataBundle
 from framework.data.augment import normalize
-from framework.rundir import RunDir
+from framework.runs.rundir import RunDir
 from framework.models import PeerModel
 
 MODEL_FILE, SAVED_MODEL = "model.keras", "saved_model"

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from framework.data import Split, augment
 from framework.data.augment import InputTransform
-from framework.samplers import ClassSampler
+from framework.data.samplers import ClassSampler
 
 
 def steps_per_epoch(num_examples: int, global_batch: int) -> int:

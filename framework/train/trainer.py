@@ -19,7 +19,7 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
-from framework.pipeline import InputStreams
+from framework.data.stream import InputStreams
 from framework.weights import Batch, MetaContext, Rule, StepResult, Tables, WeightState
 
 _SUM = tf.distribute.ReduceOp.SUM

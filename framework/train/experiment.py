@@ -13,18 +13,18 @@ import ml_collections
 import tensorflow as tf
 
 from framework import data as data_lib
-from framework import decoupled
-from framework import model_inputs
-from framework import validation
+from framework.evaluation import decoupled
+from framework.models import inputs as model_inputs
+from framework.config import checks as validation
 from framework.data import protocol_record
-from framework.distribute import make_strategy
+from framework.train.distribute import make_strategy
 from framework.errors import ConfigError, one_line
 from framework.losses import build_class_weighting, build_loss, per_example
 from framework.models import MODELS, PeerModel
-from framework.optimizers import build_optimizer
-from framework.pipeline import InputStreams
-from framework.samplers import ClassSampler
-from framework.trainer import StepOptions, Trainer
+from framework.train.optimizers import build_optimizer
+from framework.data.stream import InputStreams
+from framework.data.samplers import ClassSampler
+from framework.train.trainer import StepOptions, Trainer
 from framework.weights import RULES, Rule, WeightState
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")

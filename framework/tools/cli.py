@@ -123,8 +123,8 @@ def apply_kwargs(config, overrides: dict) -> None:
   """Sets each kwargs override after checking its key against the chosen factory."""
   if not overrides:
     return
-  from framework import components  # pylint: disable=g-import-not-at-top (TensorFlow)
-  from framework.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
+  from framework.train import components  # pylint: disable=g-import-not-at-top (TensorFlow)
+  from framework.train.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
   import_extra_modules(config.extra_modules)  # the user's components register there
   for (section, key), raw in overrides.items():
     name = config[section].get("scheme") or config[section].name
@@ -189,7 +189,7 @@ def fail(message: str, status: int = 1) -> int:
 def report(error: Exception) -> int:
   """Prints one line for a run that failed and returns its exit status."""
   from framework.errors import Diverged  # pylint: disable=g-import-not-at-top
-  from framework.preemption import Preempted  # pylint: disable=g-import-not-at-top
+  from framework.train.preemption import Preempted  # pylint: disable=g-import-not-at-top
   if isinstance(error, ConfigError):
     return fail(str(error))
   if isinstance(error, Diverged):

@@ -14,7 +14,7 @@
 
 Writes are atomic (a temporary file, then a rename), so a crash never leaves half a file;
 history.jsonl is appended a line at a time and read tolerantly (a torn last line is
-skipped). The controller, `framework.inspect` and the studies all go through `RunDir`.
+skipped). The controller, `framework.tools.inspect_run` and the studies all go through `RunDir`.
 """
 
 from __future__ import annotations

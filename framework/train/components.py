@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import re
 
-from framework import optimizers
+from framework.train import optimizers
 from framework.data import DATASETS
 from framework.errors import ConfigError
 from framework.losses import CLASS_WEIGHTS, LOSSES

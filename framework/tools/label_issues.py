@@ -15,7 +15,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from framework.errors import ConfigError
-from framework.rundir import RunDir
+from framework.runs.rundir import RunDir
 
 # rule -> (table, "final" | "averaged"): the table that ranks noisy labels best.
 BEST_TABLE = {"l2rw": ("per_sample/kept", "final"), "elr": ("per_sample/agreement", "final")}
@@ -39,9 +39,9 @@ def rule_table(rundir: RunDir, table: str | None = None) -> tuple[str, np.ndarra
 def training_probabilities(workdir: str) -> tuple[np.ndarray, np.ndarray, list | None]:
   """(observed labels [N], softmax of the final model on the training split [N, C], the
   image paths or None), the training split rebuilt from config.json."""
-  from framework import export  # pylint: disable=g-import-not-at-top
-  from framework.evaluate import rebuild  # pylint: disable=g-import-not-at-top
-  from framework.evaluator import Evaluator  # pylint: disable=g-import-not-at-top
+  from framework.runs import export  # pylint: disable=g-import-not-at-top
+  from framework.tools.evaluate import rebuild  # pylint: disable=g-import-not-at-top
+  from framework.evaluation.evaluator import Evaluator  # pylint: disable=g-import-not-at-top
   rundir = RunDir(workdir)
   config, data = rebuild(workdir)
   if rundir.exists("labels.npy") and not np.array_equal(np.load(rundir.file("labels.npy")),

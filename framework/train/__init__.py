@@ -1,0 +1,30 @@
+"""Training: build a run from its config, the compiled trainer, the controller and its actions.
+
+`run(config, workdir)` is the entry point; `experiment.build` makes the pieces, `Trainer`
+compiles the step, `Controller` loops it and calls the actions between compiled loops.
+Names load on first use (TensorFlow).
+"""
+
+import importlib as _importlib
+
+_EXPORTS = {
+    "run": "runner", "run_guarded": "runner", "run_experiment": "runner",
+    "standard_actions": "runner", "choose_tracked": "runner", "effective_weights": "runner",
+    "relaunch_changes": "runner", "data_description": "runner",
+    "Experiment": "experiment", "build": "experiment",
+    "Trainer": "trainer", "Controller": "controller",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+  if name not in _EXPORTS:
+    raise AttributeError(f"module 'framework.train' has no attribute {name!r}")
+  value = getattr(_importlib.import_module(f"framework.train.{_EXPORTS[name]}"), name)
+  globals()[name] = value
+  return value
+
+
+def __dir__():
+  return __all__
