@@ -19,6 +19,7 @@ import time
 import urllib.request
 
 from absl import app, flags
+from framework.runs import files
 
 _OUT = flags.DEFINE_string("out", os.path.join(os.path.dirname(__file__), "screenshots"),
                            "Folder the PNG files are written to.")
@@ -38,7 +39,7 @@ DASHBOARDS = {"scalars": "#scalars", "custom_scalars": "#custom_scalars",
 def train(runs: str) -> None:
   for name, flags_ in RUNS.items():
     workdir = os.path.join(runs, name)
-    if os.path.exists(os.path.join(workdir, "results.json")):
+    if os.path.exists(os.path.join(workdir, files.RESULTS)):
       continue
     print(f"training {name} into {workdir}", flush=True)
     subprocess.run([sys.executable, os.path.join(ROOT, "launch.py"), f"--workdir={workdir}",

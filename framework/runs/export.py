@@ -20,8 +20,9 @@ from framework.data import DataBundle
 from framework.data.augment import normalize
 from framework.runs.rundir import RunDir
 from framework.models import PeerModel
+from framework.runs import files
 
-MODEL_FILE, SAVED_MODEL = "model.keras", "saved_model"
+MODEL_FILE, SAVED_MODEL = files.MODEL, files.SAVED_MODEL
 
 
 @keras.saving.register_keras_serializable(package="framework")

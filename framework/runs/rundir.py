@@ -1,16 +1,4 @@
-"""The run directory: every file a run writes, how it is written, and how it is read back.
-
-    WORKDIR/
-      config.json          the run's config (written once, at the start)
-      noise.npz            noise_mask, labels, clean_labels (when label noise was injected)
-      labels.npy           the observed training labels
-      tracked.json         class names and the samples whose trajectories are logged
-      history.jsonl        one record per evaluation (scalar metrics, step, epoch)
-      results.json         the final metrics, history, class names and counts, config
-      weights/step_<step>.npz   snapshots of the weight tables ('per_sample/weight', ...)
-      checkpoints/         tf.train.CheckpointManager's
-      events.out.tfevents.*, classes/, hparams/   TensorBoard (see logging.board)
-      charted.json         the TensorBoard families that have moved so far
+"""The run directory: how a run's files (named in `framework.runs.files`) are written and read.
 
 Writes are atomic (a temporary file, then a rename), so a crash never leaves half a file;
 history.jsonl is appended a line at a time and read tolerantly (a torn last line is
@@ -30,6 +18,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from framework.errors import ConfigError
+from framework.runs import files
 
 _SNAPSHOT = re.compile(r"^step_(\d+)\.npz$")
 
@@ -49,11 +38,11 @@ class RunDir:
 
   @property
   def checkpoints(self) -> str:
-    return self.file("checkpoints")
+    return self.file(files.CHECKPOINTS)
 
   @property
   def snapshots_dir(self) -> str:
-    return self.file("weights")
+    return self.file(files.SNAPSHOTS)
 
   def exists(self, name: str) -> bool:
     return os.path.exists(self.file(name))
@@ -144,7 +133,7 @@ class RunDir:
   def write_snapshot(self, step: int, tables: Mapping[str, np.ndarray]) -> str:
     """The weight tables (flat, 'per_sample/weight' -> array) at `step`."""
     os.makedirs(self.snapshots_dir, exist_ok=True)
-    return self.write_arrays(os.path.join("weights", f"step_{step:08d}.npz"), step=step,
+    return self.write_arrays(os.path.join(files.SNAPSHOTS, f"step_{step:08d}.npz"), step=step,
                              **tables)
 
   # Reading.
@@ -167,7 +156,7 @@ class RunDir:
 
   def read_history(self) -> list[dict]:
     """Evaluation records by step; a step evaluated again after a resume keeps its last."""
-    by_step = {r["step"]: r for r in self.read_records("history.jsonl") if "step" in r}
+    by_step = {r["step"]: r for r in self.read_records(files.HISTORY) if "step" in r}
     return [by_step[s] for s in sorted(by_step)]
 
   def snapshots(self) -> list[tuple[int, str]]:

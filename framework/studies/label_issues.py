@@ -27,6 +27,7 @@ import numpy as np
 from framework.evaluation.metrics import auroc
 from framework.runs.rundir import RunDir
 from framework.studies import common
+from framework.runs import files
 
 VARIANTS = ("ce", "l2rw", "elr", "mwnet")
 _VARIANTS = flags.DEFINE_list("variants", list(VARIANTS), "Variants whose ranking is shown.")
@@ -84,7 +85,7 @@ def main(argv):
       workdir = os.path.join(_WORKDIR.value, f"{variant}-e{_EPOCHS.value}", f"seed{seed}")
       common.train_variant(module, variant, seed, workdir, _EPOCHS.value)
       summary = write_label_issues(workdir, os.path.join(workdir, "label_issues.csv"))
-      noisy = RunDir.read_arrays(RunDir(workdir).file("noise.npz"), ("noise_mask",))
+      noisy = RunDir.read_arrays(RunDir(workdir).file(files.NOISE), ("noise_mask",))
       row = ranking_quality(summary["score"], noisy["noise_mask"].astype(bool))
       rows.setdefault(f"framework: {variant}", []).append(row)
       print(f"seed {seed} {variant}: {row}", flush=True)

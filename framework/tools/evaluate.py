@@ -13,15 +13,16 @@ import sys
 
 from framework.errors import ConfigError, one_line
 from framework.runs.rundir import RunDir
+from framework.runs import files
 
 
 def rebuild(workdir: str):
   """(config, data) of a finished run, its data rebuilt from `WORKDIR/config.json`."""
   import ml_collections  # pylint: disable=g-import-not-at-top
   rundir = RunDir(workdir)
-  if not rundir.exists("config.json"):
+  if not rundir.exists(files.CONFIG):
     raise ConfigError(f"{workdir!r} has no config.json; allowed: the workdir of a finished run")
-  config = ml_collections.ConfigDict(rundir.read_json("config.json"))
+  config = ml_collections.ConfigDict(rundir.read_json(files.CONFIG))
   if config.data.source == "python":
     raise ConfigError(f"{workdir!r} was trained on arrays passed from Python, which its "
                       "config.json cannot rebuild; use framework.tools.predict or Result.predict")
@@ -31,7 +32,7 @@ def rebuild(workdir: str):
   return config, data_lib.build(config.data)
 
 
-def evaluate(workdir: str, model_file: str = "model.keras") -> dict:
+def evaluate(workdir: str, model_file: str = files.MODEL) -> dict:
   """The test metrics of the run's exported model, from the rebuilt test split."""
   if not RunDir(workdir).exists(model_file):
     raise ConfigError(f"{workdir!r} has no {model_file}; allowed: the workdir of a finished run")
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
   parser = argparse.ArgumentParser(prog="python -m framework.tools.evaluate",
                                    description=__doc__.splitlines()[0])
   parser.add_argument("workdir", help="the workdir of a finished run")
-  parser.add_argument("--model", default="model.keras", help="model.keras or best.keras")
+  parser.add_argument("--model", default=files.MODEL, help="model.keras or best.keras")
   args = parser.parse_args(argv)
   try:
     metrics = evaluate(args.workdir, args.model)
@@ -55,11 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     return 2
   from framework.evaluation.metrics import format_per_class_table  # pylint: disable=g-import-not-at-top
   rundir = RunDir(args.workdir)
-  names = rundir.read_json("data.json")["class_names"] if rundir.exists("data.json") else [
+  names = rundir.read_json(files.DATA)["class_names"] if rundir.exists(files.DATA) else [
       str(c) for c in range(len(metrics["support"]))]
   print(format_per_class_table(metrics, names))
-  if rundir.exists("results.json"):
-    final = rundir.read_json("results.json")["final"]
+  if rundir.exists(files.RESULTS):
+    final = rundir.read_json(files.RESULTS)["final"]
     print(f"results.json final: accuracy {final['accuracy']:.4f}, balanced acc "
           f"{final['balanced_accuracy']:.4f}")
   return 0

@@ -21,6 +21,7 @@ from framework.errors import ConfigError, one_line
 from framework.tools.label_issues import BEST_TABLE
 from framework.evaluation.metrics import auroc
 from framework.runs.rundir import RunDir
+from framework.runs import files
 
 WEIGHT, ALPHA = "per_sample/weight", "per_class/alpha"
 EFFECTIVE, CLASS_WEIGHT = "effective/weight", "effective/class_weight"  # weights.effective
@@ -45,7 +46,7 @@ def noise_auroc(workdir: str, final_table: str = WEIGHT) -> dict:
   "auroc": the latest snapshot's `final_table`; "auroc_averaged": the `weight` table
   averaged over all snapshots.
   """
-  mask = RunDir.read_arrays(RunDir(workdir).file("noise.npz"), ("noise_mask",))["noise_mask"]
+  mask = RunDir.read_arrays(RunDir(workdir).file(files.NOISE), ("noise_mask",))["noise_mask"]
   paths = [path for _, path in snapshots(workdir)]
   averaged = np.mean([RunDir.read_arrays(p, (WEIGHT,))[WEIGHT] for p in paths], axis=0)
   final = RunDir.read_arrays(paths[-1], (final_table,))[final_table]
@@ -60,21 +61,21 @@ def load_run(workdir: str, table: str | None = None) -> dict:
   rundir = RunDir(workdir)
   step, path = snapshots(workdir)[-1]
   tables = rundir.read_arrays(path)
-  if table is None and rundir.exists("config.json"):
-    rule = rundir.read_json("config.json")["rule"]["name"]
+  if table is None and rundir.exists(files.CONFIG):
+    rule = rundir.read_json(files.CONFIG)["rule"]["name"]
     table = BEST_TABLE.get(rule, (None,))[0]
   table = table or (EFFECTIVE if EFFECTIVE in tables else WEIGHT)
   if table not in tables:
     raise InspectError(f"--table={table!r} is not in {path!r}; tables: "
                        f"{', '.join(k for k in tables if k.startswith('per_sample/'))}")
-  noise = rundir.read_arrays(rundir.file("noise.npz")) if rundir.exists("noise.npz") else None
+  noise = rundir.read_arrays(rundir.file(files.NOISE)) if rundir.exists(files.NOISE) else None
   labels = None
-  if rundir.exists("labels.npy"):
-    labels = np.load(rundir.file("labels.npy"))
+  if rundir.exists(files.LABELS):
+    labels = np.load(rundir.file(files.LABELS))
   elif noise is not None:
     labels = noise["labels"]
   class_names = None
-  for name in ("tracked.json", "results.json"):
+  for name in (files.TRACKED, files.RESULTS):
     if class_names is None and rundir.exists(name):
       class_names = rundir.read_json(name).get("class_names")
   weights = tables[table]

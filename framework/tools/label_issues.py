@@ -16,6 +16,7 @@ from scipy.stats import rankdata
 
 from framework.errors import ConfigError
 from framework.runs.rundir import RunDir
+from framework.runs import files
 
 # rule -> (table, "final" | "averaged"): the table that ranks noisy labels best.
 BEST_TABLE = {"l2rw": ("per_sample/kept", "final"), "elr": ("per_sample/agreement", "final")}
@@ -28,7 +29,7 @@ def rule_table(rundir: RunDir, table: str | None = None) -> tuple[str, np.ndarra
   snapshots = [path for _, path in rundir.snapshots()]
   if table:
     return f"{table} (final)", RunDir.read_arrays(snapshots[-1], (table,))[table]
-  rule = rundir.read_json("config.json")["rule"]["name"] if rundir.exists("config.json") else ""
+  rule = rundir.read_json(files.CONFIG)["rule"]["name"] if rundir.exists(files.CONFIG) else ""
   name, how = BEST_TABLE.get(rule, DEFAULT_TABLE)
   if how == "final":
     return f"{name} (final)", RunDir.read_arrays(snapshots[-1], (name,))[name]
@@ -44,7 +45,7 @@ def training_probabilities(workdir: str) -> tuple[np.ndarray, np.ndarray, list |
   from framework.evaluation.evaluator import Evaluator  # pylint: disable=g-import-not-at-top
   rundir = RunDir(workdir)
   config, data = rebuild(workdir)
-  if rundir.exists("labels.npy") and not np.array_equal(np.load(rundir.file("labels.npy")),
+  if rundir.exists(files.LABELS) and not np.array_equal(np.load(rundir.file(files.LABELS)),
                                                         data.train.labels):
     raise ConfigError(f"the data of {workdir!r} rebuilt from config.json no longer matches "
                       "the run's labels.npy (have the source files changed?)")
@@ -75,7 +76,7 @@ def write_label_issues(workdir: str, output: str, table: str | None = None) -> d
   rundir = RunDir(workdir)
   labels, probabilities, paths = training_probabilities(workdir)
   described, signal = rule_table(rundir, table)
-  names = rundir.read_json("data.json")["class_names"]
+  names = rundir.read_json(files.DATA)["class_names"]
   p_given = probabilities[np.arange(len(labels)), labels]
   score = suspicion(p_given, signal)
   order = np.lexsort((np.arange(len(score)), -score))
@@ -90,8 +91,8 @@ def write_label_issues(workdir: str, output: str, table: str | None = None) -> d
                        f"{signal[i]:.6g}", f"{p_given[i]:.6g}", f"{score[i]:.6f}"]
                       + ([paths[i]] if paths else []))
   summary = {"rows": len(order), "signal": described, "order": order, "score": score}
-  if rundir.exists("noise.npz"):
-    mask = RunDir.read_arrays(rundir.file("noise.npz"), ("noise_mask",))["noise_mask"]
+  if rundir.exists(files.NOISE):
+    mask = RunDir.read_arrays(rundir.file(files.NOISE), ("noise_mask",))["noise_mask"]
     top = order[:max(1, len(order) // 20)]
     summary["noisy_in_top_5_percent"] = float(mask[top].mean())
   return summary

@@ -20,6 +20,7 @@ import numpy as np
 
 from framework.errors import ConfigError, one_line
 from framework.runs.rundir import RunDir
+from framework.runs import files
 
 _IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
@@ -82,10 +83,10 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
 def predict(workdir: str, path: str, output: str | None = None) -> str:
   """Writes the predictions csv of the data at `path`; returns its path."""
   rundir = RunDir(workdir)
-  for name in ("data.json", "model.keras"):
+  for name in (files.DATA, files.MODEL):
     if not rundir.exists(name):
       raise ConfigError(f"{workdir!r} has no {name}; allowed: the workdir of a finished run")
-  description = rundir.read_json("data.json")
+  description = rundir.read_json(files.DATA)
   items, x = load_inputs(path, description)
   from framework.runs import export  # pylint: disable=g-import-not-at-top  (TensorFlow)
   import keras  # pylint: disable=g-import-not-at-top

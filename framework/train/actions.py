@@ -18,6 +18,7 @@ from framework.evaluation.evaluator import Evaluator
 from framework.runs.rundir import RunDir
 from framework.weights import WeightState
 from framework.weights.effective import EffectiveWeights
+from framework.runs import files
 
 
 def scalars(metrics: dict) -> dict:
@@ -46,7 +47,7 @@ class History:
 
   def __call__(self, end: LoopEnd) -> None:
     if "eval" in end.logs:
-      self.rundir.append_record("history.jsonl", {
+      self.rundir.append_record(files.HISTORY, {
           "step": end.step, "epoch": end.step / self.steps_per_epoch,
           **scalars(end.logs["eval"])})
 
@@ -146,7 +147,7 @@ class SelectBest:
     self.evaluator, self.split = evaluator, split
     self.metric, self.every_steps = metric, every_steps
     self.rundir, self.save = rundir, save
-    self.best = rundir.read_json("best.json") if rundir.exists("best.json") else None
+    self.best = rundir.read_json(files.BEST) if rundir.exists(files.BEST) else None
 
   def __call__(self, end: LoopEnd) -> None:
     if not due(end, self.every_steps):
@@ -156,4 +157,4 @@ class SelectBest:
       self.save()
       self.best = {"step": end.step, "metric": self.metric, "validation": scalars(metrics),
                    "test": scalars(end.logs.get("eval") or {})}
-      self.rundir.write_json("best.json", self.best)
+      self.rundir.write_json(files.BEST, self.best)

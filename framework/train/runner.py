@@ -23,24 +23,25 @@ from framework.train.optimizers import current_learning_rate
 from framework.train.preemption import StopOnSignal
 from framework.runs.rundir import RunDir
 from framework.weights.effective import EffectiveWeights
+from framework.runs import files
 
-BEST_FILE = "best.keras"
-CHARTED = "charted.json"  # the TensorBoard families that have moved (kept across relaunches)
+BEST_FILE = files.BEST_MODEL
+CHARTED = files.CHARTED  # the TensorBoard families that have moved (kept across relaunches)
 
 
 def _start_workdir(exp: experiment_lib.Experiment, rundir: RunDir,
                    tracked: tracking.TrackedSet) -> None:
   """The run's first writes: config (once), noise mask (once), labels, tracked set."""
   rundir.create()
-  if not rundir.exists("config.json"):
-    rundir.write_text("config.json", exp.config.to_json_best_effort(indent=1))
+  if not rundir.exists(files.CONFIG):
+    rundir.write_text(files.CONFIG, exp.config.to_json_best_effort(indent=1))
   train = exp.data.train
-  if train.noise_mask.any() and not rundir.exists("noise.npz"):
-    rundir.write_arrays("noise.npz", noise_mask=train.noise_mask, labels=train.labels,
+  if train.noise_mask.any() and not rundir.exists(files.NOISE):
+    rundir.write_arrays(files.NOISE, noise_mask=train.noise_mask, labels=train.labels,
                         clean_labels=train.clean_labels)
-  rundir.write_array("labels.npy", np.asarray(train.labels))
-  rundir.write_json("data.json", data_description(exp.data))
-  rundir.write_json("tracked.json", {"class_names": list(exp.data.class_names),
+  rundir.write_array(files.LABELS, np.asarray(train.labels))
+  rundir.write_json(files.DATA, data_description(exp.data))
+  rundir.write_json(files.TRACKED, {"class_names": list(exp.data.class_names),
                                      "tracked": tracked.to_json()})
 
 
@@ -112,9 +113,9 @@ def relaunch_changes(config: ml_collections.ConfigDict, rundir: RunDir) -> dict:
   devices trains the same steps) may change; a different loss, rule, model, data or
   learning rate would silently switch methods mid-run.
   """
-  if not rundir.exists("config.json"):
+  if not rundir.exists(files.CONFIG):
     return {}
-  before = _flat(rundir.read_json("config.json"))
+  before = _flat(rundir.read_json(files.CONFIG))
   now = _flat(json.loads(config.to_json_best_effort()))
   changed = {k: [before.get(k), now.get(k)] for k in sorted(set(before) | set(now))
              if before.get(k) != now.get(k)}
@@ -150,8 +151,8 @@ def run_guarded(exp: experiment_lib.Experiment, workdir: str, verbose: bool = Tr
   changes = relaunch_changes(exp.config, rundir)
   with rundir.lock(), StopOnSignal(exp.trainer):
     if changes:
-      rundir.append_record("relaunches.jsonl", {"changed": changes})
-      rundir.write_text("config.json", exp.config.to_json_best_effort(indent=1))
+      rundir.append_record(files.RELAUNCHES, {"changed": changes})
+      rundir.write_text(files.CONFIG, exp.config.to_json_best_effort(indent=1))
     return run_experiment(exp, workdir, verbose)
 
 
@@ -201,7 +202,7 @@ def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool =
              "skipped_steps": int(exp.trainer.skipped.numpy()), "config": config.to_dict()}
   if selection:
     results["best"] = selection[0].best
-  rundir.write_json("results.json", results)
+  rundir.write_json(files.RESULTS, results)
   if verbose:
     print(format_per_class_table(final, data.class_names, data.class_counts))
     print(f"Results in {rundir.file('results.json')}; model in {rundir.file(MODEL_FILE)}; "
