@@ -7,47 +7,35 @@ The public names below load on first use, so `import framework.config` (the laun
 --help, config errors) does not wait for TensorFlow.
 """
 
-import importlib as _importlib
 import os as _os
+
+from framework.lazy import lazy_exports as _lazy_exports
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 _EXPORTS = {
-    "ConfigError": "framework.errors",
-    "Registry": "framework.config.registry",
-    "base_config": "framework.config",
-    "load_experiment": "framework.config",
-    "ALPHA": "framework.weights", "WEIGHT": "framework.weights", "RULES": "framework.weights",
-    "Batch": "framework.weights", "MetaContext": "framework.weights",
-    "Modulation": "framework.weights", "Rule": "framework.weights",
-    "StepResult": "framework.weights", "Tables": "framework.weights",
-    "WeightState": "framework.weights", "register_rule": "framework.weights",
-    "optim": "framework.weights",
-    "LOSSES": "framework.losses", "PerExampleLoss": "framework.losses",
-    "register_loss": "framework.losses",
-    "MODELS": "framework.models",
-    "DATASETS": "framework.data",
-    "Trainer": "framework.train.trainer",
-    "Controller": "framework.train.controller",
-    "RunDir": "framework.runs.rundir",
-    "fit": "framework.api",
-    "Result": "framework.api",
+    "ConfigError": "errors",
+    "Registry": "config.registry",
+    "base_config": "config",
+    "load_experiment": "config",
+    "ALPHA": "weights", "WEIGHT": "weights", "RULES": "weights",
+    "Batch": "weights", "MetaContext": "weights",
+    "Modulation": "weights", "Rule": "weights",
+    "StepResult": "weights", "Tables": "weights",
+    "WeightState": "weights", "register_rule": "weights",
+    "optim": "weights",
+    "LOSSES": "losses", "PerExampleLoss": "losses",
+    "register_loss": "losses",
+    "MODELS": "models",
+    "DATASETS": "data",
+    "Trainer": "train.trainer",
+    "Controller": "train.controller",
+    "RunDir": "runs.rundir",
+    "fit": "api",
+    "Result": "api",
 }
 
 _SUBPACKAGES = ("data", "losses", "models", "weights", "summaries", "runs")
 
-__all__ = sorted(_EXPORTS) + list(_SUBPACKAGES)
-
-
-def __getattr__(name: str):
-  if name in _SUBPACKAGES:
-    return _importlib.import_module(f"framework.{name}")
-  if name not in _EXPORTS:
-    raise AttributeError(f"module 'framework' has no attribute {name!r}")
-  value = getattr(_importlib.import_module(_EXPORTS[name]), name)
-  globals()[name] = value
-  return value
-
-
-def __dir__():
-  return __all__
+__getattr__, __dir__ = _lazy_exports(__name__, globals(), _EXPORTS, _SUBPACKAGES)
+__all__ = __dir__()

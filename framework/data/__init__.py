@@ -4,7 +4,7 @@ Names load on first use (the config layer imports `framework.data.defaults` with
 TensorFlow); `DATASETS` comes with every built-in source registered.
 """
 
-import importlib as _importlib
+from framework.lazy import lazy_exports as _lazy_exports
 
 _EXPORTS = {
     "build": "builder", "check_config": "builder", "resolve_config": "builder",
@@ -18,16 +18,5 @@ _EXPORTS = {
     "ArrayExamples": "examples", "FileExamples": "examples", "LookupExamples": "examples",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-  if name not in _EXPORTS:
-    raise AttributeError(f"module 'framework.data' has no attribute {name!r}")
-  value = getattr(_importlib.import_module(f"framework.data.{_EXPORTS[name]}"), name)
-  globals()[name] = value
-  return value
-
-
-def __dir__():
-  return __all__
+__getattr__, __dir__ = _lazy_exports(__name__, globals(), _EXPORTS)
+__all__ = __dir__()

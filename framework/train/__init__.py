@@ -5,7 +5,7 @@ compiles the step, `Controller` loops it and calls the actions between compiled 
 Names load on first use (TensorFlow).
 """
 
-import importlib as _importlib
+from framework.lazy import lazy_exports as _lazy_exports
 
 _EXPORTS = {
     "run": "runner", "run_guarded": "runner", "run_experiment": "runner",
@@ -15,16 +15,5 @@ _EXPORTS = {
     "Trainer": "trainer", "Controller": "controller",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-  if name not in _EXPORTS:
-    raise AttributeError(f"module 'framework.train' has no attribute {name!r}")
-  value = getattr(_importlib.import_module(f"framework.train.{_EXPORTS[name]}"), name)
-  globals()[name] = value
-  return value
-
-
-def __dir__():
-  return __all__
+__getattr__, __dir__ = _lazy_exports(__name__, globals(), _EXPORTS)
+__all__ = __dir__()

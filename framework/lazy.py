@@ -1,0 +1,26 @@
+"""Names of a package loaded on first use, so importing it does not load TensorFlow."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, Mapping
+
+
+def lazy_exports(package: str, namespace: dict, exports: Mapping[str, str],
+                 submodules: tuple[str, ...] = ()) -> tuple[Callable[[str], Any],
+                                                           Callable[[], list[str]]]:
+  """`(__getattr__, __dir__)` for `package`: `exports` maps a public name to the module
+  (relative to `package`) that defines it; `submodules` are loaded on attribute access.
+  A loaded name is cached in the package's `namespace` (its globals())."""
+  names = sorted(exports) + list(submodules)
+
+  def getattr_(name: str) -> Any:
+    if name in submodules:
+      return importlib.import_module(f"{package}.{name}")
+    if name not in exports:
+      raise AttributeError(f"module {package!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
+    namespace[name] = value
+    return value
+
+  return getattr_, lambda: names
