@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from framework.weights import conformance
-from framework.weights.conformance import synthetic_config  # noqa: F401  (shared by the tests)
+from framework.train import conformance
+from framework.train.conformance import synthetic_config  # noqa: F401  (shared by the tests)
 
 TWO_CPUS = ["/cpu:0", "/cpu:1"]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import framework
-from framework.weights import conformance
+from framework.train import conformance
 from tests import example_rule  # noqa: F401  (registers example_focal_weights)
 
 RULE_NAMES = framework.RULES.names()

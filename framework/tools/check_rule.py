@@ -6,7 +6,7 @@
 FILE is a .py file (loaded from its path) or a dotted module name; NAME the name the rule
 is registered under (or its factory's name). The rule is trained for a few steps on a
 tiny synthetic problem on one device and on two replicas (the CPU split in two); see
-`framework.weights.conformance` for the checks. Exit status: 0 every check passed, 1 not.
+`framework.train.conformance` for the checks. Exit status: 0 every check passed, 1 not.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def main(argv: list[str]) -> int:
     from framework.train.distribute import split_cpu  # pylint: disable=g-import-not-at-top
     tf.config.set_visible_devices([], "GPU")  # both runs on the CPU, split in two
     split_cpu(2)  # before anything initialises TensorFlow's devices
-    from framework.weights import conformance  # pylint: disable=g-import-not-at-top
+    from framework.train import conformance  # pylint: disable=g-import-not-at-top
     name = load_rule(args.rule)
     kwargs = parse_kwargs(name, args.kwargs)
     with (tempfile.TemporaryDirectory(prefix="check_rule_") as directory,
