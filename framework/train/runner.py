@@ -205,7 +205,7 @@ def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool =
   rundir.write_json(files.RESULTS, results)
   if verbose:
     print(format_per_class_table(final, data.class_names, data.class_counts))
-    print(f"Results in {rundir.file('results.json')}; model in {rundir.file(MODEL_FILE)}; "
+    print(f"Results in {rundir.file(files.RESULTS)}; model in {rundir.file(MODEL_FILE)}; "
           f"TensorBoard: tensorboard --logdir {os.path.dirname(os.path.abspath(workdir))} "
           f"(runs named after their workdirs)")
   return results
