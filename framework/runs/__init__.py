@@ -1,0 +1,6 @@
+"""The workdir contract: file names, atomic writes, the lock, and reading a finished run."""
+
+from framework.runs import files
+from framework.runs.rundir import RunDir
+
+__all__ = ["RunDir", "files"]
