@@ -4,13 +4,15 @@ Per-sample weights and per-class alpha are trainable state beside the model's va
 updated by pluggable rules inside a compiled, distributed custom training loop.
 
 The public names below load on first use, so `import framework.config` (the launcher's
---help, config errors) does not wait for TensorFlow.
+--help, config errors) does not wait for TensorFlow; when TensorFlow does load, its native
+start-up lines stay off stderr (framework.startup).
 """
 
 import importlib as _importlib
-import os as _os
 
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from framework.startup import quiet_tensorflow_startup as _quiet_tensorflow_startup
+
+_quiet_tensorflow_startup()
 
 _EXPORTS = {
     "ConfigError": "framework.errors",
