@@ -7,7 +7,6 @@ Relaunching with the same --workdir resumes from its last checkpoint. `--help` l
 experiment's fields and variants; `--list` every registered component with its kwargs.
 """
 
-import os
 import signal
 import sys
 
@@ -35,6 +34,7 @@ def main(argv: list[str]) -> int:
 def _launch(argv: list[str]) -> int:
   from absl import flags, logging  # pylint: disable=g-import-not-at-top
   from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
+  from framework.runs.rundir import RunDir  # pylint: disable=g-import-not-at-top (numpy)
   try:
     spec = cli.config_spec(argv)
     _, loaded = cli.load_config(spec)
@@ -60,9 +60,11 @@ def _launch(argv: list[str]) -> int:
       experiment.import_extra_modules(config.extra_modules)
       print(components.listing())
       return 0
+    workdir = values.workdir or cli.default_workdir(spec)
+    RunDir(workdir).check_not_in_use()  # at once, not after loading TensorFlow
     cli.apply_kwargs(config, kwarg_overrides)
     from framework import train  # pylint: disable=g-import-not-at-top (TensorFlow)
-    train.run(config, values.workdir or cli.default_workdir(spec))
+    train.run(config, workdir)
     return 0
   except Exception as e:  # pylint: disable=broad-except  (every failure is one line)
     return cli.report(e)
@@ -76,5 +78,4 @@ def _stop_before_training(number, frame):
 
 
 if __name__ == "__main__":
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   sys.exit(main(sys.argv))

@@ -4,14 +4,14 @@ Per-sample weights and per-class alpha are trainable state beside the model's va
 updated by pluggable rules inside a compiled, distributed custom training loop.
 
 The public names below load on first use, so `import framework.config` (the launcher's
---help, config errors) does not wait for TensorFlow.
+--help, config errors) does not wait for TensorFlow; when TensorFlow does load, its native
+start-up lines stay off stderr (framework.startup).
 """
 
-import os as _os
-
 from framework.lazy import lazy_exports as _lazy_exports
+from framework.startup import quiet_tensorflow_startup as _quiet_tensorflow_startup
 
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_quiet_tensorflow_startup()
 
 _EXPORTS = {
     "ConfigError": "errors",

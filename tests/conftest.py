@@ -4,11 +4,8 @@ Tests compare one device ("/cpu:0") with two replicas (MirroredStrategy over
 "/cpu:0" and "/cpu:1") in the same process.
 """
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import tensorflow as tf  # pylint: disable=g-import-not-at-top
+import framework  # pylint: disable=unused-import  (before TensorFlow: a silent start-up)
+import tensorflow as tf
 
 _cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)

@@ -132,11 +132,13 @@ def test_one_run_per_workdir_and_stale_locks_do_not_block(tmp_path):
   very_long = LONG + [f"--config.train.epochs={50 * EPOCHS}"]  # killed long before its end
   first = launch(*very_long, workdir=tmp_path / "run", wait=False)
   _wait_for(tmp_path / "run" / "hparams")
-  start = time.time()
+  owner = f"pid {first.pid} on "
   second = launch(*very_long, workdir=tmp_path / "run")
   lines = _stderr_lines(second)
   assert second.returncode == 1 and len(lines) == 1 and "is in use by a running run" in lines[0]
-  assert time.time() - start < 60 and first.poll() is None, "the first run is still going"
+  assert owner in lines[0] and second.stdout == "", "refused before building anything"
+  assert first.poll() is None, "the first run is still going"
+  assert open(tmp_path / "run" / ".lock").read().startswith(owner), "its lock is untouched"
   first.send_signal(signal.SIGKILL)  # leaves the lock file behind, but no lock
   first.wait()
   relaunch = launch(*very_long[:-1], "--config.train.epochs=1", workdir=tmp_path / "run")

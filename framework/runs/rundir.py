@@ -20,6 +20,7 @@ import numpy as np
 from framework.errors import ConfigError
 from framework.runs import files
 
+_LOCK = ".lock"  # held by the live run (see RunDir.lock)
 _SNAPSHOT = re.compile(r"^step_(\d+)\.npz$")
 
 
@@ -64,14 +65,11 @@ class RunDir:
     included), so a stale lock never blocks a relaunch; a live one is a one-line error.
     """
     self.create()
-    with open(self.file(".lock"), "a+") as handle:
+    with open(self.file(_LOCK), "a+") as handle:
       try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
       except OSError:
-        handle.seek(0)
-        owner = handle.read().strip() or "another process"
-        raise ConfigError(f"--workdir={self.path!r} is in use by a running run ({owner}); "
-                          "wait for it to end or choose another workdir") from None
+        raise self._in_use(handle) from None
       handle.seek(0)
       handle.truncate()
       handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
@@ -80,6 +78,27 @@ class RunDir:
         yield
       finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
+
+  def check_not_in_use(self) -> None:
+    """The one-line error of `lock` if a live run holds the workdir, without taking the
+    lock or creating anything: the launcher asks before it loads TensorFlow (tens of
+    seconds), and the run then takes the lock itself."""
+    try:
+      handle = open(self.file(_LOCK))
+    except (FileNotFoundError, NotADirectoryError):
+      return
+    with handle:  # its own open file, so the probe never shares or keeps the run's lock
+      try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+      except OSError:
+        raise self._in_use(handle) from None
+      fcntl.flock(handle, fcntl.LOCK_UN)
+
+  def _in_use(self, handle) -> ConfigError:
+    handle.seek(0)
+    owner = handle.read().strip() or "another process"
+    return ConfigError(f"--workdir={self.path!r} is in use by a running run ({owner}); "
+                       "wait for it to end or choose another workdir")
 
   # Writing.
   @staticmethod
