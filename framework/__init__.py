@@ -21,7 +21,7 @@ _EXPORTS = {
     "ALPHA": "weights", "WEIGHT": "weights", "RULES": "weights",
     "Batch": "weights", "MetaContext": "weights",
     "Modulation": "weights", "Rule": "weights",
-    "StepResult": "weights", "Tables": "weights",
+    "StepResult": "weights", "Tables": "weights", "Signal": "weights",
     "WeightState": "weights", "register_rule": "weights",
     "optim": "weights",
     "LOSSES": "losses", "PerExampleLoss": "losses",
@@ -30,7 +30,7 @@ _EXPORTS = {
     "DATASETS": "data",
     "Trainer": "train.trainer",
     "Controller": "train.controller",
-    "RunDir": "runs.rundir",
+    "RunDir": "runs", "FinishedRun": "runs",
     "fit": "api",
     "Result": "api",
 }

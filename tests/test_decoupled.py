@@ -6,7 +6,7 @@ import pytest
 
 from framework import train
 from framework.evaluation import decoupled
-from framework.runs import export
+from framework.runs.reader import FinishedRun
 from framework.errors import ConfigError
 from framework.train.experiment import build
 from tests.helpers import synthetic_config
@@ -23,7 +23,7 @@ def finished(tmp_path_factory):
 def test_tau_norm_matches_numpy(finished):
   workdir, results = finished
   exp = build(synthetic_config(model__kwargs={"hidden": (16,)}, data__val_per_class=8))
-  trained = export.load(workdir).layers[-1]
+  trained = FinishedRun(workdir).trained_model()
   kernel = trained.get_layer("logits").kernel.numpy().astype(np.float64)
   features = decoupled.features_model(trained)
   x = exp.data.transform.eval(exp.data.val.features)
@@ -50,7 +50,7 @@ def test_crt_retrains_only_a_reinitialised_classifier(finished, tmp_path):
                             data__sampler="class_balanced")
   exp = build(config)
   start = [v.numpy().copy() for v in exp.model.weights]
-  trained = export.load(workdir).layers[-1]
+  trained = FinishedRun(workdir).trained_model()
   assert [v.name for v in exp.model.trainable_variables] == ["kernel", "bias"]
   np.testing.assert_array_equal(start[0], trained.weights[0].numpy())  # the backbone loaded
   assert not np.allclose(start[-2], trained.weights[-2].numpy())  # the head re-initialised
@@ -70,3 +70,13 @@ def test_decoupled_config_errors():
     build(synthetic_config(eval__tau_norm="auto"))
   with pytest.raises(ConfigError, match="eval.tau_norm='2'"):
     build(synthetic_config(eval__tau_norm="2"))
+
+
+def test_init_from_a_missing_run_is_one_line(tmp_path):
+  missing = str(tmp_path / "nope")
+  with pytest.raises(ConfigError) as error:
+    build(synthetic_config(model__init_from=missing, model__retrain="head"))
+  assert str(error.value) == (f"model.init_from: workdir {missing!r} does not exist; allowed: "
+                              "the workdir of a finished run")
+  with pytest.raises(ConfigError, match=r"^model.init_from: workdir .* has no model.keras"):
+    build(synthetic_config(model__init_from=str(tmp_path), model__retrain="head"))

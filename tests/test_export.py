@@ -13,6 +13,7 @@ import tensorflow as tf
 from framework import data as data_lib
 from framework import train
 from framework.runs import export
+from framework.runs.reader import FinishedRun
 from framework.tools.evaluate import evaluate
 from framework.evaluation.evaluator import Evaluator
 from framework.tools.predict import main as predict_main
@@ -40,7 +41,7 @@ def image_run(tmp_path_factory):
 def test_model_keras_equals_the_final_evaluation(image_run):
   workdir, results, _ = image_run
   bundle = data_lib.build(ml_collections.ConfigDict(results["config"]).data)
-  serving = export.load(workdir)
+  serving = FinishedRun(workdir).model()
   raw = bundle.test.features.astype(np.float32)
   logits = serving.predict(raw, verbose=0)
   trained = serving.layers[-1]
@@ -55,13 +56,13 @@ def test_saved_model_serves(image_run):
   served = tf.saved_model.load(os.path.join(workdir, export.SAVED_MODEL))
   batch = x[:5].astype(np.float32)
   np.testing.assert_allclose(served.serve(batch).numpy(),
-                             export.load(workdir).predict(batch, verbose=0), rtol=1e-5,
+                             FinishedRun(workdir).model().predict(batch, verbose=0), rtol=1e-5,
                              atol=1e-5)
 
 
 def test_evaluate_rebuilds_the_test_split(image_run):
   workdir, results, _ = image_run
-  metrics = evaluate(workdir)
+  metrics = evaluate(FinishedRun(workdir))
   assert metrics["accuracy"] == pytest.approx(results["final"]["accuracy"])
 
 
@@ -75,8 +76,8 @@ def test_predict_on_an_npz_and_an_image_folder(image_run, tmp_path):
   assert len(rows) == 7 and set(rows[0]) >= {"item", "predicted", "probability", "p_0"}
   probabilities = np.array([[float(r[f"p_{c}"]) for c in range(3)] for r in rows])
   np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
-  expected = keras.ops.softmax(export.load(workdir).predict(x[:7].astype(np.float32),
-                                                            verbose=0)).numpy()
+  expected = keras.ops.softmax(FinishedRun(workdir).model().predict(x[:7].astype(np.float32),
+                                                                   verbose=0)).numpy()
   np.testing.assert_allclose(probabilities, expected, atol=2e-6)
   os.makedirs(tmp_path / "images" / "any")
   for i in range(4):  # PNG is lossless: the folder's predictions equal the arrays'
@@ -104,7 +105,7 @@ def test_predict_on_a_csv(tmp_path):
   assert predict_main([str(tmp_path / "run"), f"--data={tmp_path / 'new.csv'}",
                        f"--output={tmp_path / 'p.csv'}"]) == 0
   rows = list(csv.DictReader(open(tmp_path / "p.csv")))
-  serving = export.load(str(tmp_path / "run"))
+  serving = FinishedRun(str(tmp_path / "run")).model()
   expected = keras.ops.softmax(serving.predict(x[:5], verbose=0)).numpy()
   np.testing.assert_allclose([[float(r["p_0"]), float(r["p_1"])] for r in rows], expected,
                              atol=2e-6)

@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from framework.tools import inspect_run as inspect_lib
 from framework.evaluation.metrics import auroc
+from framework.runs.reader import FinishedRun
 from tests.tensorboard_run import noisy_run
 
 
@@ -78,7 +79,7 @@ def test_no_noise_mask_says_so(tmp_path):
            **{"per_sample/weight": np.array([0.5, 2.0, 1.0], np.float32),
               "per_class/alpha": np.ones(2, np.float32)})
   np.save(tmp_path / "labels.npy", np.array([0, 1, 1], np.int32))
-  text = inspect_lib.report(inspect_lib.load_run(str(tmp_path)), top=1)
+  text = inspect_lib.report(inspect_lib.ranking(FinishedRun(str(tmp_path))), top=1)
   assert "no noise mask" in text and "AUROC" not in text
   lines = text.splitlines()
   # an old snapshot without effective weights: ranked by the rule's weight
@@ -96,4 +97,5 @@ def test_workdir_without_snapshots_is_one_line_and_exit_2(tmp_path, capsys):
   done = subprocess.run([sys.executable, "-m", "framework.tools.inspect_run", str(tmp_path / "nope")],
                         capture_output=True, text=True, timeout=120)
   assert done.returncode == 2 and done.stdout == ""
-  assert done.stderr.splitlines()[-1].startswith("inspect: no weight snapshots")
+  assert done.stderr.splitlines()[-1] == (f"inspect: workdir {str(tmp_path / 'nope')!r} does "
+                                          "not exist; allowed: the workdir of a finished run")

@@ -63,6 +63,6 @@ def test_score_is_the_mean_of_the_two_rank_percentiles():
   n = len(p_given)
   by_p = (rankdata(-p_given) - 1) / (n - 1)      # low probability of the given label: high
   by_signal = (rankdata(-signal) - 1) / (n - 1)  # low rule weight: high
-  np.testing.assert_allclose(label_issues.suspicion(p_given, signal), (by_p + by_signal) / 2)
+  np.testing.assert_allclose(label_issues.suspicion(p_given, -signal), (by_p + by_signal) / 2)
   # a constant signal (a plain run) leaves the probability alone
   np.testing.assert_allclose(label_issues.suspicion(p_given, np.ones(n)), by_p)

@@ -17,6 +17,7 @@ import tensorflow as tf
 from framework import data as data_lib
 from framework.train import experiment
 from framework.runs import export
+from framework.runs.reader import FinishedRun
 from framework.config import load_experiment, set_fields
 from framework.data.augment import InputTransform
 from framework.data.bundle import Split
@@ -81,7 +82,7 @@ def test_tabular_run_reports_pr_auc_of_minority_label_zero(fraud_run):
   # an independent computation on the exported model's logits of the raw test rows
   _, rows = _test_rows(results)
   assert np.bincount(y[rows]).tolist() == final["support"]
-  logits = export.load(workdir).predict(x[rows].astype(np.float32), verbose=0)
+  logits = FinishedRun(workdir).model().predict(x[rows].astype(np.float32), verbose=0)
   score = logits[:, 0].astype(np.float64) - logits[:, 1]
   expected = skm.average_precision_score(y[rows] == 0, score)
   assert final["pr_auc"] == pytest.approx(expected, rel=1e-6)
@@ -103,7 +104,7 @@ def test_an_explicit_positive_class_reaches_the_run(fraud_run):
   final = json.loads((workdir / "results.json").read_text())["final"]
   assert final["positive_class"] == 1
   rows = _test_rows(json.loads((workdir / "results.json").read_text()))[1]
-  logits = export.load(str(workdir)).predict(x[rows].astype(np.float32), verbose=0)
+  logits = FinishedRun(str(workdir)).model().predict(x[rows].astype(np.float32), verbose=0)
   score = logits[:, 1].astype(np.float64) - logits[:, 0]
   assert final["pr_auc"] == pytest.approx(
       skm.average_precision_score(y[rows] == 1, score), rel=1e-6)
@@ -115,7 +116,7 @@ def test_predict_and_export_apply_the_saved_standardisation(fraud_run, tmp_path)
   train_rows = np.setdiff1d(np.arange(len(x)), test_rows)
   mean, std = x[train_rows].mean(0), x[train_rows].std(0)  # the training pool's statistics
   np.testing.assert_allclose(bundle.test.features, (x[test_rows] - mean) / std, atol=1e-5)
-  serving = export.load(workdir)
+  serving = FinishedRun(workdir).model()
   trained = serving.layers[-1]  # the network behind the input normalisation
   in_training = Evaluator(trained, 1000, bundle.class_counts,
                           transform=bundle.transform).logits(bundle.test)

@@ -17,6 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from framework.errors import ConfigError, one_line
+from framework.runs import files
+from framework.runs.reader import FinishedRun
 
 TAUS = tuple(round(0.1 * i, 1) for i in range(11))
 
@@ -31,12 +33,12 @@ def head_of(model: keras.Model) -> keras.layers.Layer:
 
 def init_from(model: keras.Model, workdir: str) -> None:
   """Loads the final weights a finished run exported into `model` (same architecture)."""
-  from framework.runs import export  # pylint: disable=g-import-not-at-top (circular at import time)
   try:
-    trained = export.load_trained(workdir)
-    model.set_weights(trained.get_weights())
+    model.set_weights(FinishedRun(workdir).trained_model().get_weights())
+  except ConfigError as e:
+    raise ConfigError(f"model.init_from: {e}") from None
   except (OSError, ValueError) as e:
-    raise ConfigError(f"model.init_from={workdir!r}: its model.keras does not load into "
+    raise ConfigError(f"model.init_from={workdir!r}: its {files.MODEL} does not load into "
                       f"this model ({one_line(e, 160)})") from None
 
 

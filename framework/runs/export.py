@@ -1,12 +1,12 @@
 """A run's deployable model: the trained model behind the input normalisation it was trained with.
 
-Every run leaves `WORKDIR/model.keras` (load with `keras.saving.load_model` after
-`import framework.runs.export`, which registers the custom layers) and a TensorFlow SavedModel
-`WORKDIR/saved_model` with a `serve` signature. Both take raw inputs as the data stores
-them, at the model's input size: pixels in their stored scale (0-255 for uint8 images) or
-the csv / npz feature columns as they are in the file. The serving model applies what the
-pipeline applied in training (x / pixel_max, per-channel mean and std; the tabular
-standardisation) and returns logits.
+Every run leaves `WORKDIR/model.keras` (read it with `FinishedRun(WORKDIR).model()`, or
+`keras.saving.load_model` after `import framework.runs.export`, which registers the custom
+layers) and a TensorFlow SavedModel `WORKDIR/saved_model` with a `serve` signature. Both
+take raw inputs as the data stores them, at the model's input size: pixels in their stored
+scale (0-255 for uint8 images) or the csv / npz feature columns as they are in the file.
+The serving model applies what the pipeline applied in training (x / pixel_max,
+per-channel mean and std; the tabular standardisation) and returns logits.
 """
 
 from __future__ import annotations
@@ -70,13 +70,3 @@ def export(model: keras.Model, data: DataBundle, rundir: RunDir, name: str = MOD
     serving.export(rundir.file(SAVED_MODEL), format="tf_saved_model", verbose=False)
   return serving
 
-
-def load(workdir: str, name: str = MODEL_FILE) -> keras.Model:
-  """The serving model a run left behind."""
-  return keras.saving.load_model(RunDir(workdir).file(name))
-
-
-def load_trained(workdir: str, name: str = MODEL_FILE) -> keras.Model:
-  """The trained model inside the serving one (the normalisation stripped): it takes the
-  inputs the run's input transform produces."""
-  return load(workdir, name).layers[-1]

@@ -2,7 +2,8 @@
 
 Writes are atomic (a temporary file, then a rename), so a crash never leaves half a file;
 history.jsonl is appended a line at a time and read tolerantly (a torn last line is
-skipped). The controller, `framework.tools.inspect_run` and the studies all go through `RunDir`.
+skipped). The controller writes through `RunDir`; tools and studies read a finished run
+through `framework.runs.reader.FinishedRun`, which reads through it.
 """
 
 from __future__ import annotations

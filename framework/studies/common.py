@@ -10,8 +10,9 @@ import numpy as np
 
 from framework.config import choose_variants, load_experiment, set_fields
 from framework.errors import ConfigError
-from framework.runs.rundir import RunDir
 from framework.runs import files
+from framework.runs.reader import FinishedRun
+from framework.runs.rundir import RunDir
 
 
 def define_seeds_flag(default: list[str]) -> flags.FlagHolder:
@@ -39,9 +40,8 @@ def train_variant(module: types.ModuleType, variant: str, seed: int, workdir: st
   A run whose results.json exists is read, not retrained; an interrupted one resumes.
   `fields` set dotted config fields ('data.data_dir' as data__data_dir).
   """
-  rundir = RunDir(workdir)
-  if rundir.exists(files.RESULTS):
-    return rundir.read_json(files.RESULTS), True
+  if RunDir(workdir).exists(files.RESULTS):
+    return FinishedRun(workdir).results, True
   from framework import train  # pylint: disable=g-import-not-at-top (TensorFlow loads slowly)
   config = module.get_config(variant)
   config.seed = config.data.seed = seed

@@ -5,7 +5,7 @@ r"""Finding the wrong labels: the framework's label-issue ranking beside cleanla
 On the noisy Fashion-MNIST protocol (experiments/fmnist_noisy.py: 10,000 training images,
 about 45% of the labels wrong), for each seed:
 * the framework: the runs of the variants below (trained, or re-read from the noisy study's
-  workdirs), each ranked by `framework.tools.label_issues` (the rule's best table and the final
+  workdirs), each ranked by `framework.tools.label_issues` (the rule's signal and the final
   model's in-sample probability of the given label, combined);
 * cleanlab (confident learning): out-of-sample predicted probabilities from 5-fold
   cross-validation of the same model and recipe (MLP 784-512-512-10, Adam 1e-3, batch 128,
@@ -25,9 +25,8 @@ from absl import app, flags, logging
 import numpy as np
 
 from framework.evaluation.metrics import auroc
-from framework.runs.rundir import RunDir
+from framework.runs.reader import FinishedRun
 from framework.studies import common
-from framework.runs import files
 
 VARIANTS = ("ce", "l2rw", "elr", "mwnet")
 _VARIANTS = flags.DEFINE_list("variants", list(VARIANTS), "Variants whose ranking is shown.")
@@ -84,9 +83,9 @@ def main(argv):
     for variant in variants:
       workdir = os.path.join(_WORKDIR.value, f"{variant}-e{_EPOCHS.value}", f"seed{seed}")
       common.train_variant(module, variant, seed, workdir, _EPOCHS.value)
-      summary = write_label_issues(workdir, os.path.join(workdir, "label_issues.csv"))
-      noisy = RunDir.read_arrays(RunDir(workdir).file(files.NOISE), ("noise_mask",))
-      row = ranking_quality(summary["score"], noisy["noise_mask"].astype(bool))
+      run = FinishedRun(workdir)
+      summary = write_label_issues(run, os.path.join(workdir, "label_issues.csv"))
+      row = ranking_quality(summary["score"], run.noise_mask)
       rows.setdefault(f"framework: {variant}", []).append(row)
       print(f"seed {seed} {variant}: {row}", flush=True)
     score, mask = cleanlab_scores(module, seed, _EPOCHS.value, _FOLDS.value)

@@ -3,27 +3,30 @@
     python -m framework.studies.noise_auroc                      # digits, 40% symmetric noise
     python -m framework.studies.noise_auroc --fashion_mnist --epochs=10
 
-Trains one run per rule on noisy labels and prints a markdown table of the AUROC of
--weight (low weight = suspected noisy) against the mask of flipped labels, for the final
-table and for the table averaged over epochs, plus the final test accuracy.
+Trains one run per rule on noisy labels and prints a markdown table of the AUROC against
+the mask of flipped labels of the rule's signal at the end (`Rule.signal`; here each
+rule's weight: low weight = suspected noisy) and of the weight averaged over epochs, plus
+the final test accuracy.
 """
 
 from __future__ import annotations
 
 from absl import app, flags
-import numpy as np
 
 from framework.train import experiment as experiment_lib
 from framework.config import base_config
 from framework.train.controller import Controller, LoopEnd
 from framework.evaluation.evaluator import Evaluator
 from framework.evaluation.metrics import auroc
+from framework.weights import WEIGHT
+from framework.weights.tables import flat_key
 
 flags.DEFINE_float("noise_rate", 0.4, "symmetric label-noise rate")
 flags.DEFINE_bool("fashion_mnist", False, "Fashion-MNIST (10,000 training images) instead of digits")
 flags.DEFINE_integer("epochs", 30, "training epochs")
 flags.DEFINE_integer("seed", 0, "seed")
 FLAGS = flags.FLAGS
+WEIGHT_TABLE = flat_key("per_sample", WEIGHT)
 
 # Rule kwargs of the study. data_parameters: instance temperatures only, as in the paper's
 # noisy CIFAR setting; its lr is larger because StepResult.grads is d(mean loss)/ds_i.
@@ -54,18 +57,18 @@ class SumWeights:
 
   def __call__(self, end: LoopEnd) -> None:
     if end.step % self.every_steps == 0:
-      self.total = self.total + self.exp.state.numpy()["per_sample/weight"]
+      self.total = self.total + self.exp.state.numpy()[WEIGHT_TABLE]
 
 
 def run_rule(rule: str, kwargs: dict) -> dict:
   exp = experiment_lib.build(study_config(rule, kwargs))
   summed = SumWeights(exp)
   Controller(exp.trainer, exp.total_steps, exp.steps_per_loop, actions=[summed]).run()
-  mask, total = exp.data.train.noise_mask, summed.total
-  final = exp.state.numpy()["per_sample/weight"]
+  signal, mask = exp.rule.signal, exp.data.train.noise_mask
+  final = exp.state.numpy()[signal.table]
   evaluator = Evaluator(exp.model, 1000, exp.data.class_counts, transform=exp.data.transform)
   accuracy = evaluator.evaluate(exp.data.test)["accuracy"]
-  return {"final": auroc(-final, mask), "averaged": auroc(-total, mask),
+  return {"final": auroc(signal.suspicion(final), mask), "averaged": auroc(-summed.total, mask),
           "accuracy": accuracy, "noisy": float(mask.mean()), "n": len(mask)}
 
 

@@ -6,9 +6,10 @@ Each (variant, seed) trains through `framework.train.run` in WORKDIR/<variant>-e
 (config.seed and data.seed both s, evaluation and a weight snapshot every epoch). Prints a
 markdown row per variant: final and best (over the per-epoch evaluations) test accuracy,
 and the AUROC with which the per-sample weights rank the noisy labels (score = -weight;
-"-" for CE, whose weights are all 1) for the final weights (l2rw's `kept` table, the
-others' `weight` table) and for the `weight` table averaged over the epoch snapshots;
-mean ± std over seeds. A finished run is re-read, not retrained.
+"-" for CE, whose weights are all 1) for the final signal the rule declares (l2rw's
+`kept` table, ELR's `agreement`, the others' `weight` table) and for the `weight` table
+averaged over the epoch snapshots; mean ± std over seeds. A finished run is re-read, not
+retrained.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import time
 
 from absl import app, flags, logging
 
-from framework.tools.inspect_run import noise_auroc
+from framework.runs.reader import FinishedRun
 from framework.studies import common
-
-FINAL_TABLE = {"l2rw": "per_sample/kept"}  # the table of the final AUROC; default weight
+from framework.tools.inspect_run import noise_auroc
 
 _VARIANTS = flags.DEFINE_list("variants", None, "Variants to run (default: all).")
 _SEEDS = common.define_seeds_flag(["0"])
@@ -30,12 +30,12 @@ _EPOCHS = flags.DEFINE_integer("epochs", 40, "train.epochs (the protocol's is 40
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/noisy_runs", "Root of the runs' workdirs.")
 
 
-def summary(variant: str, workdir: str, results: dict) -> dict:
+def summary(run: FinishedRun) -> dict:
   """Final and best accuracy (percent), best epoch, and the weights' noise AUROCs."""
+  results = run.results
   best = max(results["history"], key=lambda r: r["accuracy"])
   return {"final": 100 * results["final"]["accuracy"], "best": 100 * best["accuracy"],
-          "best_epoch": best["epoch"],
-          **noise_auroc(workdir, FINAL_TABLE.get(variant, "per_sample/weight"))}
+          "best_epoch": best["epoch"], **noise_auroc(run)}
 
 
 def main(argv):
@@ -49,8 +49,8 @@ def main(argv):
     for seed in seeds:
       workdir = os.path.join(_WORKDIR.value, f"{variant}-e{epochs}", f"seed{seed}")
       start = time.time()
-      results, reused = common.train_variant(module, variant, seed, workdir, epochs)
-      s = summary(variant, workdir, results)
+      _, reused = common.train_variant(module, variant, seed, workdir, epochs)
+      s = summary(FinishedRun(workdir))
       rows.setdefault(variant, []).append(s)
       print(f"{variant} seed {seed}: final {s['final']:.1f}, best {s['best']:.1f} "
             f"(epoch {s['best_epoch']:.0f}), noise AUROC {s['auroc']:.3f} "

@@ -31,6 +31,7 @@ from framework.summaries.figures import confusion_figure, trajectory_figure
 from framework.summaries.moving import OnlyMoving
 from framework.weights import ALPHA, WEIGHT, WeightState
 from framework.weights.effective import EFFECTIVE_CLASS_WEIGHT, EFFECTIVE_WEIGHT, EffectiveWeights
+from framework.weights.tables import split_key
 
 QUANTILES = (0, 10, 50, 90, 100)
 ZERO = 1e-6  # |w| below this counts as a zero weight (a sample switched off)
@@ -78,13 +79,14 @@ def training_families(tables: Mapping[str, np.ndarray], labels: np.ndarray,
   families[_family(CLASS_HISTOGRAM, "weights")] = w
   families[TRAJECTORY] = w[tracked.indices]
   for key, value in tables.items():
-    group, path = key.split("/", 1)
-    if group == "per_sample" and path != WEIGHT:
-      families[_family(HISTOGRAM, f"tables/{path}")] = value
+    group, path = split_key(key)
+    name = "/".join(path)  # the tag below the family
+    if group == "per_sample" and name != WEIGHT:
+      families[_family(HISTOGRAM, f"tables/{name}")] = value
     elif group == "per_class" and value.ndim == 1:
-      families[_family(PER_CLASS, "alpha" if path == ALPHA else f"class_tables/{path}")] = value
+      families[_family(PER_CLASS, "alpha" if name == ALPHA else f"class_tables/{name}")] = value
     elif group == "shared" and value.size == 1:
-      families[_family(SCALAR, f"tables/{path}")] = value.reshape(())
+      families[_family(SCALAR, f"tables/{name}")] = value.reshape(())
   return families
 
 

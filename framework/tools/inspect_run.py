@@ -1,12 +1,13 @@
 """Offline inspection of a run's learned per-sample weights: `python -m framework.tools.inspect_run WORKDIR`.
 
-Reads the latest snapshot `WORKDIR/weights/step_<step>.npz`, the training labels
-(`labels.npy`, else `noise.npz`), the class names (`tracked.json`, else `results.json`) and,
-when noise was injected, the noise mask (`noise.npz`). Prints the K lowest- and
+Reads the latest snapshot `WORKDIR/weights/step_<step>.npz`, the training labels, the
+class names and, when noise was injected, the noise mask (through `FinishedRun`). Ranks
+the samples by the signal the run's rule declares (`framework.weights.Signal`; the
+effective weight when that is the rule's weight) or by `--table`. Prints the K lowest- and
 highest-weighted samples, weight statistics per class and, with a noise mask, the AUROC of
 the weights as a noise detector (score = -weight: a low weight flags a noisy label).
 A workdir without snapshots is a one-line error with exit code 2. `noise_auroc` scores a
-run's final and epoch-averaged weights for the studies.
+run's final signal and epoch-averaged weights for the studies.
 """
 
 from __future__ import annotations
@@ -18,75 +19,53 @@ import zipfile
 import numpy as np
 
 from framework.errors import ConfigError, one_line
-from framework.tools.label_issues import BEST_TABLE
 from framework.evaluation.metrics import auroc
-from framework.runs.rundir import RunDir
 from framework.runs import files
-
-WEIGHT, ALPHA = "per_sample/weight", "per_class/alpha"
-EFFECTIVE, CLASS_WEIGHT = "effective/weight", "effective/class_weight"  # weights.effective
+from framework.runs.reader import FinishedRun
 
 
-class InspectError(Exception):
-  """A workdir that cannot be inspected (reported in one line, exit code 2)."""
+def noise_auroc(run: FinishedRun) -> dict:
+  """AUROC of the rule's signal against the run's noise mask, nan for a constant signal.
 
-
-def snapshots(workdir: str) -> list[tuple[int, str]]:
-  """(step, path) of every snapshot in `workdir/weights`, by step (at least one)."""
-  found = RunDir(workdir).snapshots()
-  if not found:
-    raise InspectError(f"no weight snapshots (weights/step_*.npz) in {workdir!r}; "
-                       "allowed: the workdir of a run of framework.train")
-  return found
-
-
-def noise_auroc(workdir: str, final_table: str = WEIGHT) -> dict:
-  """AUROC of -weight against the run's noise mask, nan for constant weights.
-
-  "auroc": the latest snapshot's `final_table`; "auroc_averaged": the `weight` table
-  averaged over all snapshots.
+  "auroc": the signal's table in the latest snapshot; "auroc_averaged": the `weight`
+  table averaged over all snapshots (high = clean).
   """
-  mask = RunDir.read_arrays(RunDir(workdir).file(files.NOISE), ("noise_mask",))["noise_mask"]
-  paths = [path for _, path in snapshots(workdir)]
-  averaged = np.mean([RunDir.read_arrays(p, (WEIGHT,))[WEIGHT] for p in paths], axis=0)
-  final = RunDir.read_arrays(paths[-1], (final_table,))[final_table]
-  score = lambda weight: float("nan") if np.ptp(weight) == 0 else auroc(-weight, mask)
+  from framework.weights import Signal  # pylint: disable=g-import-not-at-top
+  mask = run.noise_mask
+  if mask is None:
+    raise ConfigError(f"workdir {run.path!r} has no {files.NOISE}; allowed: a run with label "
+                      "noise (data.noise)")
+  signal, weight = run.signal, Signal()
+  final = signal.suspicion(run.table(signal.table))
+  averaged = weight.suspicion(run.table(weight.table, averaged=True))
+  score = lambda suspect: float("nan") if np.ptp(suspect) == 0 else auroc(suspect, mask)
   return {"auroc": score(final), "auroc_averaged": score(averaged)}
 
 
-def load_run(workdir: str, table: str | None = None) -> dict:
-  """The latest snapshot's tables and what is known of the samples (labels, names, noise);
-  `weights` is `table`, else the rule's best-ranking table (see label_issues.BEST_TABLE),
-  else the effective weight (class weight x importance x rule)."""
-  rundir = RunDir(workdir)
-  step, path = snapshots(workdir)[-1]
-  tables = rundir.read_arrays(path)
-  if table is None and rundir.exists(files.CONFIG):
-    rule = rundir.read_json(files.CONFIG)["rule"]["name"]
-    table = BEST_TABLE.get(rule, (None,))[0]
-  table = table or (EFFECTIVE if EFFECTIVE in tables else WEIGHT)
-  if table not in tables:
-    raise InspectError(f"--table={table!r} is not in {path!r}; tables: "
-                       f"{', '.join(k for k in tables if k.startswith('per_sample/'))}")
-  noise = rundir.read_arrays(rundir.file(files.NOISE)) if rundir.exists(files.NOISE) else None
-  labels = None
-  if rundir.exists(files.LABELS):
-    labels = np.load(rundir.file(files.LABELS))
-  elif noise is not None:
-    labels = noise["labels"]
-  class_names = None
-  for name in (files.TRACKED, files.RESULTS):
-    if class_names is None and rundir.exists(name):
-      class_names = rundir.read_json(name).get("class_names")
-  weights = tables[table]
+def ranking(run: FinishedRun, table: str | None = None) -> dict:
+  """What `report` shows of the latest snapshot: the per-sample values it ranks by (`table`,
+  else the rule's signal, shown as the effective weight (class weight x importance x rule
+  weight x alpha) when that signal is the rule's weight) and what is known of the samples."""
+  # pylint: disable=g-import-not-at-top (TensorFlow, which the rule's signal needs anyway)
+  from framework.weights import ALPHA, WEIGHT, Signal
+  from framework.weights.effective import EFFECTIVE_CLASS_WEIGHT, EFFECTIVE_WEIGHT
+  from framework.weights.tables import flat_key
+  step, path = run.snapshots()[-1]
+  tables = run.tables(path)
+  signal = Signal(table, averaged=False) if table else run.signal
+  if not table and signal.table == Signal().table and EFFECTIVE_WEIGHT in tables:
+    signal = signal._replace(table=EFFECTIVE_WEIGHT)
+  weights, labels = run.table(signal.table), run.labels
   if labels is not None and labels.shape != weights.shape:
-    raise InspectError(f"labels of shape {labels.shape} do not match the {weights.size} "
-                       f"weights of {path!r}")
-  num_classes = tables[ALPHA].size
-  return {"step": step, "path": path, "weights": weights, "alpha": tables[ALPHA], "table": table,
-          "labels": labels, "noise": noise, "rule_weights": tables[WEIGHT],
-          "class_weight": tables.get(CLASS_WEIGHT, np.ones(num_classes)),
-          "class_names": list(class_names or map(str, range(num_classes)))}
+    raise ConfigError(f"labels of shape {labels.shape} do not match the {weights.size} "
+                      f"weights of {path!r}")
+  alpha = tables[flat_key("per_class", ALPHA)]
+  return {"step": step, "path": path, "weights": weights, "alpha": alpha,
+          "table": signal.table, "signal": signal, "labels": labels, "noise": run.noise,
+          "rule_weights": tables[flat_key("per_sample", WEIGHT)],
+          "effective": signal.table == EFFECTIVE_WEIGHT,
+          "class_weight": tables.get(EFFECTIVE_CLASS_WEIGHT, np.ones(alpha.size)),
+          "class_names": run.class_names or [str(c) for c in range(alpha.size)]}
 
 
 def _sample_table(title: str, order: np.ndarray, run: dict) -> list[str]:
@@ -104,15 +83,14 @@ def _sample_table(title: str, order: np.ndarray, run: dict) -> list[str]:
 
 
 def report(run: dict, top: int) -> str:
-  """The text `python -m framework.tools.inspect_run` prints."""
+  """The text `python -m framework.tools.inspect_run` prints, from a `ranking`."""
   w, labels, noise = run["weights"], run["labels"], run["noise"]
   order = np.lexsort((np.arange(w.size), w))  # by weight, ties by index
   k = min(top, w.size)
-  what = (" (class weight x importance x rule weight x alpha)" if run["table"] == EFFECTIVE
-          else "")
+  what = " (class weight x importance x rule weight x alpha)" if run["effective"] else ""
   lines = [f"Snapshot: {run['path']} (step {run['step']}); weight: {run['table']}{what}",
            f"Samples: {w.size}   classes: {len(run['class_names'])}   noisy: "
-           + ("unknown (no noise.npz)" if noise is None else
+           + (f"unknown (no {files.NOISE})" if noise is None else
               f"{int(noise['noise_mask'].sum())}"), ""]
   lines += _sample_table(f"Lowest-weighted {k} samples", order[:k], run) + [""]
   lines += _sample_table(f"Highest-weighted {k} samples", order[::-1][:k], run) + [""]
@@ -134,11 +112,11 @@ def report(run: dict, top: int) -> str:
                  + per_class)
   lines.append("")
   if noise is None:
-    lines.append("Noise detection: no noise mask in this run (noise.npz absent)")
+    lines.append(f"Noise detection: no noise mask in this run ({files.NOISE} absent)")
   else:
     mask = noise["noise_mask"].astype(bool)
     lines.append(f"Noise detection: AUROC(score=-weight, positives=noisy) = "
-                 f"{auroc(-w.astype(np.float64), mask):.6f}  "
+                 f"{auroc(run['signal'].suspicion(w.astype(np.float64)), mask):.6f}  "
                  f"({int(mask.sum())} noisy of {mask.size}; 0.5 = chance, 1 = perfect)")
   return "\n".join(lines)
 
@@ -149,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("workdir", help="the workdir of a run of framework.train")
   parser.add_argument("--top", type=int, default=10, help="samples listed at each end")
   parser.add_argument("--table", default=None,
-                      help="per-sample table to rank by (default: the rule's best, e.g. "
+                      help="per-sample table to rank by (default: the rule's signal, e.g. "
                            "per_sample/kept for l2rw)")
   parser.add_argument("--label_issues", default=None, metavar="FILE.csv",
                       help="write every training example ranked by how likely its label is "
@@ -160,15 +138,14 @@ def main(argv: list[str] | None = None) -> int:
   try:
     if args.label_issues:
       from framework.tools.label_issues import write_label_issues  # pylint: disable=g-import-not-at-top
-      load_run(args.workdir, args.table)  # a missing snapshot or table: one line, at once
-      summary = write_label_issues(args.workdir, args.label_issues, args.table)
+      summary = write_label_issues(FinishedRun(args.workdir), args.label_issues, args.table)
       share = summary.get("noisy_in_top_5_percent")
       print(f"Wrote {summary['rows']} training examples, most suspect first, to "
             f"{args.label_issues} (rule signal: {summary['signal']})"
             + ("" if share is None else f"; known-noisy labels in the top 5%: {share:.1%}"))
       return 0
-    print(report(load_run(args.workdir, args.table), args.top))
-  except (InspectError, ConfigError) as e:
+    print(report(ranking(FinishedRun(args.workdir), args.table), args.top))
+  except ConfigError as e:
     print(f"inspect: {e}", file=sys.stderr)
     return 2
   except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:

@@ -19,8 +19,7 @@ import sys
 import numpy as np
 
 from framework.errors import ConfigError, one_line
-from framework.runs.rundir import RunDir
-from framework.runs import files
+from framework.runs.reader import FinishedRun
 
 _IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
@@ -80,20 +79,16 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
   return files, np.stack([image(f) for f in files])
 
 
-def predict(workdir: str, path: str, output: str | None = None) -> str:
+def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
   """Writes the predictions csv of the data at `path`; returns its path."""
-  rundir = RunDir(workdir)
-  for name in (files.DATA, files.MODEL):
-    if not rundir.exists(name):
-      raise ConfigError(f"{workdir!r} has no {name}; allowed: the workdir of a finished run")
-  description = rundir.read_json(files.DATA)
+  description = run.data_info
+  serving = run.model()
   items, x = load_inputs(path, description)
-  from framework.runs import export  # pylint: disable=g-import-not-at-top  (TensorFlow)
   import keras  # pylint: disable=g-import-not-at-top
-  logits = export.load(workdir).predict(x.astype(np.float32), batch_size=256, verbose=0)
+  logits = serving.predict(x.astype(np.float32), batch_size=256, verbose=0)
   probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
   names = description["class_names"]
-  output = output or rundir.file(f"predictions-{os.path.basename(path.rstrip('/'))}.csv")
+  output = output or run.rundir.file(f"predictions-{os.path.basename(path.rstrip('/'))}.csv")
   with open(output, "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(["item", "predicted", "probability"] + [f"p_{n}" for n in names])
@@ -111,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--output", default=None, help="csv to write (default: in WORKDIR)")
   args = parser.parse_args(argv)
   try:
-    print(f"Predictions in {predict(args.workdir, args.data, args.output)}")
+    print(f"Predictions in {predict(FinishedRun(args.workdir), args.data, args.output)}")
   except (ConfigError, OSError, ValueError) as e:
     print(f"predict: {one_line(e)}", file=sys.stderr)
     return 2

@@ -19,6 +19,7 @@ import numpy as np
 
 from framework.config import base_config, set_fields
 from framework.errors import one_line
+from framework.weights.tables import split_key
 
 STEPS, LOOPS = 4, 2  # steps per compiled loop, loops per run: a second loop would retrace
 TOLERANCE = 1e-5     # relative and absolute, one device vs two replicas
@@ -95,7 +96,7 @@ def check_shapes(exp) -> Check:
   """Every per-sample table has N rows and every per-class table C rows."""
   n, c = len(exp.data.train), exp.data.num_classes
   for key, value in exp.state.numpy().items():
-    rows = {"per_sample": n, "per_class": c}.get(key.split("/")[0])
+    rows = {"per_sample": n, "per_class": c}.get(split_key(key)[0])
     if rows is not None and (value.ndim == 0 or value.shape[0] != rows):
       return Check("table shapes", False, f"{key} has shape {value.shape}; its first "
                    f"dimension must be {rows}")

@@ -10,6 +10,7 @@ import sys
 
 import keras
 import ml_collections
+import numpy as np
 import tensorflow as tf
 
 from framework import data as data_lib
@@ -171,6 +172,14 @@ def _model(spec, config: ml_collections.ConfigDict, input_shape, num_classes: in
   raise ConfigError(f"model={spec!r} must be a keras.Model, a factory or a registered name")
 
 
+def factory_context(class_counts: np.ndarray, batch_size: int) -> dict:
+  """What a rule or loss factory may ask of the training data (a registry passes each
+  factory only the entries its signature names)."""
+  num_samples = int(class_counts.sum())
+  return {"num_classes": len(class_counts), "class_counts": class_counts,
+          "num_samples": num_samples, "steps_per_epoch": max(num_samples // batch_size, 1)}
+
+
 def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data_lib.Source
           | None = None, model=None, loss: keras.losses.Loss | None = None,
           rule: Rule | None = None, optimizer: keras.optimizers.Optimizer | None = None,
@@ -195,9 +204,7 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
   if not isinstance(data, data_lib.DataBundle):
     data = data_lib.build(config.data, source=data)
   num_samples, num_classes = len(data.train), data.num_classes
-  context = {"num_classes": num_classes, "class_counts": data.class_counts,
-             "num_samples": num_samples,
-             "steps_per_epoch": max(num_samples // config.train.batch_size, 1)}
+  context = factory_context(data.class_counts, config.train.batch_size)
   rule = rule or RULES.build(config.rule.name, config.rule.kwargs, field="rule", context=context)
   _check_against_data(config, data, rule, strategy.num_replicas_in_sync)
   loss_fn = per_example(loss or build_loss(config.loss.name, config.loss.kwargs, context))

@@ -18,12 +18,13 @@ and is loaded by listing that module in `config.extra_modules`.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
+import numpy as np
 import tensorflow as tf
 
 from framework.config.registry import Registry
-from framework.weights.tables import Batch, Modulation, StepResult, Tables
+from framework.weights.tables import Batch, Modulation, StepResult, Tables, flat_key
 
 WEIGHT = "weight"  # the per-sample weight table every state has (initialised to 1)
 ALPHA = "alpha"    # the per-class alpha every state has (initialised to 1)
@@ -38,6 +39,23 @@ def product_modulation(view: Tables, batch: Batch) -> Modulation:
   """The default: weight = sample[index] * alpha[label]."""
   alpha = tf.gather(view.per_class[ALPHA], batch.label)
   return Modulation(weight=view.per_sample[WEIGHT] * alpha)
+
+
+class Signal(NamedTuple):
+  """Which of a rule's snapshotted tables tells a clean label from a wrong one, and how.
+
+  What the label-issue ranking, `framework.tools.inspect_run` and the noisy-label studies
+  read of a finished run. `averaged`: the table's mean over the run's snapshots (a weight
+  that jumps from visit to visit), else its last snapshot (a table that already is a
+  running average). `high_is_clean`: whether a high value marks a clean label.
+  """
+  table: str = flat_key("per_sample", WEIGHT)
+  averaged: bool = True
+  high_is_clean: bool = True
+
+  def suspicion(self, values: np.ndarray) -> np.ndarray:
+    """The values turned so that a higher one marks a more likely wrong label."""
+    return -values if self.high_is_clean else values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,12 +75,15 @@ class Rule:
       A rule with a meta step needs a clean validation split (`needs_validation`).
     peers: how many copies of the model train together (co-teaching: 2). With peers > 1
       the per-example loss `modulate`'s callables and `update` see is [B, peers].
+    signal: the table that ranks the training labels by how likely they are clean
+      (default: the `weight` table, averaged over the snapshots).
   """
   init: Callable[[int, int], Tables] = no_tables
   modulate: Callable[[Tables, Batch], Modulation] = product_modulation
   update: Callable[[Tables, Batch, StepResult], Tables] | None = None
   meta: Callable[[Tables, Batch, Any], Tables] | None = None
   peers: int = 1
+  signal: Signal = Signal()
 
   @property
   def needs_validation(self) -> bool:

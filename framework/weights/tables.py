@@ -10,6 +10,18 @@ import tensorflow as tf
 GROUPS = ("per_sample", "per_class", "shared")
 
 
+def flat_key(group: str, *path: str) -> str:
+  """The flat name of a table, as snapshots store it: flat_key("per_sample", "weight") is
+  'per_sample/weight'."""
+  return "/".join((group,) + path)
+
+
+def split_key(key: str) -> tuple[str, tuple[str, ...]]:
+  """The inverse of `flat_key`: 'shared/adam/m' -> ("shared", ("adam", "m"))."""
+  group, *path = key.split("/")
+  return group, tuple(path)
+
+
 class Tables(NamedTuple):
   """A rule's state: named tensors, or nested structures of them, grouped by indexing.
 
@@ -36,7 +48,7 @@ class Tables(NamedTuple):
 
   def flat(self) -> dict[str, Any]:
     """Every leaf keyed by its path, e.g. 'per_sample/weight', 'shared/adam/m/w1'."""
-    return {"/".join(map(str, (group,) + path)): leaf
+    return {flat_key(group, *map(str, path)): leaf
             for group, tree in zip(GROUPS, self)
             for path, leaf in _paths(tree)}
 
@@ -45,7 +57,7 @@ class Tables(NamedTuple):
     """The inverse of `flat`."""
     groups = {group: {} for group in GROUPS}
     for key, leaf in flat.items():
-      group, *path = key.split("/")
+      group, path = split_key(key)
       node = groups[group]
       for name in path[:-1]:
         node = node.setdefault(name, {})

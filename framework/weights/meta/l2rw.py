@@ -11,7 +11,8 @@ Tables: `weight` [N] holds each example's last fresh weight (what the step used)
 `running` [N] an EMA of it over the visits of that example (for trajectories), and `kept`
 [N] an EMA of [w_i > 0], how often the example's gradient agreed with the clean one. The
 weight's size varies with the gradient's norm; its sign is the steadier signal, so `kept`
-is the table that ranks noisy labels best (they are rarely kept).
+is the table that ranks noisy labels best (they are rarely kept): the rule's signal, as it
+ends (an EMA already).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import tensorflow as tf
 
 from framework.weights.meta import _validate
 from framework.weights.meta.hypergradient import normalized, weight_hypergradient
-from framework.weights.rule import WEIGHT, Rule, register_rule
-from framework.weights.tables import Tables
+from framework.weights.rule import WEIGHT, Rule, Signal, register_rule
+from framework.weights.tables import Tables, flat_key
 
 RUNNING, KEPT = "running", "kept"
 
@@ -55,4 +56,4 @@ def l2rw(inner_lr: float | str = 0.1, ema_decay: float = 0.9) -> Rule:
     return view.replace(per_sample={WEIGHT: fresh, RUNNING: ema(RUNNING, fresh),
                                     KEPT: ema(KEPT, kept)})
 
-  return Rule(init=init, meta=meta)
+  return Rule(init=init, meta=meta, signal=Signal(flat_key("per_sample", KEPT), averaged=False))

@@ -7,15 +7,16 @@ of its predictions: t_i <- beta t_i + (1 - beta) p_i, p the softmax clipped to
 lambda log(1 - <t_i, p_i>) per example (lambda 3, beta 0.7 for CIFAR-10; 7 and 0.9 for
 CIFAR-100), with the target updated from this step's prediction first, as in the authors'
 code. `agreement` [N] holds t_i[y_i], the target's mass on the observed label: low for
-examples whose label the model never came to predict, often the mislabelled ones.
+examples whose label the model never came to predict, often the mislabelled ones: the
+rule's signal, as it ends (a running average already).
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from framework.weights.rule import Rule, product_modulation, register_rule
-from framework.weights.tables import Tables
+from framework.weights.rule import Rule, Signal, product_modulation, register_rule
+from framework.weights.tables import Tables, flat_key
 
 TARGET, AGREEMENT = "target", "agreement"
 _CLIP = 1e-4
@@ -55,4 +56,5 @@ def elr(num_classes: int, lam: float = 3.0, beta: float = 0.7) -> Rule:
     agreement = tf.gather(target, batch.label, batch_dims=1)
     return view.replace(per_sample={TARGET: target, AGREEMENT: agreement})
 
-  return Rule(init=init, modulate=modulate, update=update)
+  return Rule(init=init, modulate=modulate, update=update,
+              signal=Signal(flat_key("per_sample", AGREEMENT), averaged=False))
