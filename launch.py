@@ -55,9 +55,9 @@ def _launch(argv: list[str]) -> int:
     config = values.config
     config.extra_modules = resolve_extra_modules(config.extra_modules, spec.partition(":")[0])
     if values.list:  # with the experiment's own components
+      from framework.config.extra_modules import import_extra_modules  # pylint: disable=g-import-not-at-top
       from framework.train import components  # pylint: disable=g-import-not-at-top
-      from framework.train import experiment
-      experiment.import_extra_modules(config.extra_modules)
+      import_extra_modules(config.extra_modules)
       print(components.listing())
       return 0
     workdir = values.workdir or cli.default_workdir(spec)

@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "framework"
 
 # Bottom to top: a module may import its own layer and the layers below it.
 LAYERS = [
-    {"errors", "lazy"},
+    {"errors", "lazy", "startup"},
     {"config"},
     {"data"},
     {"models"},

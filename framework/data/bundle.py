@@ -113,3 +113,11 @@ class DataBundle:
   def input_shape(self) -> tuple[int, ...]:
     """Shape of one example as the model sees it, e.g. (28, 28, 1) or (D,)."""
     return tuple(self.transform.output_shape)
+
+
+def factory_context(class_counts: np.ndarray, batch_size: int) -> dict:
+  """What a rule or loss factory may ask of the training data (a registry passes each
+  factory only the entries its signature names)."""
+  num_samples = int(class_counts.sum())
+  return {"num_classes": len(class_counts), "class_counts": class_counts,
+          "num_samples": num_samples, "steps_per_epoch": max(num_samples // batch_size, 1)}

@@ -1,7 +1,7 @@
 """Decoupled training for long tails (Kang et al. 2020): classifier re-training and tau-norm.
 
-* cRT: `model.init_from=WORKDIR` starts from a finished run's final weights (its
-  model.keras); `model.retrain="head"` then re-initialises the classifier (the last layer,
+* cRT: `model.init_from=WORKDIR` starts from a finished run's final weights
+  (framework.train.experiment); `model.retrain="head"` then re-initialises the classifier (the last layer,
   named `logits` in the built-in models) and trains it alone, the rest frozen (batch norm
   in inference mode), typically with `data.sampler=class_balanced` for a few epochs.
 * tau-norm: at evaluation, each class's classifier weights are rescaled,
@@ -17,8 +17,6 @@ import numpy as np
 import tensorflow as tf
 
 from framework.errors import ConfigError, one_line
-from framework.runs import files
-from framework.runs.reader import FinishedRun
 
 TAUS = tuple(round(0.1 * i, 1) for i in range(11))
 
@@ -29,17 +27,6 @@ def head_of(model: keras.Model) -> keras.layers.Layer:
     return model.get_layer("logits")
   except ValueError:
     return model.layers[-1]
-
-
-def init_from(model: keras.Model, workdir: str) -> None:
-  """Loads the final weights a finished run exported into `model` (same architecture)."""
-  try:
-    model.set_weights(FinishedRun(workdir).trained_model().get_weights())
-  except ConfigError as e:
-    raise ConfigError(f"model.init_from: {e}") from None
-  except (OSError, ValueError) as e:
-    raise ConfigError(f"model.init_from={workdir!r}: its {files.MODEL} does not load into "
-                      f"this model ({one_line(e, 160)})") from None
 
 
 def retrain_head(model: keras.Model, seed: int) -> None:

@@ -144,7 +144,7 @@ class FinishedRun:
 
   # What needs the run's code: the rule, the data, the model (TensorFlow).
   def _import_extra_modules(self) -> None:
-    from framework.train.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
+    from framework.config.extra_modules import import_extra_modules  # pylint: disable=g-import-not-at-top
     import_extra_modules(self.config.extra_modules)
 
   @functools.cached_property
@@ -156,7 +156,7 @@ class FinishedRun:
     from framework.weights import RULES, Signal  # pylint: disable=g-import-not-at-top
     if not self.has(files.CONFIG):
       return Signal()
-    from framework.train.experiment import factory_context  # pylint: disable=g-import-not-at-top
+    from framework.data.bundle import factory_context  # pylint: disable=g-import-not-at-top
     self._import_extra_modules()
     if self.config.rule.name not in RULES:
       return Signal()

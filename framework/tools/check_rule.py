@@ -40,7 +40,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def load_rule(spec: str) -> str:
   """Imports FILE_OR_MODULE of `spec` and returns the registered name of its rule NAME."""
-  from framework.train.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
+  from framework.config.extra_modules import import_extra_modules  # pylint: disable=g-import-not-at-top
   from framework.weights import RULES  # pylint: disable=g-import-not-at-top
   source, _, name = spec.rpartition(":")
   if not source or not name:

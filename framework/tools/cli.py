@@ -124,7 +124,7 @@ def apply_kwargs(config, overrides: dict) -> None:
   if not overrides:
     return
   from framework.train import components  # pylint: disable=g-import-not-at-top (TensorFlow)
-  from framework.train.experiment import import_extra_modules  # pylint: disable=g-import-not-at-top
+  from framework.config.extra_modules import import_extra_modules  # pylint: disable=g-import-not-at-top
   import_extra_modules(config.extra_modules)  # the user's components register there
   for (section, key), raw in overrides.items():
     name = config[section].get("scheme") or config[section].name

@@ -17,7 +17,9 @@ from framework import data as data_lib
 from framework.evaluation import decoupled
 from framework.models import inputs as model_inputs
 from framework.config import checks as validation
+from framework.config.extra_modules import import_extra_modules
 from framework.data import protocol_record
+from framework.data.bundle import factory_context
 from framework.train.distribute import make_strategy
 from framework.errors import ConfigError, one_line
 from framework.losses import build_class_weighting, build_loss, per_example
@@ -25,6 +27,8 @@ from framework.models import MODELS, PeerModel
 from framework.train.optimizers import build_optimizer
 from framework.data.stream import InputStreams
 from framework.data.samplers import ClassSampler
+from framework.runs import files
+from framework.runs.reader import FinishedRun
 from framework.train.trainer import StepOptions, Trainer
 from framework.weights import RULES, Rule, WeightState
 
@@ -49,32 +53,6 @@ class Experiment:
   @property
   def steps_per_epoch(self) -> int:
     return self.trainer.steps_per_epoch
-
-
-_LOADED_FILES: set[str] = set()
-
-
-def import_extra_modules(modules) -> None:
-  """Imports the user's modules (by dotted name or .py path) so their registrations run.
-
-  A file is executed once per process, like an imported module.
-  """
-  for name in modules:
-    if name.endswith(".py") and os.path.abspath(name) in _LOADED_FILES:
-      continue
-    try:
-      if name.endswith(".py"):
-        spec = importlib.util.spec_from_file_location(
-            os.path.splitext(os.path.basename(name))[0], name)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules.setdefault(spec.name, module)
-        _LOADED_FILES.add(os.path.abspath(name))
-      else:
-        importlib.import_module(name)
-    except Exception as e:  # pylint: disable=broad-except
-      raise ConfigError(f"extra_modules: {name!r} does not import "
-                        f"({type(e).__name__}: {one_line(e)})") from None
 
 
 def _check_against_data(config: ml_collections.ConfigDict, data: data_lib.DataBundle,
@@ -172,12 +150,15 @@ def _model(spec, config: ml_collections.ConfigDict, input_shape, num_classes: in
   raise ConfigError(f"model={spec!r} must be a keras.Model, a factory or a registered name")
 
 
-def factory_context(class_counts: np.ndarray, batch_size: int) -> dict:
-  """What a rule or loss factory may ask of the training data (a registry passes each
-  factory only the entries its signature names)."""
-  num_samples = int(class_counts.sum())
-  return {"num_classes": len(class_counts), "class_counts": class_counts,
-          "num_samples": num_samples, "steps_per_epoch": max(num_samples // batch_size, 1)}
+def init_from(model: keras.Model, workdir: str) -> None:
+  """Loads the final weights a finished run exported into `model` (same architecture)."""
+  try:
+    model.set_weights(FinishedRun(workdir).trained_model().get_weights())
+  except ConfigError as e:
+    raise ConfigError(f"model.init_from: {e}") from None
+  except (OSError, ValueError) as e:
+    raise ConfigError(f"model.init_from={workdir!r}: its {files.MODEL} does not load into "
+                      f"this model ({one_line(e, 160)})") from None
 
 
 def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data_lib.Source
@@ -221,7 +202,7 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
     copy = lambda: keras.models.clone_model(spec) if isinstance(spec, keras.Model) else spec
     model = _model(spec, config, data.input_shape, num_classes, strategy)
     if config.model.init_from:
-      decoupled.init_from(model, config.model.init_from)
+      init_from(model, config.model.init_from)
     if config.model.retrain == "head":
       decoupled.retrain_head(model, config.seed)
     if rule.peers > 1:  # co-teaching: independently initialised copies, one Keras model
