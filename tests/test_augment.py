@@ -163,7 +163,7 @@ def test_random_resized_boxes_lie_inside_with_area_and_aspect_in_range(height, w
 def test_normalisation_per_channel():
   rng = np.random.default_rng(3)
   images = _images(rng, 3, 5, 6)
-  for augment_name in augment.AUGMENTATIONS[:2]:
+  for augment_name in ("none", "crop_flip"):
     t = InputTransform((5, 6, 3), augment_name, 0, 255.0, MEAN, STD)
     np.testing.assert_allclose(t.eval(tf.constant(images)).numpy(), _normalise(images),
                                atol=1e-5)

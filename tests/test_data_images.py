@@ -185,7 +185,8 @@ CASES = [
     ("image_size_negative", lambda p: _list(p, "ok.png 0\nok.png 1\n", image_size=-1),
      ["data.image_size=-1", ">= 0"]),
     ("unknown_augment", lambda p: _list(p, "ok.png 0\nok.png 1\n", augment="cutout"),
-     ["data.augment='cutout' is not known", "none, crop_flip, resized_crop_flip"]),
+     ["data.augment='cutout' is not a known augmentation",
+      "known: crop_flip, none, resized_crop_flip"]),
 ]
 
 

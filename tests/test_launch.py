@@ -68,6 +68,25 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, args, expected):
   assert not (tmp_path / "run").exists(), "a failed start must not create the workdir"
 
 
+def test_help_shows_each_field_with_its_value_and_doc():
+  result = launch("--help", "--config=experiments/fmnist_lt.py:focal")
+  assert result.returncode == 0, result.stderr
+  lines = result.stdout.splitlines()
+  assert "  loss.name = 'focal'  # the loss; a registered name (see --list)" in lines
+  assert ("  data.noise.rate = 0.0  # share of labels corrupted; a number in [0, 1)"
+          in lines)
+  assert "helpfull" not in result.stdout
+
+
+def test_help_does_not_import_tensorflow():
+  code = ("import sys; from framework.tools import cli; "
+          "cli.help_text(['--config=experiments/cifar10_lt.py'], 'usage'); "
+          "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+  result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=ROOT), timeout=60)
+  assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
+
+
 def test_a_kwarg_of_the_wrong_type_is_one_line_before_the_workdir(tmp_path):
   """A factory's TypeError (here mlp's hidden widths given as a string) is a ConfigError."""
   (tmp_path / "exp.py").write_text(

@@ -130,7 +130,8 @@ def test_weight_decay_modes_and_momentum_reach_the_keras_optimizer():
     ("weight_decay_mode", "l1", "optimizer.weight_decay_mode='l1' must be one of l2, l2_all, "
                                 "decoupled"),
     ("weight_decay", -1e-4, "optimizer.weight_decay=-0.0001 must be a number >= 0"),
-    ("decay_epochs", (180, 160), "optimizer.decay_epochs=(180, 160) must be in increasing order"),
+    ("decay_epochs", (180, 160), "optimizer.decay_epochs=(180, 160) must be a list of epochs "
+                                 ">= 0 in increasing order"),
 ])
 def test_bad_recipe_values_are_one_line_config_errors(field, value, words):
   config = synthetic_config(optimizer__schedule="step", optimizer__decay_epochs=(160, 180))

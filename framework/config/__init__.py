@@ -1,4 +1,5 @@
-"""Config: every field an experiment may set, the checks on them, and the registries.
+"""Config: every field an experiment may set, declared once with its default, check and doc
+(fields.py), the checks (checks.py), and the registries components are chosen from.
 
 Importing this package does not load TensorFlow (the launcher's --help and config errors
 stay fast).

@@ -1,8 +1,8 @@
-"""The base experiment config: every field an experiment may set, with its default.
+"""The base experiment config, and loading experiments and their variants.
 
 Experiments in `experiments/` start from `base_config()` and change what they need;
-`--config.a.b=value` on the command line overrides any field. A field not listed here
-is rejected, so a typo never silently does nothing.
+`--config.a.b=value` on the command line overrides any field. A field not declared in
+`framework.config.fields` is rejected, so a typo never silently does nothing.
 """
 
 from __future__ import annotations
@@ -14,79 +14,12 @@ import types
 
 import ml_collections
 
-from framework.data.defaults import default_data_config
+from framework.config import fields
 
 
 def base_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
-  c.seed = 0
-  c.deterministic = False        # tf.config.experimental.enable_op_determinism()
-  c.extra_modules = ()           # user modules imported first (rules, losses, models, datasets);
-                                 # .py paths: next to the experiment file, else the cwd
-  c.data = default_data_config()
-  c.model = ml_collections.ConfigDict({
-      "name": "mlp", "kwargs": {},
-      "init_from": "",           # a finished run's workdir: start from its final weights
-      "retrain": "all",          # all | head: re-initialise and train the classifier only (cRT)
-  })
-  c.loss = ml_collections.ConfigDict({"name": "cross_entropy", "kwargs": {}})
-  c.class_weights = ml_collections.ConfigDict({
-      "scheme": "none", "kwargs": {},
-      "start_epoch": 0,          # deferred re-weighting: ones before this epoch
-      "normalize": "batch",      # batch: sum w l / B | weights: sum w l / sum w (torch's weight=)
-  })
-  c.rule = ml_collections.ConfigDict({"name": "fixed", "kwargs": {}})
-  c.optimizer = ml_collections.ConfigDict({
-      "name": "adam",            # adam | adamw | sgd
-      "learning_rate": 1e-3,
-      "schedule": "constant",    # constant | cosine | step (all per step, in epochs)
-      "decay_epochs": (),        # step schedule: 0-based epochs at which the rate drops
-      "decay_factors": (),       # () = 0.1 ** k after the k-th decay epoch; else the base
-                                 # rate's multiplier after each (LDAM-DRW: (0.01, 0.0001))
-      "warmup_epochs": 0,        # linear warm-up: base * (epoch + 1) / warmup_epochs
-      "weight_decay": 0.0,
-      "weight_decay_mode": "l2",  # l2: 0.5 * wd * |kernels|^2 in the loss | l2_all: every
-                                  # trainable variable (torch's SGD) | decoupled: the optimizer's
-      "kwargs": {},              # passed to the Keras optimizer (momentum, nesterov, ...)
-  })
-  c.train = ml_collections.ConfigDict({
-      "batch_size": 128,         # global batch, split over replicas
-      "val_batch_size": 100,     # clean validation batch per step (meta rules)
-      "epochs": 10,
-      "steps_per_loop": 0,       # steps per compiled call; 0 = one epoch
-      "eval_every_epochs": 1,
-      "checkpoint_every_loops": 1,
-      "max_checkpoints": 3,
-      "jit_compile": "auto",     # XLA for the forward / backward pass: auto (GPU only) | on | off
-      "on_nonfinite": "stop",    # stop: end the run at a NaN / inf loss or gradient | skip
-      "max_skipped": 10,         # skip: stop after this many non-finite steps in a row
-  })
-  c.eval = ml_collections.ConfigDict({
-      "batch_size": 1000,
-      "posthoc_tau": 0.0,        # > 0: also report post-hoc logit adjustment by tau * log prior
-      "select_best": "",         # a metric (balanced_accuracy, ...): keep the model best on the
-                                 # clean validation split as best.keras ("": off)
-      "tau_norm": "",            # tau-normalised classifier: "" off, "auto" (on validation), "0.5"
-      "positive_class": -1,      # binary PR-AUC / ROC-AUC / positive F1 are for this class id;
-                                 # -1: the minority class by training counts
-  })
-  c.logging = ml_collections.ConfigDict({
-      "summary_every_loops": 1,  # weight / trajectory summaries every n loops; 0 = never
-      "tracked_per_class": 3,    # samples per class whose weight trajectory is written
-      "tracked_noisy": 20,       # at most this many label-corrupted samples tracked too
-      "tracked_indices": (),     # explicit sample indices to track
-      "heatmap_max_columns": 256,  # trajectory heatmap keeps this many summary steps at most
-      "max_class_runs": 20,      # one TensorBoard run per class up to this many classes
-      "snapshot_every_epochs": 1,  # weight snapshots (NumPy); 0 = only the final one
-  })
-  c.strategy = ml_collections.ConfigDict({
-      "name": "default",         # default | one_device | mirrored | multi_worker | tpu
-      "cpu_devices": 0,          # > 1: split the CPU into that many logical devices
-      "tpu": "",
-  })
-  c.precision = "float32"        # float32 | mixed_float16 | mixed_bfloat16
-  c.variant = ""                 # set by experiments from the :variant of --config
-  return c
+  """Every field with its default, as declared in `framework.config.fields`."""
+  return fields.defaults()
 
 
 def with_variant(config: ml_collections.ConfigDict, variants: dict[str, dict],

@@ -1,16 +1,14 @@
 """Data: sources, the long-tail / label-noise protocol, the input transform, the DataBundle.
 
-Names load on first use (the config layer imports `framework.data.defaults` without
-TensorFlow); `DATASETS` comes with every built-in source registered.
+Names load on first use; `DATASETS` comes with every built-in source registered.
 """
 
 from framework.lazy import lazy_exports as _lazy_exports
 
 _EXPORTS = {
     "build": "builder", "check_config": "builder", "resolve_config": "builder",
-    "DATASETS": "builder",
+    "default_data_config": "builder", "DATASETS": "builder",
     "DataBundle": "bundle", "Split": "bundle",
-    "default_data_config": "defaults",
     "FASHION_MNIST_NAMES": "idx", "read_idx": "idx",
     "Arrays": "sources", "Source": "sources",
     "LONG_TAIL": "protocol", "NOISE": "protocol",

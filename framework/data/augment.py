@@ -1,6 +1,6 @@
 """What the pipeline does to raw examples: augmentation, deterministic evaluation, normalisation.
 
-`data.augment`:
+`data.augment`, a name registered in `AUGMENTATIONS`:
   none               images resized to `data.image_size` if they differ (else untouched);
   crop_flip          the CIFAR recipe: zero-pad by `data.crop_padding`, random crop back to
                      size, random horizontal flip;
@@ -25,7 +25,11 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-AUGMENTATIONS = ("none", "crop_flip", "resized_crop_flip")
+from framework.config.registry import Registry
+
+# name -> (transform, images [b, h, w, c], randoms [b, NUM_RANDOMS] or None) -> the geometry
+# of the batch at the transform's size: random for training, deterministic when randoms is None
+AUGMENTATIONS: Registry[tf.Tensor] = Registry("augmentation")
 NUM_RANDOMS = 5
 _SCALE, _RATIO, _EVAL_FRACTION = (0.08, 1.0), (3 / 4, 4 / 3), 0.875
 
@@ -51,16 +55,7 @@ class InputTransform:
     """Augmented, normalised training inputs of a batch, `randoms` [b, NUM_RANDOMS]."""
     if not self.is_image:
       return self.normalize(images)
-    if self.augment == "resized_crop_flip":
-      x = tf.cast(images, tf.float32)
-      boxes = _random_boxes(tf.shape(x), randoms)
-      x = tf.image.crop_and_resize(x, boxes, tf.range(tf.shape(x)[0]), self.output_shape[:2])
-      x = tf.where(randoms[:, 4, None, None, None] < 0.5, tf.reverse(x, axis=[2]), x)
-    else:  # crop and flip pick pixels: done on uint8 (4x less memory) when not resized
-      x = _resize(images, self.output_shape[:2])
-      if self.augment == "crop_flip":
-        x = _pad_crop_flip(x, self.crop_padding, randoms)
-    return self.normalize(x)
+    return self.normalize(AUGMENTATIONS.get(self.augment, "data.augment")(self, images, randoms))
 
   def eval(self, images: tf.Tensor) -> tf.Tensor:
     """Deterministic, normalised inputs of a batch (evaluation, validation)."""
@@ -72,10 +67,36 @@ class InputTransform:
     x = tf.cast(images, tf.float32)
     if not self.is_image:
       return x
-    if self.augment == "resized_crop_flip":
-      boxes = _central_boxes(tf.shape(x))
-      return tf.image.crop_and_resize(x, boxes, tf.range(tf.shape(x)[0]), self.output_shape[:2])
-    return _resize(x, self.output_shape[:2])
+    return AUGMENTATIONS.get(self.augment, "data.augment")(self, x, None)
+
+
+@AUGMENTATIONS.register("none")
+def no_augmentation(transform: InputTransform, images: tf.Tensor,
+                    randoms: tf.Tensor | None) -> tf.Tensor:
+  """Resized to the transform's size if they differ (else untouched, in any dtype)."""
+  del randoms
+  return _resize(images, transform.output_shape[:2])
+
+
+@AUGMENTATIONS.register("crop_flip")
+def crop_flip(transform: InputTransform, images: tf.Tensor,
+              randoms: tf.Tensor | None) -> tf.Tensor:
+  """Resized, then padded, randomly cropped back and flipped when training; crop and flip
+  pick pixels, so they run on uint8 (4x less memory) when no resize is needed."""
+  x = _resize(images, transform.output_shape[:2])
+  return x if randoms is None else _pad_crop_flip(x, transform.crop_padding, randoms)
+
+
+@AUGMENTATIONS.register("resized_crop_flip")
+def resized_crop_flip(transform: InputTransform, images: tf.Tensor,
+                      randoms: tf.Tensor | None) -> tf.Tensor:
+  """A random-resized crop and flip when training; the centre crop when evaluating."""
+  x = tf.cast(images, tf.float32)
+  size, rows = transform.output_shape[:2], tf.range(tf.shape(x)[0])
+  if randoms is None:
+    return tf.image.crop_and_resize(x, _central_boxes(tf.shape(x)), rows, size)
+  x = tf.image.crop_and_resize(x, _random_boxes(tf.shape(x), randoms), rows, size)
+  return tf.where(randoms[:, 4, None, None, None] < 0.5, tf.reverse(x, axis=[2]), x)
 
 
 def normalize(x: tf.Tensor, pixel_max: float = 1.0, mean: Sequence[float] = (),

@@ -31,9 +31,8 @@ import tensorflow as tf
 from framework.data import augment, protocol, protocol_record
 from framework.data.augment import InputTransform
 from framework.data.bundle import DataBundle, Split
-from framework.data.defaults import default_data_config
 from framework.data.sources import DATASETS, Arrays, Source, as_int_labels
-from framework.config import checks as validation
+from framework.config import fields
 from framework.errors import ConfigError
 
 
@@ -47,6 +46,11 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
   return out
 
 
+def default_data_config() -> ml_collections.ConfigDict:
+  """`config.data` with every field at its default (declared in framework.config.fields)."""
+  return fields.defaults("data")
+
+
 def resolve_config(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> ml_collections.ConfigDict:
   """`cfg` completed with the defaults of any field it lacks."""
   given = cfg.to_dict() if isinstance(cfg, ml_collections.ConfigDict) else dict(cfg)
@@ -54,19 +58,13 @@ def resolve_config(cfg: ml_collections.ConfigDict | Mapping[str, Any]) -> ml_col
 
 
 def check_config(cfg: ml_collections.ConfigDict, registered_source: bool = True) -> None:
-  """Fails fast (before any file is read) on values no source could accept."""
-  validation.check_fields(cfg, validation.DATA_FIELDS, prefix="data.")
-  if registered_source:
-    DATASETS.get(cfg.source, "data.source")
+  """Fails fast (before any file is read) on values no source could accept; data.source is
+  a registered name unless the source is given."""
+  fields.check_fields(cfg, "data", skip=() if registered_source else ("data.source",))
   lt, noise = cfg.long_tail, cfg.noise
-  protocol.LONG_TAIL.get(lt.profile, "data.long_tail.profile")
   if lt.profile == "none" and lt.imbalance_ratio != 1:
     raise ConfigError(f"data.long_tail.imbalance_ratio={lt.imbalance_ratio!r} has no effect with "
                       "data.long_tail.profile='none'; set the profile (exponential, step) or 1")
-  protocol.NOISE.get(noise.kind, "data.noise.kind")
-  if cfg.augment not in augment.AUGMENTATIONS:
-    raise ConfigError(f"data.augment={cfg.augment!r} is not known; known: "
-                      f"{', '.join(augment.AUGMENTATIONS)}")
   if noise.kind == "none" and noise.rate != 0:
     raise ConfigError(f"data.noise.rate={noise.rate!r} has no effect with data.noise.kind='none'; "
                       "set the kind (symmetric, class_flip) or 0")

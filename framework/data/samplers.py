@@ -3,7 +3,8 @@
 Class j is drawn with probability p_j = n_j^q / sum_i n_i^q: q = 1 `instance` (plain
 shuffling, the default), q = 0 `class_balanced`, q = 1/2 `sqrt`; `progressive` moves
 from instance- to class-balanced over the run, p_j(t) = (1 - t/T) p_IB + (t/T) p_CB with t
-the epoch and T = train.epochs. An epoch is still N // B steps of B examples.
+the epoch and T = train.epochs. An epoch is still N // B steps of B examples. Each is
+registered in `SAMPLERS` as (class counts, epoch, T) -> p_j.
 
 Each epoch's order is a pure function of (seed, epoch), so resume stays exact: the N // B
 * B draws are split among the classes by largest-remainder rounding of their expected
@@ -18,7 +19,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-SAMPLERS = {"instance": 1.0, "class_balanced": 0.0, "sqrt": 0.5, "progressive": None}
+from framework.config.registry import Registry
+
+# name -> (class counts [C], epoch, total epochs) -> p_j at that epoch [C] (float64)
+SAMPLERS: Registry[tf.Tensor] = Registry("sampler")
 
 
 def class_probabilities(counts: np.ndarray, q: float) -> np.ndarray:
@@ -28,27 +32,40 @@ def class_probabilities(counts: np.ndarray, q: float) -> np.ndarray:
   return powered / powered.sum()
 
 
+def _power(q: float):
+  def probabilities(counts: np.ndarray, epoch: tf.Tensor, total_epochs: int) -> tf.Tensor:
+    del epoch, total_epochs  # the same every epoch
+    return tf.constant(class_probabilities(counts, q), tf.float64)
+  return probabilities
+
+
+SAMPLERS.register("instance")(_power(1.0))
+SAMPLERS.register("class_balanced")(_power(0.0))
+SAMPLERS.register("sqrt")(_power(0.5))
+
+
+@SAMPLERS.register("progressive")
+def progressive(counts: np.ndarray, epoch: tf.Tensor, total_epochs: int) -> tf.Tensor:
+  """From instance- to class-balanced: (1 - t/T) p_IB + (t/T) p_CB."""
+  t = tf.minimum(tf.cast(epoch, tf.float64) / total_epochs, 1.0)
+  return (1.0 - t) * class_probabilities(counts, 1.0) + t * class_probabilities(counts, 0.0)
+
+
 class ClassSampler:
   """Epoch orders of example indices drawn class-wise (see the module docstring)."""
 
   def __init__(self, labels: np.ndarray, kind: str, total_epochs: int = 1):
-    if kind not in SAMPLERS:
-      raise ValueError(f"sampler={kind!r} must be one of {', '.join(SAMPLERS)}")
+    self.draw_probabilities = SAMPLERS.get(kind, "sampler")
     labels = np.asarray(labels, np.int64)
     self.kind, self.total_epochs = kind, max(int(total_epochs), 1)
     self.counts = np.bincount(labels)
     self.labels = tf.constant(labels)
     self.starts = tf.constant(np.concatenate([[0], np.cumsum(self.counts)[:-1]]), tf.int64)
     self.sizes = tf.constant(self.counts, tf.int64)
-    self.instance_p = class_probabilities(self.counts, 1.0)
-    self.balanced_p = class_probabilities(self.counts, 0.0)
 
   def probabilities(self, epoch: tf.Tensor) -> tf.Tensor:
     """p_j at `epoch` [C] (float64)."""
-    if self.kind == "progressive":
-      t = tf.minimum(tf.cast(epoch, tf.float64) / self.total_epochs, 1.0)
-      return (1.0 - t) * self.instance_p + t * self.balanced_p
-    return tf.constant(class_probabilities(self.counts, SAMPLERS[self.kind]), tf.float64)
+    return self.draw_probabilities(self.counts, epoch, self.total_epochs)
 
   def epoch_order(self, seed: tf.Tensor, epoch: tf.Tensor, length: int) -> tf.Tensor:
     """int64 [length] example indices of epoch `epoch`."""

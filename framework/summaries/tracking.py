@@ -40,10 +40,6 @@ def choose_tracked(labels: np.ndarray, noise_mask: np.ndarray | None,
   labels = np.asarray(labels)
   n = labels.size
   noisy_mask = np.zeros(n, bool) if noise_mask is None else np.asarray(noise_mask, bool)
-  if per_class < 0:
-    raise ConfigError(f"logging.tracked_per_class={per_class} must be >= 0")
-  if max_noisy < 0:
-    raise ConfigError(f"logging.tracked_noisy={max_noisy} must be >= 0")
   bad = [i for i in explicit if not (isinstance(i, (int, np.integer)) and 0 <= i < n)]
   if bad:
     raise ConfigError(f"logging.tracked_indices={tuple(explicit)!r} has {bad[0]!r}; "

@@ -5,8 +5,9 @@
 
 `--config.<section>.kwargs.<key>=<value>` works for any key of the chosen component
 (model, loss, rule, class_weights, optimizer), checked against its factory's signature and
-parsed to the type of the factory's default. `--help` lists the experiment's fields and
-variants without loading TensorFlow; `--list` lists every registered component.
+parsed to the type of the factory's default. `--help` lists the experiment's fields (value,
+doc, what is allowed) and variants without loading TensorFlow; `--list` lists every
+registered component.
 Exit status: 0 done, 1 bad input, 3 diverged (non-finite loss), 75 stopped by a signal
 (a checkpoint was saved: relaunch to resume).
 """
@@ -20,7 +21,7 @@ import os
 import re
 import sys
 
-from framework.config import load_experiment
+from framework.config import fields, load_experiment
 from framework.errors import ConfigError, one_line
 
 DEFAULT_SPEC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -79,14 +80,14 @@ def split_kwargs(argv: list[str]) -> tuple[list[str], dict]:
 
 def check_override_fields(config, argv: list[str]) -> None:
   """A `--config.a.b=` naming no field is one line, with the closest field suggested."""
-  fields = flat_fields(config)
+  known = flat_fields(config)
   for arg in argv:
     if not arg.startswith("--config.") or "=" not in arg:
       continue
     field = arg[len("--config."):].split("=", 1)[0]
-    if field in fields or any(f.startswith(field + ".") for f in fields):
+    if field in known or any(f.startswith(field + ".") for f in known):
       continue
-    close = difflib.get_close_matches(field, fields, n=1)
+    close = difflib.get_close_matches(field, known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else "; `python launch.py --help` lists them"
     raise ConfigError(f"--config.{field}: the config has no field {field!r}{hint}")
 
@@ -155,7 +156,8 @@ def explain_flag_error(error: BaseException) -> str:
 
 
 def help_text(argv: list[str], usage: str) -> str:
-  """The launcher's help: usage, the experiment's variants and every field with its value."""
+  """The launcher's help: usage, the experiment's variants, and every field with its value,
+  its doc and what it allows (framework.config.fields), in the order of config.json."""
   spec = config_spec(argv)
   try:
     module, config = load_config(spec)
@@ -166,10 +168,13 @@ def help_text(argv: list[str], usage: str) -> str:
            f"variants: {variants}", "",
            "Fields (override any with --config.FIELD=VALUE; kwargs take any key of the "
            "chosen component):"]
-  lines += [f"  {name} = {value!r}" for name, value in flat_fields(config).items()]
-  lines += ["", "python launch.py --list   every registered model, loss, rule, scheme, "
-            "source and optimizer, with kwargs and defaults",
-            "python launch.py --helpfull   absl's flags"]
+  values, declared = flat_fields(config), fields.FIELDS
+  for name in [n for n in declared if n in values] + [n for n in values if n not in declared]:
+    field = declared.get(name)
+    about = f"  # {field.doc}; {field.check.allowed}" if field else ""
+    lines.append(f"  {name} = {values[name]!r}{about}")
+  lines += ["", "python launch.py --list   every registered component (models, losses, rules, "
+            "schemes, optimizers, schedules, sources, samplers, ...) with kwargs and defaults"]
   return "\n".join(lines)
 
 

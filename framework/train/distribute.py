@@ -1,4 +1,4 @@
-"""Strategies by name: default, one_device, mirrored, multi_worker, tpu."""
+"""Strategies by name (STRATEGIES): default, one_device, mirrored, multi_worker, tpu."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import os
 
 import tensorflow as tf
 
+from framework.config.registry import Registry
 from framework.errors import ConfigError, one_line
 
-STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
+# name -> (config.strategy) -> the strategy
+STRATEGIES: Registry[tf.distribute.Strategy] = Registry("strategy")
 
 
 def split_cpu(num_devices: int) -> list[str]:
@@ -59,33 +61,48 @@ def make_strategy(cfg) -> tf.distribute.Strategy:
   """
   key = (cfg.name, cfg.cpu_devices, cfg.tpu)
   if key not in _CACHE:
-    _CACHE[key] = _make_strategy(cfg)
+    _CACHE[key] = STRATEGIES.get(cfg.name, "strategy.name")(cfg)
   return _CACHE[key]
 
 
-def _make_strategy(cfg) -> tf.distribute.Strategy:
-  """Builds the strategy named by `cfg.name`.
+def _split_cpu_if_asked(cfg) -> list[str] | None:
+  """`cfg.cpu_devices` > 1 splits the CPU into that many logical devices, which `mirrored`
+  mirrors over when no GPU is present (distribution on a laptop, in tests and demos)."""
+  return split_cpu(cfg.cpu_devices) if cfg.cpu_devices > 1 else None
 
-  `cfg.cpu_devices` > 1 splits the CPU into that many logical devices and mirrors over
-  them when no GPU is present (tests and demos of distribution on a laptop).
-  """
-  name = cfg.name
-  if name not in STRATEGIES:
-    raise ConfigError(f"strategy.name={name!r} is not a known strategy; "
-                      f"known: {', '.join(STRATEGIES)}")
-  if cfg.cpu_devices < 0:
-    raise ConfigError(f"strategy.cpu_devices={cfg.cpu_devices} must be >= 0")
-  if name == "multi_worker":  # must come first: collectives are configured at startup
-    check_tf_config(os.environ.get("TF_CONFIG", ""))
-    return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from TF_CONFIG
-  cpus = split_cpu(cfg.cpu_devices) if cfg.cpu_devices > 1 else None
+
+@STRATEGIES.register("default")
+def default(cfg) -> tf.distribute.Strategy:
+  _split_cpu_if_asked(cfg)
+  return tf.distribute.get_strategy()
+
+
+@STRATEGIES.register("one_device")
+def one_device(cfg) -> tf.distribute.Strategy:
+  _split_cpu_if_asked(cfg)
   gpus = tf.config.list_logical_devices("GPU")
-  if name == "default":
-    return tf.distribute.get_strategy()
-  if name == "one_device":
-    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
-  if name == "mirrored":
-    return tf.distribute.MirroredStrategy(None if gpus or not cpus else cpus)
+  return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+
+
+@STRATEGIES.register("mirrored")
+def mirrored(cfg) -> tf.distribute.Strategy:
+  cpus = _split_cpu_if_asked(cfg)
+  gpus = tf.config.list_logical_devices("GPU")
+  return tf.distribute.MirroredStrategy(None if gpus or not cpus else cpus)
+
+
+@STRATEGIES.register("multi_worker")
+def multi_worker(cfg) -> tf.distribute.Strategy:
+  """The cluster from TF_CONFIG; made before any device is set up (collectives are
+  configured at startup), so strategy.cpu_devices does not apply."""
+  del cfg
+  check_tf_config(os.environ.get("TF_CONFIG", ""))
+  return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+@STRATEGIES.register("tpu")
+def tpu(cfg) -> tf.distribute.Strategy:
+  _split_cpu_if_asked(cfg)
   try:
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=cfg.tpu)
     tf.config.experimental_connect_to_cluster(resolver)

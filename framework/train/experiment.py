@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import importlib.util
-import os
-import sys
 
 import keras
 import ml_collections
@@ -16,7 +12,7 @@ import tensorflow as tf
 from framework import data as data_lib
 from framework.evaluation import decoupled
 from framework.models import inputs as model_inputs
-from framework.config import checks as validation
+from framework.config import fields
 from framework.config.extra_modules import import_extra_modules
 from framework.data import protocol_record
 from framework.data.bundle import factory_context
@@ -31,9 +27,6 @@ from framework.runs import files
 from framework.runs.reader import FinishedRun
 from framework.train.trainer import StepOptions, Trainer
 from framework.weights import RULES, Rule, WeightState
-
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-SELECTABLE = ("accuracy", "balanced_accuracy", "macro_f1", "min_recall")  # eval.select_best
 
 
 @dataclasses.dataclass
@@ -73,14 +66,11 @@ def _check_against_data(config: ml_collections.ConfigDict, data: data_lib.DataBu
       raise ConfigError(f"train.val_batch_size={t.val_batch_size} exceeds the "
                         f"{len(data.val)} validation examples")
   metric = config.eval.select_best
-  if metric and metric not in SELECTABLE:
-    raise ConfigError(f"eval.select_best={metric!r} is not known; known: {', '.join(SELECTABLE)}")
   if metric and data.val is None:
     raise ConfigError(f"eval.select_best={metric!r} needs a clean validation split; set "
                       "data.val_per_class > 0")
   _check_positive_class(config.eval.positive_class, data.num_classes)
-  tau = decoupled.parse_tau(config.eval.tau_norm)
-  if tau == "auto" and data.val is None:
+  if config.eval.tau_norm == "auto" and data.val is None:
     raise ConfigError("eval.tau_norm='auto' picks tau on a clean validation split; set "
                       "data.val_per_class > 0 or give tau")
   if config.model.retrain == "head" and not config.model.init_from:
@@ -171,11 +161,11 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
   component given as an object (the Python API, `framework.api.fit`) is used instead of
   the one the config names; everything else is built from the config, by the same code.
   """
-  validation.check_fields(config)
-  if config.precision not in PRECISIONS:
-    raise ConfigError(f"precision={config.precision!r} is not known; "
-                      f"known: {', '.join(PRECISIONS)}")
-  import_extra_modules(config.extra_modules)
+  fields.FIELDS["extra_modules"].check("extra_modules", config.extra_modules)
+  import_extra_modules(config.extra_modules)  # first: they may register the names checked next
+  given = {"data.source": data, "model.name": model, "loss.name": loss, "rule.name": rule,
+           "optimizer.name": optimizer, "strategy.name": strategy}
+  fields.check_fields(config, skip=[name for name, obj in given.items() if obj is not None])
   strategy = strategy or make_strategy(config.strategy)
   if config.deterministic:
     tf.config.experimental.enable_op_determinism()

@@ -1,4 +1,4 @@
-"""Keras optimizers and the papers' learning-rate schedules, by name.
+"""Keras optimizers and the papers' learning-rate schedules, by name (OPTIMIZERS, SCHEDULES).
 
 Schedules are expressed in epochs and evaluated per step, with epoch = step //
 steps_per_epoch (0-based): "constant", "step" (drops at `decay_epochs`) and "cosine" (to
@@ -16,12 +16,43 @@ from typing import Sequence
 import keras
 import tensorflow as tf
 
+from framework.config.registry import Registry
 from framework.errors import ConfigError
 
-_OPTIMIZERS = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
-               "sgd": keras.optimizers.SGD}
-SCHEDULES = ("constant", "cosine", "step")
-WEIGHT_DECAY_MODES = ("l2", "l2_all", "decoupled")
+OPTIMIZERS: Registry[keras.optimizers.Optimizer] = Registry("optimizer")
+OPTIMIZERS.register("adam")(keras.optimizers.Adam)
+OPTIMIZERS.register("adamw")(keras.optimizers.AdamW)
+OPTIMIZERS.register("sgd")(keras.optimizers.SGD)
+
+# name -> (schedule, step, epoch) -> the base rate's multiplier after the warm-up
+SCHEDULES: Registry[tf.Tensor] = Registry("schedule")
+
+
+@SCHEDULES.register("constant")
+def constant(schedule: EpochSchedule, step: tf.Tensor, epoch: tf.Tensor) -> tf.Tensor:
+  del schedule, step, epoch
+  return tf.constant(1.0)
+
+
+@SCHEDULES.register("step")
+def step_decay(schedule: EpochSchedule, step: tf.Tensor, epoch: tf.Tensor) -> tf.Tensor:
+  """decay_factors[k] from the k-th of decay_epochs on (none: constant)."""
+  del step
+  if not schedule.decay_epochs:
+    return tf.constant(1.0)
+  passed = tf.reduce_sum(tf.cast(
+      tf.cast(epoch, tf.float32) >= tf.constant(schedule.decay_epochs, tf.float32), tf.int32))
+  return tf.gather(tf.constant([1.0] + schedule.decay_factors, tf.float32), passed)
+
+
+@SCHEDULES.register("cosine")
+def cosine(schedule: EpochSchedule, step: tf.Tensor, epoch: tf.Tensor) -> tf.Tensor:
+  """Half a cosine, from 1 at the end of the warm-up to 0 at total_steps."""
+  del epoch
+  start = schedule.warmup_epochs * schedule.steps_per_epoch
+  span = float(max(schedule.total_steps - start, 1))
+  done = tf.clip_by_value(tf.cast(step - start, tf.float32) / span, 0.0, 1.0)
+  return 0.5 * (1.0 + tf.cos(math.pi * done))
 
 
 @keras.saving.register_keras_serializable(package="framework")
@@ -35,8 +66,7 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
   def __init__(self, learning_rate: float, steps_per_epoch: int, kind: str = "constant",
                warmup_epochs: int = 0, decay_epochs: Sequence[float] = (),
                decay_factors: Sequence[float] = (), total_steps: int = 0):
-    if kind not in SCHEDULES:
-      raise ValueError(f"kind={kind!r} must be one of {', '.join(SCHEDULES)}")
+    self.after_warmup = SCHEDULES.get(kind, "kind")
     self.learning_rate, self.kind = float(learning_rate), kind
     self.steps_per_epoch, self.warmup_epochs = max(int(steps_per_epoch), 1), int(warmup_epochs)
     self.decay_epochs = [float(e) for e in decay_epochs]
@@ -47,22 +77,10 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
                        f"of the {len(self.decay_epochs)} decay_epochs")
     self.total_steps = int(total_steps)
 
-  def _after_warmup(self, step: tf.Tensor, epoch: tf.Tensor) -> tf.Tensor:
-    if self.kind == "step" and self.decay_epochs:
-      passed = tf.reduce_sum(tf.cast(
-          tf.cast(epoch, tf.float32) >= tf.constant(self.decay_epochs, tf.float32), tf.int32))
-      return tf.gather(tf.constant([1.0] + self.decay_factors, tf.float32), passed)
-    if self.kind == "cosine":
-      start = self.warmup_epochs * self.steps_per_epoch
-      span = float(max(self.total_steps - start, 1))
-      done = tf.clip_by_value(tf.cast(step - start, tf.float32) / span, 0.0, 1.0)
-      return 0.5 * (1.0 + tf.cos(math.pi * done))
-    return tf.constant(1.0)
-
   def __call__(self, step):
     step = tf.cast(step, tf.int64)
     epoch = step // self.steps_per_epoch
-    multiplier = self._after_warmup(step, epoch)
+    multiplier = self.after_warmup(self, step, epoch)
     if self.warmup_epochs:
       warm = tf.cast(epoch + 1, tf.float32) / float(self.warmup_epochs)
       multiplier = tf.where(epoch < self.warmup_epochs, warm, multiplier)
@@ -76,26 +94,15 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def _check(cfg) -> None:
-  if cfg.name not in _OPTIMIZERS:
-    raise ConfigError(f"optimizer.name={cfg.name!r} is not a known optimizer; "
-                      f"known: {', '.join(sorted(_OPTIMIZERS))}")
-  if not cfg.learning_rate > 0:
-    raise ConfigError(f"optimizer.learning_rate={cfg.learning_rate} must be > 0")
-  if cfg.schedule not in SCHEDULES:
-    raise ConfigError(f"optimizer.schedule={cfg.schedule!r} is not known; "
-                      f"known: {', '.join(SCHEDULES)}")
+  """What the optimizer's fields require of each other (each field alone is checked by
+  framework.config.fields)."""
   decay_epochs, factors = tuple(cfg.get("decay_epochs", ())), tuple(cfg.get("decay_factors", ()))
   if cfg.schedule == "step" and not decay_epochs:
     raise ConfigError("optimizer.schedule='step' needs optimizer.decay_epochs, the epochs at "
                       "which the rate drops, e.g. (160, 180)")
-  if list(decay_epochs) != sorted(decay_epochs):
-    raise ConfigError(f"optimizer.decay_epochs={decay_epochs} must be in increasing order")
   if factors and len(factors) != len(decay_epochs):
     raise ConfigError(f"optimizer.decay_factors={factors} must give one multiplier for each of "
                       f"the {len(decay_epochs)} optimizer.decay_epochs={decay_epochs}")
-  if cfg.get("weight_decay_mode", "l2") not in WEIGHT_DECAY_MODES:
-    raise ConfigError(f"optimizer.weight_decay_mode={cfg.weight_decay_mode!r} is not known; "
-                      f"known: {', '.join(WEIGHT_DECAY_MODES)}")
   if cfg.get("weight_decay", 0.0) and "weight_decay" in cfg.kwargs:
     raise ConfigError("optimizer.kwargs.weight_decay and optimizer.weight_decay are both set; "
                       "set optimizer.weight_decay (and optimizer.weight_decay_mode) only")
@@ -115,8 +122,9 @@ def build_optimizer(cfg, steps_per_epoch: int, total_steps: int,
   kwargs = dict(cfg.kwargs)
   if cfg.get("weight_decay_mode", "l2") == "decoupled" and cfg.get("weight_decay", 0.0):
     kwargs["weight_decay"] = cfg.weight_decay
+  factory = OPTIMIZERS.get(cfg.name, "optimizer.name")
   try:
-    optimizer = _OPTIMIZERS[cfg.name](learning_rate=lr, **kwargs)
+    optimizer = factory(learning_rate=lr, **kwargs)
   except (TypeError, ValueError) as e:
     raise ConfigError(f"optimizer.kwargs={dict(cfg.kwargs)} rejected by {cfg.name}: "
                       f"{str(e).splitlines()[0]}") from None
