@@ -14,6 +14,7 @@ import framework
 from framework.data import augment, build, default_data_config
 from framework.data.augment import InputTransform, randoms_for_step
 from framework.data.stream import distributed_stream, eval_batches
+from framework.train.distribute import make_strategy
 from tests.helpers import parameters, synthetic_config, train_steps
 from tests.test_data_images import write_image_folder
 
@@ -204,7 +205,7 @@ SOURCES = {"npz_uint8": _npz_cfg, "image_folder": _folder_cfg}
 
 
 def _strategy(name):
-  return framework.train.distribute.make_strategy(synthetic_config(name).strategy)
+  return make_strategy(synthetic_config(name).strategy)
 
 
 def _batches(stream, strategy, n):

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 import framework
 from framework.data.stream import distributed_stream, index_batches
+from framework.train.distribute import make_strategy
 from tests.helpers import synthetic_config, tables, train_steps
 
 
@@ -48,8 +49,8 @@ def test_resuming_at_any_step_continues_the_same_stream():
 
 
 def test_two_replicas_hold_the_halves_of_the_same_global_batches():
-  one = framework.train.distribute.make_strategy(synthetic_config().strategy)
-  two = framework.train.distribute.make_strategy(synthetic_config("mirrored").strategy)
+  one = make_strategy(synthetic_config().strategy)
+  two = make_strategy(synthetic_config("mirrored").strategy)
   split = train_steps(synthetic_config(), 0).data.train
   a = iter(distributed_stream(one, split, 32, seed=0))
   b = iter(distributed_stream(two, split, 32, seed=0))
