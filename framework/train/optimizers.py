@@ -6,6 +6,8 @@ zero over the steps after the warm-up), each after LDAM-DRW's linear warm-up, co
 within an epoch as its reference code computes it: base * (epoch + 1) / warmup_epochs.
 The LDAM-DRW recipe (CIFAR-LT, ResNet-32): SGD momentum 0.9, weight decay 2e-4, batch 128,
 200 epochs, lr 0.1, warmup_epochs=5, decay_epochs=(160, 180), decay_factors=(0.01, 1e-4).
+`torch_sgd` with weight_decay_mode "l2_all" is PyTorch's SGD with its (coupled) weight decay on
+every parameter: the penalty's gradient is added to the gradient before the momentum buffer.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import tensorflow as tf
 
 from framework.config.registry import Registry
 from framework.errors import ConfigError
+from framework.train.torch_sgd import TorchSGD
 
 OPTIMIZERS: Registry[keras.optimizers.Optimizer] = Registry("optimizer")
 OPTIMIZERS.register("adam")(keras.optimizers.Adam)
 OPTIMIZERS.register("adamw")(keras.optimizers.AdamW)
 OPTIMIZERS.register("sgd")(keras.optimizers.SGD)
+OPTIMIZERS.register("torch_sgd")(TorchSGD)  # PyTorch's update: recipes ported from PyTorch
 
 # name -> (schedule, step, epoch) -> the base rate's multiplier after the warm-up
 SCHEDULES: Registry[tf.Tensor] = Registry("schedule")
