@@ -125,6 +125,7 @@ FIELDS: dict[str, Check] = {
 DATA_FIELDS: dict[str, Check] = {
     "source": text, "data_dir": text, "path": text, "test_path": text,
     "label_column": text, "importance_column": text,
+    "class_names": sequence_of(text, "label texts"), "remap_labels": boolean,
     "seed": NON_NEGATIVE, "val_per_class": NON_NEGATIVE, "train_size": NON_NEGATIVE,
     "num_classes": NON_NEGATIVE, "num_samples": NON_NEGATIVE, "num_features": NON_NEGATIVE,
     "synthetic_classes": NON_NEGATIVE,

@@ -58,6 +58,9 @@ def check_config(cfg: ml_collections.ConfigDict, registered_source: bool = True)
   validation.check_fields(cfg, validation.DATA_FIELDS, prefix="data.")
   if registered_source:
     DATASETS.get(cfg.source, "data.source")
+  if cfg.class_names and cfg.source != "csv":
+    raise ConfigError(f"data.class_names={list(cfg.class_names)!r} names the labels of a csv; "
+                      f"data.source={cfg.source!r} has its own: leave it empty")
   lt, noise = cfg.long_tail, cfg.noise
   protocol.LONG_TAIL.get(lt.profile, "data.long_tail.profile")
   if lt.profile == "none" and lt.imbalance_ratio != 1:
@@ -112,11 +115,12 @@ def _num_classes(cfg: ml_collections.ConfigDict, source: Source,
 
 def _split(arrays: Arrays, rows: np.ndarray, labels: np.ndarray, clean: np.ndarray,
            stats: tuple[np.ndarray, np.ndarray] | None) -> Split:
-  importance = None if arrays.importance is None else arrays.importance[rows]
-  examples = arrays.examples.take(rows)
+  taken = arrays.take(rows)
+  examples = taken.examples
   if stats is not None:  # tabular: standardised once, in float64, with the pool's statistics
     examples = protocol.standardize(examples.array, *stats)
-  return Split(examples, labels.astype(np.int32), clean.astype(np.int32), importance)
+  return Split(examples, labels.astype(np.int32), clean.astype(np.int32), taken.importance,
+               taken.source_rows)
 
 
 def _transform(cfg: ml_collections.ConfigDict, source: Source) -> InputTransform:

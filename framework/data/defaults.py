@@ -15,7 +15,9 @@ def default_data_config() -> ml_collections.ConfigDict:
       image_root="",  # list files: folder the listed paths are relative to (default: the list's)
       name="",  # tfds: the TensorFlow Datasets name, e.g. "cifar10"
       test_fraction=0.25,  # test share for sources without a test split
-      label_column="label",  # csv label column
+      label_column="label",  # csv label column: names or integer class ids (framework.data.labels)
+      class_names=(),  # csv: the label texts in class-id order (empty: sorted names / the ids)
+      remap_labels=True,  # csv: integer labels that are not 0..C-1 -> 0..K-1 in sorted order
       importance_column="",  # csv column / npz key with importance scores -> Split.importance
       num_classes=0,  # 0 = infer (max label + 1); else labels must lie in [0, num_classes)
       num_samples=2000,  # synthetic only
