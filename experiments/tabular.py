@@ -6,8 +6,11 @@ r"""Your own tabular data (csv or npz), e.g. fraud detection, trained as it is.
   python launch.py --config=experiments/tabular.py --config.data.source=npz \
       --config.data.path=features.npz
 
-csv: a header row, one numeric column per feature, integer class ids 0..C-1 in
-`data.label_column` ("label"), optionally importance scores in `data.importance_column`.
+csv: a header row, one numeric column per feature, the labels in `data.label_column`
+("label"): names ("neg" / "pos", sorted into class ids, or ordered by
+`data.class_names=('neg','pos')`) or integers (ids other than 0..C-1, e.g. 1, 2, 3, 5, 6, 7,
+mapped to 0..K-1 in sorted order and announced; framework/data/labels.py has the rules),
+optionally importance scores in `data.importance_column`.
 npz (`data.source=npz`; a .npz path with the csv source is an error saying so): features
 [n, D] under `x`, labels under `y`. Features are standardised with the mean and std of the
 training pool (the test split excluded); the exported model applies the same scaling, so

@@ -61,8 +61,9 @@ def test_default_data_config_fields():
   cfg = default_data_config()
   assert cfg.to_dict() == dict(
       source="digits", data_dir="", path="", test_path="", test_fraction=0.25,
-      label_column="label", importance_column="", num_classes=0, num_samples=2000,
-      num_features=16, synthetic_classes=4, train_size=0, val_per_class=0,
+      label_column="label", class_names=(), remap_labels=True, importance_column="",
+      num_classes=0, num_samples=2000, num_features=16, synthetic_classes=4, train_size=0,
+      val_per_class=0,
       long_tail=dict(profile="none", imbalance_ratio=1.0), noise=dict(kind="none", rate=0.0),
       seed=0, image_root="", name="", image_size=0, augment="none", crop_padding=4, mean=(),
       std=(), sampler="instance")

@@ -74,10 +74,11 @@ CASES = [
     ("csv_no_importance_column", lambda p: dict(source="csv", path=_csv(p, GOOD_CSV),
                                                 importance_column="w"),
      ["data.importance_column='w'", "columns found: a, b, label"]),
-    ("csv_non_numeric_labels", lambda p: dict(
-        source="csv", path=_csv(p, "a,label\n1,ok\n2,fraud\n3,ok\n4,fraud\n")),
-     ["data.label_column='label'", "non-numeric", "'ok'"]),
-    ("csv_negative_label", lambda p: dict(source="csv", path=_csv(p, "a,label\n1,0\n2,-1\n")),
+    ("csv_numbers_and_names", lambda p: dict(
+        source="csv", path=_csv(p, "a,label\n1,0\n2,1\n3,?\n4,1\n")),
+     ["data.label_column='label'", "mixes numbers and names", "'?'", "line 4"]),
+    ("csv_negative_label", lambda p: dict(source="csv", path=_csv(p, "a,label\n1,0\n2,-1\n"),
+                                          remap_labels=False),
      ["data.label_column='label'", "-1"]),
     ("csv_non_numeric_feature", lambda p: dict(
         source="csv", path=_csv(p, "a,b,label\n1,x,0\n2,3,1\n3,4,0\n4,5,1\n")),

@@ -46,7 +46,12 @@ FIELDS: dict[str, Field] = {
     "data.name": Field("", TEXT, "tfds: the TensorFlow Datasets name, e.g. cifar10"),
     "data.test_fraction": Field(0.25, number(above=0, below=1),
                                 "test share for sources without a test split"),
-    "data.label_column": Field("label", TEXT, "csv label column"),
+    "data.label_column": Field("label", TEXT, "csv label column: names or integer class ids "
+                               "(framework.data.labels)"),
+    "data.class_names": Field((), sequence_of(TEXT, "label texts"), "csv: the label texts in "
+                              "class-id order (empty: sorted names / the ids)"),
+    "data.remap_labels": Field(True, BOOLEAN, "csv: integer labels that are not 0..C-1 -> "
+                               "0..K-1 in sorted order (false: an error naming the missing ids)"),
     "data.importance_column": Field("", TEXT, "csv column / npz key with importance scores"),
     "data.num_classes": Field(0, integer(0), "0: inferred (max label + 1); else labels lie in "
                               "[0, num_classes)"),

@@ -61,6 +61,9 @@ def check_config(cfg: ml_collections.ConfigDict, registered_source: bool = True)
   """Fails fast (before any file is read) on values no source could accept; data.source is
   a registered name unless the source is given."""
   fields.check_fields(cfg, "data", skip=() if registered_source else ("data.source",))
+  if cfg.class_names and cfg.source != "csv":
+    raise ConfigError(f"data.class_names={list(cfg.class_names)!r} names the labels of a csv; "
+                      f"data.source={cfg.source!r} has its own: leave it empty")
   lt, noise = cfg.long_tail, cfg.noise
   if lt.profile == "none" and lt.imbalance_ratio != 1:
     raise ConfigError(f"data.long_tail.imbalance_ratio={lt.imbalance_ratio!r} has no effect with "
@@ -110,11 +113,12 @@ def _num_classes(cfg: ml_collections.ConfigDict, source: Source,
 
 def _split(arrays: Arrays, rows: np.ndarray, labels: np.ndarray, clean: np.ndarray,
            stats: tuple[np.ndarray, np.ndarray] | None) -> Split:
-  importance = None if arrays.importance is None else arrays.importance[rows]
-  examples = arrays.examples.take(rows)
+  taken = arrays.take(rows)
+  examples = taken.examples
   if stats is not None:  # tabular: standardised once, in float64, with the pool's statistics
     examples = protocol.standardize(examples.array, *stats)
-  return Split(examples, labels.astype(np.int32), clean.astype(np.int32), importance)
+  return Split(examples, labels.astype(np.int32), clean.astype(np.int32), taken.importance,
+               taken.source_rows)
 
 
 def _transform(cfg: ml_collections.ConfigDict, source: Source) -> InputTransform:

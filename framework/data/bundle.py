@@ -24,13 +24,17 @@ class Split:
 
   `examples` turns rows into raw inputs (an in-memory array, image files, a random-access
   reader); `labels` are the observed (possibly noisy) labels, `clean_labels` those before
-  noise injection, so `noise_mask` marks exactly the corrupted rows.
+  noise injection, so `noise_mask` marks exactly the corrupted rows. `source_rows` say
+  where each example sits in the file it was read from (a csv: the 1-based line number,
+  header = line 1, as an editor or spreadsheet numbers rows), so a report on examples can
+  name the user's rows.
   """
 
   examples: Examples  # raw inputs: uint8 / float images [n, H, W, C], float [n, D], files
   labels: np.ndarray  # int32 [n], observed labels
   clean_labels: np.ndarray | None = None  # int32 [n]; None -> a copy of labels
   importance: np.ndarray | None = None  # float32 [n] data-provided scores, or None
+  source_rows: np.ndarray | None = None  # int64 [n] csv line numbers, or None
 
   def __post_init__(self):
     examples = as_examples(self.examples)
@@ -47,6 +51,11 @@ class Split:
       if importance.shape != (n,):
         raise ValueError(f"Split.importance must have shape ({n},), got {importance.shape}")
       arrays["importance"] = importance
+    if self.source_rows is not None:
+      source_rows = np.asarray(self.source_rows, dtype=np.int64)
+      if source_rows.shape != (n,):
+        raise ValueError(f"Split.source_rows must have shape ({n},), got {source_rows.shape}")
+      arrays["source_rows"] = source_rows
     for name in ("labels", "clean_labels"):
       if arrays[name].shape != (n,):
         raise ValueError(f"Split.{name} must have shape ({n},), got {arrays[name].shape}")
@@ -108,6 +117,11 @@ class DataBundle:
   def class_counts(self) -> np.ndarray:
     """int64 [C]: examples per class in the (observed) training labels."""
     return np.bincount(self.train.labels, minlength=self.num_classes).astype(np.int64)
+
+  def label_texts(self, split: Split) -> np.ndarray:
+    """str [n]: each example's label as its source gives it, the name of its clean label
+    (a csv's label text, integers in plain digits; an image's class folder)."""
+    return np.asarray(self.class_names)[split.clean_labels]
 
   @property
   def input_shape(self) -> tuple[int, ...]:

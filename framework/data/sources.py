@@ -28,12 +28,13 @@ DATASETS: Registry["Source"] = Registry("dataset")
 @dataclasses.dataclass(frozen=True)
 class Arrays:
   """Raw examples (an array of uint8 / float images [n, H, W, C] or tabular features
-  [n, D], or any `Examples`: image files, a random-access reader), integer labels [n] and
-  optional importance scores [n]."""
+  [n, D], or any `Examples`: image files, a random-access reader), integer labels [n],
+  optional importance scores [n] and optional source rows [n] (a csv's line numbers)."""
 
   x: Any
   y: np.ndarray
   importance: np.ndarray | None = None
+  source_rows: np.ndarray | None = None
 
   def __len__(self) -> int:
     return int(len(self.y))
@@ -44,7 +45,8 @@ class Arrays:
 
   def take(self, rows: np.ndarray) -> "Arrays":
     imp = None if self.importance is None else self.importance[rows]
-    return Arrays(self.examples.take(rows), self.y[rows], imp)
+    source_rows = None if self.source_rows is None else self.source_rows[rows]
+    return Arrays(self.examples.take(rows), self.y[rows], imp, source_rows)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +56,8 @@ class Source:
   pool: the training pool (validation, training and long-tail subsets are drawn from it).
   test: the test split, or None to let `build` make a seeded stratified split of the pool
     (data.test_fraction).
-  class_names: fixed class names (their number fixes C), or None for '0'..'C-1'.
+  class_names: fixed class names (their number fixes C; label i is class_names[i]), or
+    None for '0'..'C-1'.
   tabular: standardise features with the statistics of the pool.
   label_field: the config field to name in label errors.
   location: where the data was read from (for logs and DataBundle.info).
@@ -102,7 +105,7 @@ def as_int_labels(values: Any, field: str) -> np.ndarray:
   try:
     numeric = array.astype(np.float64)
   except (TypeError, ValueError):
-    bad = next(v for v in array.tolist() if not _is_number(v))
+    bad = next(v for v in array.tolist() if not is_number(v))
     raise ConfigError(f"{field}: non-numeric label {bad!r}; labels must be integer class ids "
                       "in [0, C)") from None
   bad = ~np.isfinite(numeric) | (numeric != np.round(numeric))
@@ -112,7 +115,8 @@ def as_int_labels(values: Any, field: str) -> np.ndarray:
   return numeric.astype(np.int64)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+  """Whether float() reads `value`."""
   try:
     float(value)
     return True

@@ -1,11 +1,14 @@
 """User data from csv or npz files (e.g. fraud detection: feature columns plus a label).
 
 csv: a header row; `data.label_column` holds the labels, `data.importance_column` (optional)
-importance scores, every other column is a numeric feature. npz: features under `x`
-(or `features` / `x_train`), labels under `y` (or `labels` / `y_train`), importance under
-`data.importance_column`; a training npz holding `x_test` / `y_test` also gives the test
-split. 2-D features are standardised with pool statistics by `build`; 3-D / 4-D features are
-images (uint8 scaled to [0, 1], floats must already lie in [0, 1]).
+importance scores, every other column is a numeric feature. Labels are names ("pos" /
+"neg") or integer class ids; `framework.data.labels` turns them into class ids and class
+names (data.class_names, data.remap_labels, data.num_classes). Each example keeps its line
+in the file (`Split.source_rows`). npz: features under `x` (or `features` / `x_train`),
+labels under `y` (or `labels` / `y_train`), importance under `data.importance_column`; a
+training npz holding `x_test` / `y_test` also gives the test split. 2-D features are
+standardised with pool statistics by `build`; 3-D / 4-D features are images (uint8 scaled
+to [0, 1], floats must already lie in [0, 1]).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import csv
 import ml_collections
 import numpy as np
 
+from framework.data.labels import LabelCells, class_ids
 from framework.data.sources import (DATASETS, Arrays, Source, as_importance, as_int_labels,
                                     listing, readable_file)
 from framework.errors import ConfigError, one_line
@@ -25,33 +29,42 @@ _X_TEST_KEYS = ("x", "features", "x_test")
 _Y_TEST_KEYS = ("y", "labels", "y_test")
 
 
-def read_csv(path: str, field: str) -> tuple[list[str], np.ndarray]:
-  """Header names and the cells as a str array [rows, columns]."""
+def read_csv(path: str, field: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+  """Header names, the cells as a str array [rows, columns] and each row's line number
+  (header = line 1; blank lines are skipped but counted, a quoted cell may span lines)."""
+  rows, lines = [], []
   try:
     with open(path, newline="", encoding="utf-8-sig") as f:
-      rows = [row for row in csv.reader(f) if row]
+      reader = csv.reader(f)
+      start = 1
+      for row in reader:
+        if row:
+          rows.append(row)
+          lines.append(start)
+        start = reader.line_num + 1
   except (OSError, UnicodeDecodeError, csv.Error) as e:
     raise ConfigError(f"{field}={path!r} cannot be read as csv ({one_line(e)})") from None
   if len(rows) < 2:
     raise ConfigError(f"{field}={path!r} needs a header row and at least one data row")
   header = [name.strip() for name in rows[0]]
-  for line, row in enumerate(rows[1:], start=2):
+  for line, row in zip(lines[1:], rows[1:]):
     if len(row) != len(header):
       raise ConfigError(f"{field}={path!r}: line {line} has {len(row)} cells, the header "
                         f"has {len(header)}")
-  return header, np.array(rows[1:], dtype=str)
+  return header, np.array(rows[1:], dtype=str), np.array(lines[1:], dtype=np.int64)
 
 
-def _numeric_columns(cells: np.ndarray, names: list[str], field: str, path: str) -> np.ndarray:
+def _numeric_columns(cells: np.ndarray, lines: np.ndarray, names: list[str], field: str,
+                     path: str) -> np.ndarray:
   try:
     values = np.char.strip(cells).astype(np.float64)
   except ValueError:
     for j, name in enumerate(names):
-      for row, cell in enumerate(cells[:, j], start=2):
+      for line, cell in zip(lines, cells[:, j]):
         try:
           float(cell)
         except ValueError:
-          raise ConfigError(f"{field}={path!r}: column {name!r} is not numeric (line {row}: "
+          raise ConfigError(f"{field}={path!r}: column {name!r} is not numeric (line {line}: "
                             f"{cell!r}); feature columns must hold numbers") from None
     raise
   if not np.all(np.isfinite(values)):
@@ -60,46 +73,63 @@ def _numeric_columns(cells: np.ndarray, names: list[str], field: str, path: str)
   return values
 
 
-def _csv_arrays(cfg: ml_collections.ConfigDict, path: str, field: str,
-                feature_names: list[str] | None) -> tuple[Arrays, list[str]]:
-  header, cells = read_csv(path, field)
-  columns = {name: j for j, name in enumerate(header)}
-  if cfg.label_column not in columns:
-    raise ConfigError(f"data.label_column={cfg.label_column!r} is not a column of {path}; "
-                      f"columns found: {listing(header)}")
-  labels = as_int_labels(np.char.strip(cells[:, columns[cfg.label_column]]),
-                         f"data.label_column={cfg.label_column!r}")
-  importance = None
-  if cfg.importance_column:
-    if cfg.importance_column in columns:
-      importance = as_importance(np.char.strip(cells[:, columns[cfg.importance_column]]),
-                                 f"data.importance_column={cfg.importance_column!r}")
-    elif feature_names is None:  # required in the training file, optional in the test file
-      raise ConfigError(f"data.importance_column={cfg.importance_column!r} is not a column of "
-                        f"{path}; columns found: {listing(header)}")
-  if feature_names is None:
-    feature_names = [n for n in header if n not in (cfg.label_column, cfg.importance_column)]
-    if not feature_names:
-      raise ConfigError(f"{field}={path!r} has no feature columns besides the label")
-  missing = [n for n in feature_names if n not in columns]
-  if missing:
-    raise ConfigError(f"{field}={path!r} lacks the training feature columns "
-                      f"{listing(missing)}; columns found: {listing(header)}")
-  x = _numeric_columns(cells[:, [columns[n] for n in feature_names]], feature_names, field, path)
-  return Arrays(x, labels, importance), feature_names
+class _CsvFile:
+  """A csv file of the csv source, read whole: its header, cells and line numbers."""
+
+  def __init__(self, field: str, path: str):
+    self.field, self.path = field, readable_file(field, path, "csv")
+    self.header, self.cells, self.lines = read_csv(self.path, field)
+    self.columns = {name: j for j, name in enumerate(self.header)}
+
+  def label_cells(self, column: str) -> LabelCells:
+    if column not in self.columns:
+      raise ConfigError(f"data.label_column={column!r} is not a column of {self.path}; "
+                        f"columns found: {listing(self.header)}")
+    return LabelCells(f"{self.field}={self.path!r}",
+                      np.char.strip(self.cells[:, self.columns[column]]), self.lines)
+
+  def arrays(self, cfg: ml_collections.ConfigDict, labels: np.ndarray,
+             feature_names: list[str] | None) -> tuple[Arrays, list[str]]:
+    """The file's examples, with the training file's `feature_names` (None: this is it)."""
+    field, path, columns, header = self.field, self.path, self.columns, self.header
+    importance = None
+    if cfg.importance_column:
+      if cfg.importance_column in columns:
+        importance = as_importance(np.char.strip(self.cells[:, columns[cfg.importance_column]]),
+                                   f"data.importance_column={cfg.importance_column!r}")
+      elif feature_names is None:  # required in the training file, optional in the test file
+        raise ConfigError(f"data.importance_column={cfg.importance_column!r} is not a column "
+                          f"of {path}; columns found: {listing(header)}")
+    if feature_names is None:
+      feature_names = [n for n in header if n not in (cfg.label_column, cfg.importance_column)]
+      if not feature_names:
+        raise ConfigError(f"{field}={path!r} has no feature columns besides the label")
+    missing = [n for n in feature_names if n not in columns]
+    if missing:
+      raise ConfigError(f"{field}={path!r} lacks the training feature columns "
+                        f"{listing(missing)}; columns found: {listing(header)}")
+    x = _numeric_columns(self.cells[:, [columns[n] for n in feature_names]], self.lines,
+                         feature_names, field, path)
+    return Arrays(x, labels, importance, self.lines), feature_names
 
 
 @DATASETS.register("csv")
 def load_csv(cfg: ml_collections.ConfigDict) -> Source:
-  """Tabular csv: features standardised with training-pool statistics by `build`."""
+  """Tabular csv: features standardised with training-pool statistics by `build`; a remap
+  of integer labels is announced in one line."""
   _check_extension(cfg, "csv", "npz")
-  path = readable_file("data.path", cfg.path, "csv")
-  pool, names = _csv_arrays(cfg, path, "data.path", None)
-  test = None
+  files = [_CsvFile("data.path", cfg.path)]
   if cfg.test_path:
-    test_path = readable_file("data.test_path", cfg.test_path, "csv")
-    test, _ = _csv_arrays(cfg, test_path, "data.test_path", names)
-  return Source(pool, test, tabular=True, location=path, feature_names=tuple(names),
+    files.append(_CsvFile("data.test_path", cfg.test_path))
+  labels, class_names, notice = class_ids([f.label_cells(cfg.label_column) for f in files],
+                                          cfg.label_column, cfg.class_names,
+                                          cfg.remap_labels, cfg.num_classes)
+  if notice:
+    print(notice)
+  pool, names = files[0].arrays(cfg, labels[0], None)
+  test = files[1].arrays(cfg, labels[1], names)[0] if cfg.test_path else None
+  return Source(pool, test, class_names=class_names, tabular=True, location=files[0].path,
+                feature_names=tuple(names),
                 label_field=f"data.label_column={cfg.label_column!r}")
 
 

@@ -57,7 +57,7 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
     return [str(i) for i in range(len(x))], x
   if path.endswith(".csv"):
     from framework.data.tabular import read_csv  # pylint: disable=g-import-not-at-top
-    header, cells = read_csv(path, "--data")
+    header, cells, _ = read_csv(path, "--data")
     names = description["feature_names"]
     missing = [n for n in names if n not in header]
     if missing:
