@@ -103,7 +103,7 @@ def test_a_name_field_consults_its_registry():
     ("optimizer.schedule", "linear", "is not a known schedule; known: constant, cosine, step"),
     ("strategy.name", "gpu", "is not a known strategy; known: default, mirrored, multi_worker, "
                              "one_device, tpu"),
-    ("optimizer.name", "lion", "is not a known optimizer; known: adam, adamw, sgd"),
+    ("optimizer.name", "lion", "is not a known optimizer; known: adam, adamw, sgd, torch_sgd"),
     ("data.augment", "cutout", "is not a known augmentation; known: crop_flip, none, "
                                "resized_crop_flip"),
     ("precision", "float8", "must be one of float32, mixed_float16, mixed_bfloat16"),
