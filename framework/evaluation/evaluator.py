@@ -9,8 +9,12 @@ import tensorflow as tf
 from framework.evaluation import decoupled
 from framework.data import Split
 from framework.data.augment import InputTransform
-from framework.evaluation.metrics import classification_metrics
+from framework.evaluation.calibration import calibration_metrics
+from framework.evaluation.metrics import classification_metrics, top_k_accuracy
+from framework.evaluation.shots import protocol_thresholds, shot_accuracies, shot_classes
 from framework.data.stream import eval_batches
+
+TOP_K, TOP_K_MIN_CLASSES = 5, 10  # top-5 accuracy is reported from 10 classes on
 
 
 def positive_class_for(class_counts: np.ndarray, requested: int = -1) -> int | None:
@@ -27,12 +31,22 @@ def positive_class_for(class_counts: np.ndarray, requested: int = -1) -> int | N
 class Evaluator:
   """Computes the metrics of a model on a split, optionally with post-hoc logit adjustment
   (`posthoc/...`) and tau-normalised classifier weights (`taunorm/...`, see decoupled).
-  Binary metrics are about `positive_class` (-1: the minority by `class_counts`)."""
+  Binary metrics are about `positive_class` (-1: the minority by `class_counts`).
+
+  Besides `classification_metrics`, each set of metrics holds `ece` with the reliability
+  bins (see calibration), `top5_accuracy` from 10 classes on, and, when the training counts
+  `class_counts` fill all three groups under `shot_thresholds` ((many, few); None: the
+  field's (100, 20), moved to the protocol's counts if a group would be empty, see shots),
+  `many_shot_accuracy`, `medium_shot_accuracy`, `few_shot_accuracy` and, once,
+  `shot_thresholds` [many, few] (also the attribute `shot_thresholds`, None when the
+  groups are not reported).
+  """
 
   def __init__(self, model: keras.Model, batch_size: int, class_counts: np.ndarray,
                posthoc_tau: float = 0.0, transform: InputTransform | None = None,
                tau_norm: float | str = "", validation: Split | None = None,
-               positive_class: int = -1):
+               positive_class: int = -1,
+               shot_thresholds: tuple[float, float] | None = None):
     self.model, self.batch_size, self.transform = model, batch_size, transform
     self.num_classes = len(class_counts)
     self.positive_class = positive_class_for(class_counts, positive_class)
@@ -45,6 +59,11 @@ class Evaluator:
       features = decoupled.features_model(model)
       self._features = tf.function(lambda x: tf.cast(features(x, training=False), tf.float32),
                                    reduce_retracing=True)
+    self.class_counts = np.asarray(class_counts)
+    thresholds = (protocol_thresholds(class_counts) if shot_thresholds is None
+                  else tuple(shot_thresholds))
+    groups = shot_classes(class_counts, *thresholds)
+    self.shot_thresholds = thresholds if all(c.size for c in groups.values()) else None
 
   def _outputs(self, split: Split, fn) -> np.ndarray:
     return np.concatenate([fn(x).numpy()
@@ -57,15 +76,26 @@ class Evaluator:
     """Metrics of the split; with posthoc_tau > 0 also `posthoc/<metric>`, with tau_norm
     also `taunorm/<metric>` (and `taunorm/tau`)."""
     logits = self.logits(split)
-    metrics = classification_metrics(split.labels, logits, self.num_classes,
-                                     self.positive_class)
+    metrics = self._metrics(split.labels, logits)
+    if self.shot_thresholds is not None:
+      metrics["shot_thresholds"] = list(self.shot_thresholds)
     if self.posthoc_tau > 0:
       adjusted = logits - self.posthoc_tau * self.log_prior
-      posthoc = classification_metrics(split.labels, adjusted, self.num_classes,
-                                       self.positive_class)
+      posthoc = self._metrics(split.labels, adjusted)
       metrics.update({f"posthoc/{k}": v for k, v in posthoc.items()})
     if self.tau_norm != "":
       metrics.update(self._tau_normalized(split))
+    return metrics
+
+  def _metrics(self, labels: np.ndarray, logits: np.ndarray) -> dict:
+    """classification_metrics, calibration, top-5 and many / medium / few-shot accuracy."""
+    metrics = classification_metrics(labels, logits, self.num_classes, self.positive_class)
+    if self.num_classes >= TOP_K_MIN_CLASSES:
+      metrics[f"top{TOP_K}_accuracy"] = top_k_accuracy(labels, logits, TOP_K)
+    metrics.update(calibration_metrics(labels, logits))
+    if self.shot_thresholds is not None:
+      metrics.update(shot_accuracies(metrics["per_class_recall"], metrics["support"],
+                                     self.class_counts, *self.shot_thresholds))
     return metrics
 
   def _tau_normalized(self, split: Split) -> dict:
@@ -78,8 +108,7 @@ class Evaluator:
           self.num_classes)["balanced_accuracy"] for t in decoupled.TAUS]
       tau = decoupled.TAUS[int(np.argmax(scores))]
     logits = decoupled.tau_normalized_logits(self._outputs(split, self._features), kernel, tau)
-    metrics = classification_metrics(split.labels, logits, self.num_classes,
-                                     self.positive_class)
+    metrics = self._metrics(split.labels, logits)
     return {"taunorm/tau": float(tau), **{f"taunorm/{k}": v for k, v in metrics.items()}}
 
 

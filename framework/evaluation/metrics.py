@@ -4,8 +4,9 @@ Accuracy hides a starved minority class, so the trainer reports balanced accurac
 the smallest per-class recall and the per-class breakdown; binary problems also get ROC-AUC
 and average precision. `auroc` and `average_precision` are reused to score how well learned
 per-sample weights separate the injected noisy labels (positives) from the clean ones.
-Every returned value is a Python float / int or a list of them, so the dict goes straight
-into JSON or a `MetricWriter`. Undefined ranking scores (a single class present) are NaN.
+`top_k_accuracy` is the large-label-space report (top-5 from 10 classes on). Every returned
+value is a Python float / int or a list of them, so the dict goes straight into JSON or a
+`MetricWriter`. Undefined ranking scores (a single class present) are NaN.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 _SCALAR_SUMMARY = (("accuracy", "accuracy"), ("balanced acc", "balanced_accuracy"),
                    ("macro-F1", "macro_f1"), ("min recall", "min_recall"))
+_TOP5_AND_ECE = (("top-5 accuracy", "top5_accuracy"), ("ECE", "ece"))
 
 
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -170,12 +172,33 @@ def classification_metrics(labels: Any, logits: Any, num_classes: int,
   return result
 
 
+def top_k_accuracy(labels: Any, scores: Any, k: int = 5) -> float:
+  """Fraction of examples whose true class is among the k highest of its row of `scores`.
+
+  scores: float [N, C] logits or probabilities (the same ranking). As keras'
+  SparseTopKCategoricalAccuracy (tf.math.in_top_k): classes tied with the true one at the
+  k-th place all count as within the top k, and a row with a non-finite score is a miss.
+  """
+  scores = np.asarray(scores, np.float64)
+  if scores.ndim != 2:
+    raise ValueError(f"scores shape {scores.shape} must be [num_examples, num_classes]")
+  labels, scores = _check_classification_inputs(labels, scores, scores.shape[1])
+  if not isinstance(k, (int, np.integer)) or not 1 <= k <= scores.shape[1]:
+    raise ValueError(f"k={k!r} must be an int in [1, {scores.shape[1]}]")
+  true_score = scores[np.arange(labels.size), labels]
+  higher = (scores > true_score[:, None]).sum(axis=1)
+  hit = (higher < k) & np.isfinite(scores).all(axis=1)
+  return float(hit.mean())
+
+
 def format_per_class_table(metrics: dict[str, Any], class_names: Sequence[str],
                            train_counts: Sequence[int] | None = None) -> str:
   """Plain-text per-class table (class, [training count,] test support, recall, precision,
-  F1) plus a summary line.
+  F1) plus a summary line, and lines for whichever of the binary, many / medium / few-shot,
+  top-5 and ECE metrics the dict holds.
 
-  `metrics` is the dict of `classification_metrics`; meant for the console and logs.
+  `metrics` is the dict of `classification_metrics` or of the Evaluator; meant for the
+  console and logs.
   """
   recall = metrics["per_class_recall"]
   if len(class_names) != len(recall):
@@ -199,4 +222,13 @@ def format_per_class_table(metrics: dict[str, Any], class_names: Sequence[str],
     f1 = metrics.get("positive_f1", metrics["per_class_f1"][positive])
     lines.append(f"positive class {names[positive]!r}: PR-AUC {metrics['pr_auc']:.4f}  "
                  f"ROC-AUC {metrics['roc_auc']:.4f}  F1 {f1:.4f}")
+  if "shot_thresholds" in metrics:
+    many, few = metrics["shot_thresholds"]
+    lines.append(f"many-shot (> {many:g} training examples) "
+                 f"{metrics['many_shot_accuracy']:.4f}  medium-shot "
+                 f"{metrics['medium_shot_accuracy']:.4f}  few-shot (< {few:g}) "
+                 f"{metrics['few_shot_accuracy']:.4f}")
+  reported = [f"{label} {metrics[key]:.4f}" for label, key in _TOP5_AND_ECE if key in metrics]
+  if reported:
+    lines.append("  ".join(reported))
   return "\n".join(lines)

@@ -1,8 +1,9 @@
-"""Labelled heatmaps for TensorBoard's Images dashboard, drawn with Pillow (no plotting stack).
+"""Figures for TensorBoard's Images dashboard, drawn with Pillow (no plotting stack).
 
-A figure is the viridis grid of `images.heatmap` with a title, row and column labels,
-the value of each cell when cells are large enough, separator lines between row groups
-(e.g. clean / noisy) and a colour scale with its end values.
+A heatmap figure is the viridis grid of `images.heatmap` with a title, row and column
+labels, the value of each cell when cells are large enough, separator lines between row
+groups (e.g. clean / noisy) and a colour scale with its end values. The reliability
+diagram draws calibration bins as bars against the diagonal of perfect calibration.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from framework.evaluation.calibration import Reliability
 from framework.summaries.images import heatmap
 
 _FONT_SIZE = 11
@@ -19,6 +21,10 @@ _PAD = 6
 _SCALE_WIDTH = 12
 _MIN_TEXT_CELL = (14, 24)  # (height, width) a cell needs to hold its value
 _WHITE, _BLACK, _GREY = (255, 255, 255), (0, 0, 0), (110, 110, 110)
+_ACCURACY_BAR = (59, 82, 139)    # viridis blue
+_GAP_BAR = (236, 112, 99)        # red: the gap between accuracy and confidence
+_COUNT_BAR = (170, 170, 170)
+_PLOT_SIDE, _COUNT_HEIGHT = 240, 40
 
 
 def _font() -> ImageFont.ImageFont:
@@ -94,15 +100,20 @@ def labelled_heatmap(matrix: np.ndarray, title: str, row_labels: Sequence[str],
   return np.asarray(canvas)
 
 
+def _vertical_text(font, text: str) -> Image.Image:
+  """`text` in black on white, turned to read upwards."""
+  w, h = _text_size(font, text)
+  strip = Image.new("RGB", (w + 2, h + 2), _WHITE)
+  ImageDraw.Draw(strip).text((1, 1), text, fill=_BLACK, font=font)
+  return strip.rotate(90, expand=True)
+
+
 def _draw_columns(canvas, draw, font, labels, vertical, x0, y0, cell_w, grid_w) -> None:
   if not labels:
     return
   if vertical:
     for s, text in enumerate(labels):
-      w, h = _text_size(font, str(text))
-      strip = Image.new("RGB", (w + 2, h + 2), _WHITE)
-      ImageDraw.Draw(strip).text((1, 1), str(text), fill=_BLACK, font=font)
-      strip = strip.rotate(90, expand=True)
+      strip = _vertical_text(font, str(text))
       canvas.paste(strip, (x0 + s * cell_w + (cell_w - strip.width) // 2, y0 + 2))
     return
   for k, text in enumerate(labels):  # spread: first at the left edge, last at the right
@@ -146,3 +157,60 @@ def trajectory_figure(matrix: np.ndarray, row_labels: Sequence[str], steps: Sequ
   return labelled_heatmap(matrix, "effective weight of tracked examples over training",
                           row_labels, ticks, False, cell=cell, row_breaks=row_breaks,
                           scale_label="weight")
+
+
+def reliability_figure(bins: Reliability, title: str = "reliability (test)") -> np.ndarray:
+  """uint8 [H, W, 3]: the reliability diagram of `bins` (see evaluation.calibration).
+
+  Per confidence bin, a blue bar up to the bin's accuracy and a narrower red bar over the
+  gap between it and the bin's mean confidence, with the dashed diagonal of perfect
+  calibration; under it a grey strip of the bins' example counts (relative to the fullest
+  bin). Empty bins stay blank. The title carries the ECE.
+  """
+  font = _font()
+  line = _text_size(font, "Ag")[1] + 2
+  tick_w = _text_size(font, "0.5")[0]
+  x0 = _PAD + line + _PAD + tick_w + _PAD           # left of the plot: axis label, ticks
+  y0 = _PAD + 2 * line + _PAD                       # top of the plot: title, legend
+  side, bottom = _PLOT_SIDE, y0 + _PLOT_SIDE
+  strip_top = bottom + line + _PAD                  # the counts strip, under the x ticks
+  height = strip_top + _COUNT_HEIGHT + line + _PAD
+  width = x0 + side + 2 * _PAD
+  canvas = Image.new("RGB", (width, height), _WHITE)
+  draw = ImageDraw.Draw(canvas)
+  draw.text((_PAD, _PAD // 2), f"{title}: ECE {_fmt(bins.ece)}, {int(bins.count.sum())} "
+            "examples", fill=_BLACK, font=font)
+  draw.text((_PAD, _PAD // 2 + line), "blue accuracy, red gap to mean confidence",
+            fill=_GREY, font=font)
+
+  def x_at(value: float) -> int:
+    return x0 + int(round(value * side))
+
+  def y_at(value: float) -> int:
+    return bottom - int(round(value * side))
+
+  edges, most = bins.edges, max(int(bins.count.max()), 1)
+  for b in np.flatnonzero(bins.count):
+    left, right = x_at(edges[b]) + 1, x_at(edges[b + 1]) - 1
+    accuracy, confidence = bins.accuracy[b], bins.confidence[b]
+    if accuracy > 0:
+      draw.rectangle([left, y_at(accuracy), right, bottom], fill=_ACCURACY_BAR)
+    if np.isfinite(confidence) and y_at(confidence) != y_at(accuracy):
+      quarter = (right - left) // 4  # narrower, so the accuracy bar shows beside it
+      draw.rectangle([left + quarter, min(y_at(accuracy), y_at(confidence)), right - quarter,
+                      max(y_at(accuracy), y_at(confidence))], fill=_GAP_BAR)
+    top = strip_top + _COUNT_HEIGHT - int(round(_COUNT_HEIGHT * bins.count[b] / most))
+    draw.rectangle([left, top, right, strip_top + _COUNT_HEIGHT], fill=_COUNT_BAR)
+  for start in range(0, side, 8):  # the dashed diagonal, 4 pixels on, 4 off
+    draw.line([(x0 + start, bottom - start), (x0 + start + 4, bottom - start - 4)], fill=_GREY)
+  draw.rectangle([x0, y0, x0 + side, bottom], outline=_BLACK)
+  for value in (0.0, 0.5, 1.0):
+    text = f"{value:g}"
+    w, h = _text_size(font, text)
+    draw.text((x_at(value) - w // 2, bottom + 2), text, fill=_BLACK, font=font)
+    draw.text((x0 - _PAD - w, y_at(value) - h // 2), text, fill=_BLACK, font=font)
+  draw.text((x0, strip_top + _COUNT_HEIGHT + 2), "confidence; grey: examples per bin",
+            fill=_BLACK, font=font)
+  label = _vertical_text(font, "accuracy")
+  canvas.paste(label, (_PAD, y0 + (side - label.height) // 2))
+  return np.asarray(canvas)
