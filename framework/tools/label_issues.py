@@ -19,9 +19,9 @@ from framework.runs import files
 from framework.runs.reader import FinishedRun
 
 
-def _training_probabilities(run: FinishedRun) -> tuple[np.ndarray, list | None]:
-  """(softmax of the final model on the training split [N, C], the image paths or None),
-  the training split rebuilt from the run's config."""
+def _training_probabilities(run: FinishedRun) -> np.ndarray:
+  """The softmax of the final model on the training split [N, C], the split rebuilt from
+  the run's config."""
   from framework.evaluation.evaluator import Evaluator  # pylint: disable=g-import-not-at-top
   train = run.data.train
   if run.has(files.LABELS) and not np.array_equal(run.labels, train.labels):
@@ -30,9 +30,19 @@ def _training_probabilities(run: FinishedRun) -> tuple[np.ndarray, list | None]:
   logits = Evaluator(run.trained_model(), run.config.eval.batch_size, run.data.class_counts,
                      transform=run.data.transform).logits(train)
   probabilities = np.exp(logits - logits.max(1, keepdims=True))
-  probabilities /= probabilities.sum(1, keepdims=True)
+  return probabilities / probabilities.sum(1, keepdims=True)
+
+
+def _source_columns(run: FinishedRun) -> dict[str, list]:
+  """Where each training example is in the user's files: `path` (image sources), `row`
+  (the csv line number, header = line 1) and `label_text` (the label as the file has it)."""
+  train = run.data.train
   paths = getattr(train.examples, "paths", None)
-  return probabilities, None if paths is None else list(paths)
+  columns = {} if paths is None else {"path": list(paths)}
+  if train.source_rows is not None:
+    columns["row"] = train.source_rows.tolist()
+    columns["label_text"] = run.data.label_texts(train).tolist()
+  return columns
 
 
 def _percentile_rank(values: np.ndarray) -> np.ndarray:
@@ -57,7 +67,7 @@ def write_label_issues(run: FinishedRun, output: str, table: str | None = None) 
   values = run.table(signal.table, signal.averaged)
   described = signal.table + (f" (averaged over {len(run.snapshots())} snapshots)"
                               if signal.averaged else " (final)")
-  probabilities, paths = _training_probabilities(run)
+  probabilities, sources = _training_probabilities(run), _source_columns(run)
   labels, names = run.data.train.labels, run.data_info["class_names"]
   p_given = probabilities[np.arange(len(labels)), labels]
   score = suspicion(p_given, signal.suspicion(values))
@@ -66,12 +76,11 @@ def write_label_issues(run: FinishedRun, output: str, table: str | None = None) 
   with open(output, "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(["rank", "index", "given_label", "given_class", "predicted_label",
-                     "predicted_class", "rule_signal", "p_given", "score"]
-                    + (["path"] if paths else []))
+                     "predicted_class", "rule_signal", "p_given", "score"] + list(sources))
     for rank, i in enumerate(order, start=1):
       writer.writerow([rank, i, labels[i], names[labels[i]], predicted[i], names[predicted[i]],
                        f"{values[i]:.6g}", f"{p_given[i]:.6g}", f"{score[i]:.6f}"]
-                      + ([paths[i]] if paths else []))
+                      + [column[i] for column in sources.values()])
   summary = {"rows": len(order), "signal": described, "order": order, "score": score}
   if run.noise_mask is not None:
     top = order[:max(1, len(order) // 20)]
