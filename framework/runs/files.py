@@ -1,0 +1,34 @@
+"""The name of every file a run writes in its workdir, spelled once.
+
+    WORKDIR/
+      config.json          the run's config (written once, at the start)
+      data.json            class names, input shape and transform (what predicting needs)
+      noise.npz            noise_mask, labels, clean_labels (when label noise was injected)
+      labels.npy           the observed training labels
+      tracked.json         class names and the samples whose trajectories are logged
+      history.jsonl        one record per evaluation (scalar metrics, step, epoch)
+      relaunches.jsonl     the fields each relaunch changed
+      results.json         the final metrics, history, class names and counts, config
+      best.json, best.keras    the model best on validation (eval.select_best)
+      model.keras, saved_model/   the exported final model
+      weights/step_<step>.npz     snapshots of the weight tables ('per_sample/weight', ...)
+      checkpoints/         tf.train.CheckpointManager's
+      charted.json         the TensorBoard families that have moved so far
+      events.out.tfevents.*, classes/, hparams/   TensorBoard (see framework.summaries.board)
+"""
+
+CONFIG = "config.json"
+DATA = "data.json"
+NOISE = "noise.npz"
+LABELS = "labels.npy"
+TRACKED = "tracked.json"
+HISTORY = "history.jsonl"
+RELAUNCHES = "relaunches.jsonl"
+RESULTS = "results.json"
+BEST = "best.json"
+BEST_MODEL = "best.keras"
+MODEL = "model.keras"
+SAVED_MODEL = "saved_model"
+SNAPSHOTS = "weights"
+CHECKPOINTS = "checkpoints"
+CHARTED = "charted.json"
