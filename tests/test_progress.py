@@ -6,8 +6,7 @@ import re
 import subprocess
 import sys
 
-from framework.train.actions import Progress
-from framework.train.controller import LoopEnd
+from framework.train.actions import LoopEnd, Progress
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but \t and \n
 
@@ -23,15 +22,17 @@ class Clock:
 def _run(interactive, loops, times, total=8, per_epoch=4):
   stream = io.StringIO()
   progress = Progress(total, per_epoch, stream, interactive, Clock(times))
-  for loop, (step, logs) in enumerate(loops, start=1):
-    progress(LoopEnd(step, loop, step == total, {"train/loss": 0.5, **logs}))
+  for loop, (step, metrics) in enumerate(loops, start=1):
+    end = LoopEnd(step, loop, step == total, 0.5, metrics)
+    assert progress.due(end)
+    progress.run(end)
   return stream.getvalue()
 
 
 def test_plain_lines_one_per_epoch_with_the_latest_evaluation():
   # loops of 2 steps; the first loop took 100 s (compiling), the others 1 s each
-  out = _run(False, [(2, {}), (4, {"eval": {"balanced_accuracy": 0.75, "macro_f1": 0.5}}),
-                     (6, {}), (8, {})], [0, 100, 101, 102, 103])
+  out = _run(False, [(2, None), (4, {"balanced_accuracy": 0.75, "macro_f1": 0.5}),
+                     (6, None), (8, None)], [0, 100, 101, 102, 103])
   lines = out.splitlines()
   assert not CONTROL.search(out)
   assert len(lines) == 2
@@ -42,7 +43,7 @@ def test_plain_lines_one_per_epoch_with_the_latest_evaluation():
 
 
 def test_a_terminal_gets_a_bar_redrawn_in_place():
-  out = _run(True, [(2, {}), (4, {}), (6, {}), (8, {})], [0, 10, 11, 12, 13])
+  out = _run(True, [(2, None), (4, None), (6, None), (8, None)], [0, 10, 11, 12, 13])
   assert out.count("\n") == 2 and "\r" in out
   assert "[##########          ] 2/4" in out
 

@@ -18,7 +18,7 @@ from framework.config import set_field
 from framework.errors import ConfigError
 from framework.data.stream import index_batches
 from framework.runs.rundir import RunDir
-from framework.train.runner import relaunch_changes
+from framework.train.relaunch import relaunch_changes
 from tests.helpers import synthetic_config
 from tests.test_launch import FAST, ROOT, _checkpoint_values, _stderr_lines, launch
 

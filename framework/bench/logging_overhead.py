@@ -7,11 +7,11 @@ Runs one experiment (default: the long-tailed Fashion-MNIST protocol with a smal
 plus 30% symmetric label noise, default logging: summaries every loop = every epoch)
 alternately with summaries on and off (a NullWriter and `logging.summary_every_loops=0`;
 evaluation, history and weight snapshots stay on in both), `--repeats` times each, through
-the run's own controller and actions (`train.standard_actions`). Prints the best wall and
-CPU time of each, the overhead in percent (target <= 5%) and the time measured inside the
-summary actions. On a machine shared with other jobs the wall-time difference is noisy;
-the time inside the summary actions (a direct measurement) is the robust figure.
-`--config synthetic` uses a tiny MLP on synthetic data instead.
+the run's own evaluation, actions and controller (`train.assemble`). Prints the best wall
+and CPU time of each, the overhead in percent (target <= 5%) and the time the controller
+measured inside the summary actions. On a machine shared with other jobs the wall-time
+difference is noisy; the time inside the summary actions (a direct measurement) is the
+robust figure. `--config synthetic` uses a tiny MLP on synthetic data instead.
 """
 
 from __future__ import annotations
@@ -20,15 +20,14 @@ import argparse
 import tempfile
 import time
 
-from framework.train import actions as actions_lib
-from framework.train import experiment as experiment_lib
-from framework import train
 from framework.config import base_config, load_experiment
-from framework.train.controller import Controller
-from framework.evaluation.evaluator import Evaluator
+from framework.runs.rundir import RunDir
 from framework.summaries import Board
 from framework.summaries import actions as summaries_lib
-from framework.runs.rundir import RunDir
+from framework.train import experiment as experiment_lib
+from framework.train.runner import assemble
+
+SUMMARIES = (summaries_lib.TrainingSummaries, summaries_lib.EvalSummaries, summaries_lib.HParams)
 
 
 def _config(spec: str, epochs: int, summaries: bool):
@@ -47,39 +46,19 @@ def _config(spec: str, epochs: int, summaries: bool):
   return c
 
 
-class Timed:
-  """Wraps an action, adding its wall time to `spent`."""
-
-  def __init__(self, action, spent: list):
-    self.action, self.spent = action, spent
-    self.every_steps = getattr(action, "every_steps", 0)
-
-  def __call__(self, end) -> None:
-    start = time.perf_counter()
-    self.action(end)
-    self.spent[0] += time.perf_counter() - start
-
-
 def _timed_run(config, summaries: bool) -> tuple[float, float, float]:
   """(wall, process CPU, wall inside the summary actions) of training the config."""
   exp = experiment_lib.build(config)
-  spent = [0.0]
   with tempfile.TemporaryDirectory() as workdir:
-    rundir = RunDir(workdir)
-    tracked = train.choose_tracked(exp)
     board = (Board.open(workdir, exp.data.class_names, config.logging.max_class_runs)
              if summaries else Board.null())
-    evaluate = actions_lib.Evaluate(
-        Evaluator(exp.model, config.eval.batch_size, exp.data.class_counts,
-                  transform=exp.data.transform),
-        exp.data.test, config.train.eval_every_epochs * exp.steps_per_epoch)
-    actions = [Timed(a, spent) if isinstance(a, (summaries_lib.TrainingSummaries,
-                                                 summaries_lib.EvalSummaries)) else a
-               for a in train.standard_actions(exp, rundir, board, evaluate, tracked, False)]
+    controller = assemble(exp, RunDir(workdir), board, verbose=False).controller
     start, cpu = time.perf_counter(), time.process_time()
     with board:
-      Controller(exp.trainer, exp.total_steps, exp.steps_per_loop, actions).run()
-    return time.perf_counter() - start, time.process_time() - cpu, spent[0]
+      controller.run()
+    inside = sum(seconds for action, seconds in zip(controller.actions, controller.seconds)
+                 if isinstance(action, SUMMARIES))
+    return time.perf_counter() - start, time.process_time() - cpu, inside
 
 
 def main(argv: list[str] | None = None) -> None:

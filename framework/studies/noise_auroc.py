@@ -11,13 +11,17 @@ the final test accuracy.
 
 from __future__ import annotations
 
+import tempfile
+
 from absl import app, flags
 
-from framework.train import experiment as experiment_lib
 from framework.config import base_config
-from framework.train.controller import Controller, LoopEnd
-from framework.evaluation.evaluator import Evaluator
 from framework.evaluation.metrics import auroc
+from framework.runs.rundir import RunDir
+from framework.summaries import Board
+from framework.train import experiment as experiment_lib
+from framework.train.actions import Action, LoopEnd
+from framework.train.runner import assemble
 from framework.weights import WEIGHT
 from framework.weights.tables import flat_key
 
@@ -50,24 +54,25 @@ def study_config(rule: str, kwargs: dict):
   return c
 
 
-class SumWeights:
-  """An action adding up the per-sample weights at the end of every epoch."""
-  def __init__(self, exp):
+class SumWeights(Action):
+  """Adds up the per-sample weights at the end of every epoch."""
+
+  def __init__(self, exp: experiment_lib.Experiment):
     self.exp, self.every_steps, self.total = exp, exp.steps_per_epoch, 0.0
 
-  def __call__(self, end: LoopEnd) -> None:
-    if end.step % self.every_steps == 0:
-      self.total = self.total + self.exp.state.numpy()[WEIGHT_TABLE]
+  def run(self, end: LoopEnd) -> None:
+    self.total = self.total + self.exp.state.numpy()[WEIGHT_TABLE]
 
 
 def run_rule(rule: str, kwargs: dict) -> dict:
+  """Trains the rule (the run's own wiring, in a temporary workdir, no TensorBoard)."""
   exp = experiment_lib.build(study_config(rule, kwargs))
   summed = SumWeights(exp)
-  Controller(exp.trainer, exp.total_steps, exp.steps_per_loop, actions=[summed]).run()
+  with tempfile.TemporaryDirectory() as workdir:
+    wiring = assemble(exp, RunDir(workdir), Board.null(), verbose=False, extra_actions=[summed])
+    accuracy = wiring.evaluation(wiring.controller.run())["accuracy"]
   signal, mask = exp.rule.signal, exp.data.train.noise_mask
   final = exp.state.numpy()[signal.table]
-  evaluator = Evaluator(exp.model, 1000, exp.data.class_counts, transform=exp.data.transform)
-  accuracy = evaluator.evaluate(exp.data.test)["accuracy"]
   return {"final": auroc(signal.suspicion(final), mask), "averaged": auroc(-summed.total, mask),
           "accuracy": accuracy, "noisy": float(mask.mean()), "n": len(mask)}
 

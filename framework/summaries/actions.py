@@ -5,12 +5,13 @@
   importance x rule; quantiles, fraction at zero, histograms overall and per class, the
   tracked examples' trajectories and their labelled heatmap), per class the class weight in
   force, the mean effective weight, alpha and the rule's other per-class tables, and the
-  rule's other tables. `finish` reports what never moved as one text table.
+  rule's other tables. At the end, what never moved as one text table.
 * `EvalSummaries` (at every evaluation): the metrics, per class recall and precision, and
   the labelled confusion matrix.
-* `write_header` (once): the config and the classes (training counts, class weights) as
-  text, and a custom-scalars layout; `write_hparams` (at the end): every main choice and
-  effective kwarg, with the final metrics, in the HParams session run.
+* `HParams` (at the end): every main choice and effective kwarg, with the final metrics, in
+  the HParams session run.
+* `write_header` (once per process): the config and the classes (training counts, class
+  weights) as text, and a custom-scalars layout.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ import tensorflow as tf
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import metadata as custom_scalar_metadata
 
-from framework.train.actions import scalars
-from framework.train.controller import LoopEnd
+from framework.train.actions import Action, LoopEnd, scalars
 from framework.summaries import tracking
 from framework.summaries.board import Board
 from framework.summaries.figures import confusion_figure, trajectory_figure
@@ -90,29 +90,28 @@ def training_families(tables: Mapping[str, np.ndarray], labels: np.ndarray,
   return families
 
 
-class TrainingSummaries:
-  """The training views, every `every_loops` loops (0: never)."""
+class TrainingSummaries(Action):
+  """The training views, every `every_loops` loops (0: never); at the end, what never moved."""
 
   def __init__(self, board: Board, state: WeightState, effective: EffectiveWeights,
                learning_rate: Callable[[], float], skipped: Callable[[], int],
-               tracked: tracking.TrackedSet, row_labels: Sequence[str], every_loops: int,
-               heatmap_max_columns: int, moving: OnlyMoving | None = None,
+               tracked: tracking.TrackedSet, class_names: Sequence[str],
+               row_labels: Sequence[str], every_loops: int, heatmap_max_columns: int,
+               moving: OnlyMoving | None = None,
                on_live: Callable[[list[str]], None] = lambda live: None):
     self.board, self.state, self.effective = board, state, effective
     self.learning_rate, self.skipped, self.every_loops = learning_rate, skipped, every_loops
-    self.tracked, self.row_labels = tracked, list(row_labels)
+    self.tracked, self.class_names, self.row_labels = tracked, list(class_names), list(row_labels)
     self.recorder = tracking.TrajectoryRecorder(tracked, heatmap_max_columns)
     self.moving, self.on_live = moving or OnlyMoving(), on_live
 
-  def __call__(self, end: LoopEnd) -> None:
-    if not self.every_loops or end.loop % self.every_loops:
-      return
+  def run(self, end: LoopEnd) -> None:
     tables = self.effective(self.state.numpy(), end.step)
     families = training_families(tables, self.effective.labels, self.tracked)
     families[_family(SCALAR, "train/learning_rate")] = np.float64(self.learning_rate())
     families[_family(SCALAR, "train/skipped_steps")] = np.float64(self.skipped())
     self.recorder.record(end.step, tables[EFFECTIVE_WEIGHT])
-    self.board.main.write_scalars(end.step, {"train/loss": end.logs["train/loss"]})
+    self.board.main.write_scalars(end.step, {"train/loss": end.loss})
     live = len(self.moving.live)
     for step, values in self.moving(end.step, families):
       self._write(step, values)
@@ -140,10 +139,10 @@ class TrainingSummaries:
         tag: [w[labels == c] for c in classes]
         for tag, w in _tags(CLASS_HISTOGRAM, families).items()})
 
-  def finish(self, step: int, class_names: Sequence[str]) -> None:
+  def finish(self, step: int, metrics: dict | None) -> None:
     """Writes what never moved as a text table (the `constants` tag)."""
     self.board.main.write_texts(step, {"constants": constants_text(
-        self.moving.constants(), class_names, self.tracked)})
+        self.moving.constants(), self.class_names, self.tracked)})
 
 
 def constants_text(constants: Mapping[str, np.ndarray], class_names: Sequence[str],
@@ -168,16 +167,15 @@ def constants_text(constants: Mapping[str, np.ndarray], class_names: Sequence[st
   return "\n".join(lines)
 
 
-class EvalSummaries:
-  """The evaluation views, whenever the loop's logs hold an evaluation."""
+class EvalSummaries(Action):
+  """The evaluation views, at every evaluation."""
+  on_evaluation = True
 
   def __init__(self, board: Board, class_names: Sequence[str]):
     self.board, self.class_names = board, list(class_names)
 
-  def __call__(self, end: LoopEnd) -> None:
-    metrics = end.logs.get("eval")
-    if metrics is None:
-      return
+  def run(self, end: LoopEnd) -> None:
+    metrics = end.metrics
     self.board.main.write_scalars(end.step, {f"eval/{k}": v
                                              for k, v in metric_scalars(metrics).items()})
     # always charted: evaluations are few, and each is news even when a value repeats
@@ -248,10 +246,15 @@ def hparams(config: Any, effective_kwargs: Mapping[str, Mapping[str, Any]]) -> d
   return values
 
 
-def write_hparams(board: Board, config: Any, effective_kwargs: Mapping[str, Mapping[str, Any]],
-                  final_metrics: dict, step: int) -> None:
-  """The hparams and the final metrics (final/<metric>) in the HParams session run."""
-  board.session.write_hparams(hparams(config, effective_kwargs))
-  board.session.write_scalars(step, {f"final/{k}": v
-                                     for k, v in metric_scalars(final_metrics).items()})
-  board.flush()
+class HParams(Action):
+  """At the end: the hparams and the final metrics (final/<metric>) in the HParams session
+  run (see `hparams`)."""
+
+  def __init__(self, board: Board, values: Mapping[str, Any]):
+    self.board, self.values = board, dict(values)
+
+  def finish(self, step: int, metrics: dict | None) -> None:
+    self.board.session.write_hparams(self.values)
+    self.board.session.write_scalars(step, {f"final/{k}": v
+                                            for k, v in metric_scalars(metrics).items()})
+    self.board.flush()

@@ -1,10 +1,12 @@
-"""The controller: loop { trainer.train(n) ; actions ; checkpoint }, resumable (after Orbit).
+"""The controller: loop { trainer.train(n) ; evaluate ; actions ; checkpoint }, resumable
+(after Orbit).
 
-It knows nothing of evaluation, summaries or files: those are actions, callables run
-after every loop with a `LoopEnd`. An action with an `every_steps` attribute > 0 also
-cuts the loops so that one ends on each multiple of it (evaluations fall on epoch
-boundaries, say); `due(end, every)` tells an action whether this loop end is one of its
-steps. Benchmarks, studies and tests drive the same trainer, controller and actions.
+After each compiled loop it runs the test `Evaluation` when due, then every action due
+(see `actions.Action`) with a `LoopEnd` holding the metrics, and saves a checkpoint; once
+training is over, every action's `finish`. Loops are cut so that one ends on each multiple
+of the evaluation's and the actions' `every_steps` (evaluations fall on epoch boundaries,
+say). It knows nothing of summaries or files. Benchmarks, studies and tests drive the same
+trainer, controller and actions.
 
 Checkpoints: a restore takes the newest checkpoint that reads (a damaged one is set aside
 as `*.damaged` with a one-line warning), works without the `checkpoint` state file, and
@@ -14,51 +16,34 @@ stops the loop at the next step and saves a checkpoint there.
 
 from __future__ import annotations
 
-import dataclasses
 import glob
 import os
 import re
 import shutil
 import sys
-from typing import Callable, Sequence
+import time
+from typing import Sequence
 
 import tensorflow as tf
 
 from framework.errors import ConfigError, Diverged, one_line
+from framework.train.actions import Action, Evaluation, LoopEnd
 from framework.train.preemption import Preempted, call_interruptibly
-
-
-@dataclasses.dataclass
-class LoopEnd:
-  """What an action sees after a loop: where the run is, and the loop's logs.
-
-  `logs` starts as {"train/loss": mean loss over the loop}; actions may add to it for the
-  actions after them (the evaluation action adds "eval": metrics).
-  """
-  step: int
-  loop: int
-  final: bool
-  logs: dict
-
-
-Action = Callable[[LoopEnd], None]
-
-
-def due(end: LoopEnd, every_steps: int) -> bool:
-  """Whether `end` is a multiple of `every_steps` (> 0) or the end of training."""
-  return end.final or (every_steps > 0 and end.step % every_steps == 0)
 
 
 class Controller:
   """Runs a trainer to `total_steps` in compiled loops of at most `steps_per_loop` steps."""
 
   def __init__(self, trainer, total_steps: int, steps_per_loop: int,
-               actions: Sequence[Action] = (), checkpoint_dir: str | None = None,
-               max_checkpoints: int = 3, checkpoint_every_loops: int = 1):
+               actions: Sequence[Action] = (), *, evaluation: Evaluation | None = None,
+               checkpoint_dir: str | None = None, max_checkpoints: int = 3,
+               checkpoint_every_loops: int = 1):
     self.trainer, self.total_steps, self.steps_per_loop = trainer, total_steps, steps_per_loop
-    self.actions, self.checkpoint_dir = tuple(actions), checkpoint_dir
+    self.actions, self.evaluation = tuple(actions), evaluation
+    self.checkpoint_dir = checkpoint_dir
     self.max_checkpoints, self.checkpoint_every_loops = max_checkpoints, checkpoint_every_loops
     self.manager = None
+    self.seconds = [0.0] * len(self.actions)  # wall time inside each action (benchmarks)
 
   def restore(self) -> int:
     """Restores the newest readable checkpoint, once; returns the step to start from."""
@@ -77,14 +62,15 @@ class Controller:
 
   def _loop_length(self, step: int) -> int:
     length = min(self.steps_per_loop, self.total_steps - step)
-    for action in self.actions:
-      every = getattr(action, "every_steps", 0)
+    scheduled = self.actions + ((self.evaluation,) if self.evaluation is not None else ())
+    for every in (each.every_steps for each in scheduled):
       if every > 0:
         length = min(length, every - step % every)
     return length
 
   def run(self) -> int:
-    """Trains from the restored step to the end; returns the final step.
+    """Trains from the restored step to the end, then finishes every action; returns the
+    final step.
 
     Raises `Diverged` when the trainer stopped at a non-finite loss or gradient (the last
     checkpoint, saved before, stays the last good state).
@@ -103,12 +89,23 @@ class Controller:
                        "rate, or set train.on_nonfinite=skip to skip such steps")
       if self.trainer.stop_requested:
         self._stop(step)
-      end = LoopEnd(step, loop, step == self.total_steps, {"train/loss": loss})
-      for action in self.actions:
-        action(end)
-      if end.final or loop % self.checkpoint_every_loops == 0:
+      final = step == self.total_steps
+      evaluated = self.evaluation is not None and self.evaluation.due(step, final)
+      end = LoopEnd(step, loop, final, loss, self.evaluation(step) if evaluated else None)
+      for index, action in enumerate(self.actions):
+        if action.due(end):
+          self._timed(index, action.run, end)
+      if final or loop % self.checkpoint_every_loops == 0:
         self.save(step)
+    metrics = self.evaluation(step) if self.evaluation is not None else None
+    for index, action in enumerate(self.actions):
+      self._timed(index, action.finish, step, metrics)
     return step
+
+  def _timed(self, index: int, method, *args) -> None:
+    start = time.perf_counter()
+    method(*args)
+    self.seconds[index] += time.perf_counter() - start
 
   def _stop(self, step: int):
     self.save(step)
