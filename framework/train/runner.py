@@ -148,11 +148,7 @@ def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool =
   rundir.write_json(files.RESULTS, results)
   if verbose:
     print(format_per_class_table(final, data.class_names, data.class_counts))
-<<<<<<< ours
-    print(f"Results in {rundir.file(files.RESULTS)}; model in {rundir.file(MODEL_FILE)}; "
-=======
     print(f"Results in {rundir.file(files.RESULTS)}; model in {rundir.file(files.MODEL)}; "
->>>>>>> theirs
           f"TensorBoard: tensorboard --logdir {os.path.dirname(os.path.abspath(workdir))} "
           f"(runs named after their workdirs)")
   return results
