@@ -21,6 +21,7 @@ from framework.summaries import actions as summaries
 from framework.evaluation.metrics import format_per_class_table
 from framework.train.optimizers import current_learning_rate
 from framework.train.preemption import StopOnSignal
+from framework.train.schedule import laid_out_over_the_run
 from framework.runs.rundir import RunDir
 from framework.weights.effective import EffectiveWeights
 from framework.runs import files
@@ -125,12 +126,12 @@ def relaunch_changes(config: ml_collections.ConfigDict, rundir: RunDir) -> dict:
     raise ConfigError(f"--workdir={rundir.path!r} holds a run with a different config: "
                       f"{shown}{' ...' if len(refused) > 4 else ''}; only train.epochs, "
                       "logging.*, eval.* and strategy.* may change on a relaunch")
-  if "train.epochs" in changed and (now.get("optimizer.schedule") == "cosine"
-                                    or now.get("data.sampler") == "progressive"):
+  bound = laid_out_over_the_run(config)
+  if "train.epochs" in changed and bound:
     raise ConfigError(f"train.epochs {changed['train.epochs'][0]} -> "
-                      f"{changed['train.epochs'][1]}: the cosine schedule and the progressive "
-                      "sampler are laid out over the run's epochs, so its length cannot change "
-                      "on a relaunch; start a new workdir")
+                      f"{changed['train.epochs'][1]}: the run is laid out over its epochs "
+                      f"({', '.join(bound)}), so its length cannot change on a relaunch; start "
+                      "a new workdir")
   return changed
 
 
@@ -186,7 +187,7 @@ def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool =
     summaries.write_header(board, start, config.to_json_best_effort(indent=1), tracked,
                            summaries.classes_text(data.class_names, data.class_counts,
                                                   effective.class_weight(exp.total_steps),
-                                                  config.class_weights.start_epoch))
+                                                  exp.schedule["drw_start_epoch"]))
     if start and verbose:
       print(f"Resuming from step {start} of {exp.total_steps} in {workdir}")
     step = controller.run()
@@ -199,7 +200,8 @@ def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool =
   results = {"step": step, "epochs": step / spe, "final": final,
              "history": rundir.read_history(), "class_names": list(data.class_names),
              "class_counts": data.class_counts.tolist(),
-             "skipped_steps": int(exp.trainer.skipped.numpy()), "config": config.to_dict()}
+             "skipped_steps": int(exp.trainer.skipped.numpy()), "schedule": exp.schedule,
+             "config": config.to_dict()}
   if selection:
     results["best"] = selection[0].best
   rundir.write_json(files.RESULTS, results)
