@@ -12,7 +12,7 @@ validation set; each remaining training label is, with probability 0.4, replaced
 drawn uniformly from all classes (Shu et al.'s uniform noise: about 36% end up wrong; the
 mask is saved); the balanced test set. Augmentation: pad 4, crop, flip; CIFAR mean / std.
 Recipe: WRN-28-10, SGD momentum 0.9 (Nesterov), weight decay 5e-4, batch 100, lr 0.1
-divided by 10 at epochs 36 and 38 of 40.
+divided by 10 at 0.9 and 0.95 of the run (epochs 36 and 38 of 40).
 
 Variants (default "ce"): ce; l2rw and mwnet (V 1-100-1, Adam 1e-3, wd 1e-4), their virtual
 step at the model's current rate; data_parameters (the CIFAR-100-noisy preset of Saxena
@@ -49,7 +49,7 @@ def get_config(variant=None):
   c.optimizer.learning_rate = 0.1
   c.optimizer.kwargs = {"momentum": 0.9, "nesterov": True}
   c.optimizer.schedule = "step"
-  c.optimizer.decay_epochs = (36, 38)
+  c.optimizer.decay_epochs = (0.9, 0.95)
   c.optimizer.weight_decay = 5e-4
   c.train.batch_size = 100
   c.train.val_batch_size = 100

@@ -29,10 +29,11 @@ scale at which they were measured) are in the README's section on meta rules.
 from framework.config import base_config, with_variant
 
 # Shu et al.'s optimisation of the model (cifar_noisy.py's recipe): SGD, momentum 0.9
-# (Nesterov), weight decay 5e-4, rate 0.1 divided by 10 at epochs 36 and 38 of 40.
+# (Nesterov), weight decay 5e-4, rate 0.1 divided by 10 at 0.9 and 0.95 of the run (epochs 36
+# and 38 of 40).
 _PAPER_SGD = {"optimizer.name": "sgd", "optimizer.learning_rate": 0.1,
               "optimizer.kwargs": {"momentum": 0.9, "nesterov": True},
-              "optimizer.schedule": "step", "optimizer.decay_epochs": (36, 38),
+              "optimizer.schedule": "step", "optimizer.decay_epochs": (0.9, 0.95),
               "optimizer.weight_decay": 5e-4}
 _MWNET = {"inner_lr": 0.1, "meta_lr": 1e-3, "weight_decay": 1e-4}  # V: Adam 1e-3, L2 1e-4
 

@@ -9,7 +9,8 @@ import os
 import pytest
 
 from framework.config import base_config, fields
-from framework.config.checks import integer, number, one_of, sequence_of
+from framework.config.checks import (EPOCH_OR_FRACTION, EPOCHS_OR_FRACTIONS, integer, number,
+                                     one_of, sequence_of)
 from framework.errors import ConfigError
 from framework.tools import cli
 
@@ -79,6 +80,13 @@ def test_the_data_section_is_checked_alone():
     (one_of("", "a"), ["", "a"], ["b", None], "one of '', a"),
     (sequence_of(number(at_least=0), "epochs >= 0 in order", increasing=True),
      [(), (1, 1, 2), [0]], [(2, 1), (-1,), "12", 3], "a list of epochs >= 0 in order"),
+    (EPOCH_OR_FRACTION, [0, 1, 160, 1.0, 16.0, 0.0, 0.5, 0.8, 0.999],
+     [-1, 1.5, 16.25, -0.5, True, "0.8", None, float("nan"), float("inf"), (0.8,)],
+     "an epoch (an integer >= 0) or a fraction of the run (a number in (0, 1))"),
+    (EPOCHS_OR_FRACTIONS, [(), (160, 180), (0.8, 0.9), [36.0, 38], (0.5, 0.5)],
+     [(0.9, 0.8), (180, 160), (0.8, 180), (0, 0.5), (1.5,), 0.8, "0.8"],
+     "a list of epochs (integers >= 0) or of fractions of the run (numbers in (0, 1)), not "
+     "mixed, in increasing order"),
 ])
 def test_each_numeric_and_choice_idiom_has_one_helper(check, good, bad, words):
   for value in good:
@@ -87,6 +95,19 @@ def test_each_numeric_and_choice_idiom_has_one_helper(check, good, bad, words):
     with pytest.raises(ConfigError) as error:
       check("f", value)
     assert str(error.value) == f"f={value!r} must be {words}"
+
+
+def test_a_schedule_field_holds_an_epoch_or_a_fraction_and_keeps_its_type():
+  config = base_config()
+  config.class_weights.start_epoch = 0.8  # a ConfigDict types a field by its default ...
+  config.optimizer.warmup_epochs = 5      # ... these keep an int as an int, a float as a float
+  assert (config.class_weights.start_epoch, config.optimizer.warmup_epochs) == (0.8, 5)
+  assert type(config.optimizer.warmup_epochs) is int
+  assert json.loads(config.to_json_best_effort())["class_weights"]["start_epoch"] == 0.8
+  fields.check_fields(config)
+  config.class_weights.start_epoch = 1.5
+  with pytest.raises(ConfigError, match=r"^class_weights.start_epoch=1.5 must be an epoch "):
+    fields.check_fields(config)
 
 
 def test_a_name_field_consults_its_registry():

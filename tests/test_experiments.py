@@ -1,7 +1,8 @@
 """Every experiment file and variant builds a valid config; fmnist_lt follows the protocol.
 
 Components are built from each variant's config (rule, loss, class weighting, model, data
-checks) without training; the long-tail counts are checked against REFERENCE.md's list.
+checks) without training; the long-tail counts are checked against REFERENCE.md's list;
+schedules given as fractions of the run resolve to the epochs the files used to name.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import ml_collections
 import numpy as np
 import pytest
 
-from framework.config import load_experiment
+from framework.config import fields, load_experiment
 from framework import data as data_lib
 from framework.errors import ConfigError
 from framework.losses import build_class_weighting, build_loss, per_example
 from framework.models import MODELS
 from framework.studies import lt_table
+from framework.train.schedule import resolve_schedule
 from framework.weights import RULES
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,7 +63,9 @@ def test_variant_builds_valid_components(filename, variant):
   labels, logits = np.array([0, 1, 2], np.int32), np.eye(3, dtype=np.float32)
   values = np.asarray(loss(labels, logits))
   assert values.shape == (3,) and np.isfinite(values).all()
-  weighting = build_class_weighting(c.class_weights, counts)
+  fields.check_fields(c)
+  start_epoch = resolve_schedule(c, steps_per_epoch=10)["drw_start_epoch"]
+  weighting = build_class_weighting(c.class_weights, counts, start_epoch=start_epoch)
   assert weighting.weights.shape == (3,) and (weighting.weights > 0).all()
   shape = {"small_cnn": (8, 8, 1), "resnet32": (32, 32, 3), "wrn": (32, 32, 3)}.get(
       c.model.name, (16,))
@@ -98,7 +102,7 @@ def test_fmnist_lt_variants_differ_only_where_meant():
   m = load_experiment(os.path.join(_REPO, "experiments", "fmnist_lt.py"))
   ldam = m.get_config("ldam_drw")
   assert ldam.model.kwargs.head == "cosine" and ldam.loss.name == "ldam"
-  assert ldam.class_weights.start_epoch / ldam.train.epochs == 160 / 200
+  assert ldam.class_weights.start_epoch == 0.8  # the paper's 160 / 200
   assert m.get_config("posthoc").eval.posthoc_tau == 1.0
   assert m.get_config("class_balanced").class_weights.kwargs.beta == 0.9999
   for v in m.VARIANTS:  # every variant keeps the protocol's data, model size and optimiser
@@ -159,3 +163,41 @@ def test_fmnist_noisy_variants_keep_the_protocol():
     assert m.get_config(v).optimizer.to_dict() == paper.optimizer.to_dict()
   assert m.get_config("mwnet_sgd").rule.kwargs.inner_lr == "model"
   assert m.get_config("ce_wd").optimizer.weight_decay == paper.optimizer.weight_decay
+
+
+# The epochs each experiment's schedule named as integers before fractions of the run
+# (warm-up, decay epochs, DRW start), at its default length: by file, then by variant.
+_EPOCHS_BEFORE_FRACTIONS = {
+    "cifar10_lt.py": {"*": (5, [160, 180], 0), "ldam_drw": (5, [160, 180], 160)},
+    "cifar100_lt.py": {"*": (5, [160, 180], 0), "ldam_drw": (5, [160, 180], 160)},
+    "cifar_noisy.py": {"*": (0, [36, 38], 0)},
+    "fmnist_lt.py": {"*": (0, [], 0), "ldam_drw": (0, [], 8)},
+    "fmnist_noisy.py": {"*": (0, [], 0), "ce_sgd": (0, [36, 38], 0),
+                        "mwnet_sgd": (0, [36, 38], 0)},
+    "default.py": {"*": (0, [], 0)},
+    "tabular.py": {"*": (0, [], 0)},
+}
+
+
+@pytest.mark.parametrize("filename,variant", _CASES)
+def test_schedules_resolve_to_the_epochs_of_before(filename, variant):
+  """Same epochs at the default length, so the shipped runs train bit for bit as before."""
+  c = load_experiment(os.path.join(_REPO, "experiments", filename)).get_config(variant)
+  before = _EPOCHS_BEFORE_FRACTIONS[filename]
+  schedule = resolve_schedule(c, steps_per_epoch=10)
+  resolved = (schedule["warmup_epochs"], schedule["decay_epochs"], schedule["drw_start_epoch"])
+  assert resolved == before.get(variant, before["*"])
+  assert all(type(e) is int for e in (resolved[0], *resolved[1], resolved[2]))
+
+
+@pytest.mark.parametrize("spec, epochs, warmup, decays, drw", [
+    ("fmnist_lt:ldam_drw", 20, 0, [], 16), ("fmnist_lt:ldam_drw", 15, 0, [], 12),
+    ("fmnist_noisy:ce_sgd", 20, 0, [18, 19], 0), ("cifar_noisy:mwnet", 80, 0, [72, 76], 0),
+    ("cifar10_lt:ldam_drw", 100, 5, [80, 90], 80), ("cifar100_lt:ce", 50, 5, [40, 45], 0)])
+def test_schedules_follow_another_length(spec, epochs, warmup, decays, drw):
+  name, variant = spec.split(":")
+  c = load_experiment(name).get_config(variant)
+  c.train.epochs = epochs
+  schedule = resolve_schedule(c, steps_per_epoch=10)
+  assert (schedule["warmup_epochs"], schedule["decay_epochs"],
+          schedule["drw_start_epoch"]) == (warmup, decays, drw)

@@ -2,7 +2,8 @@
 
 A check is called as `check(field, value)` and raises a one-line ConfigError naming the
 field, the value and what is allowed; its `allowed` text is what `--help` shows. The
-declarations in `framework.config.fields` are made of these.
+declarations in `framework.config.fields` are made of these. A check that allows an int or a
+float (an epoch or a fraction of the run) is `untyped`: its ConfigDict entry takes either.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class Check:
   """A test of a field's value and what it allows, in words ("an integer >= 1")."""
   accepts: Callable[[Any], bool]
   allowed: str
+  untyped: bool = False  # an int or a float: ml_collections would fix the default's type
 
   def __call__(self, field: str, value: Any) -> None:
     if not self.accepts(value):
@@ -87,6 +89,16 @@ def sequence_of(item: Check, allowed: str, increasing: bool = False) -> Check:
   return Check(accepts, f"a list of {allowed}")
 
 
+def is_fraction(value: Any) -> bool:
+  """A fraction of the run: a float strictly between 0 and 1 (1 and 1.0 are epochs)."""
+  return isinstance(value, float) and 0.0 < value < 1.0
+
+
+def _is_epoch(value: Any) -> bool:
+  """An epoch: an integer >= 0, also written as a float (16.0)."""
+  return _is_number(value) and value >= 0 and float(value).is_integer()
+
+
 def _is_tau(value: Any) -> bool:
   if value in ("", "auto"):
     return True
@@ -101,3 +113,11 @@ TEXT = Check(lambda v: isinstance(v, str), "a string")
 KWARGS = Check(lambda v: isinstance(v, Mapping) or hasattr(v, "to_dict"),
                "a mapping of keyword arguments")
 TAU = Check(lambda v: isinstance(v, str) and _is_tau(v), "'', 'auto' or a number in [0, 1]")
+# Points of a run's schedule, resolved for the run's length by framework.train.schedule;
+# a list holds epochs or fractions, not both, so its order is the order of its epochs.
+EPOCH_OR_FRACTION = Check(lambda v: _is_epoch(v) or is_fraction(v), "an epoch (an integer >= 0) "
+                          "or a fraction of the run (a number in (0, 1))", untyped=True)
+_POINTS = sequence_of(EPOCH_OR_FRACTION, "", increasing=True)
+EPOCHS_OR_FRACTIONS = Check(lambda v: _POINTS.accepts(v) and len({is_fraction(e) for e in v}) < 2,
+                            "a list of epochs (integers >= 0) or of fractions of the run "
+                            "(numbers in (0, 1)), not mixed, in increasing order")

@@ -15,8 +15,9 @@ from typing import Any, Collection
 
 import ml_collections
 
-from framework.config.checks import (BOOLEAN, KWARGS, TAU, TEXT, Check, Registered, integer,
-                                     number, one_of, sequence_of)
+from framework.config.checks import (BOOLEAN, EPOCH_OR_FRACTION, EPOCHS_OR_FRACTIONS, KWARGS, TAU,
+                                     TEXT, Check, Registered, integer, number, one_of,
+                                     sequence_of)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +93,8 @@ FIELDS: dict[str, Field] = {
     "class_weights.scheme": Field("none", Registered("framework.losses:CLASS_WEIGHTS"),
                                   "per-class loss weights"),
     "class_weights.kwargs": Field({}, KWARGS, "the scheme's keyword arguments"),
-    "class_weights.start_epoch": Field(0, integer(0), "deferred re-weighting: weights of one "
-                                       "before this epoch"),
+    "class_weights.start_epoch": Field(0, EPOCH_OR_FRACTION, "deferred re-weighting: weights "
+                                       "of one before this epoch (0.8: 80% into the run)"),
     "class_weights.normalize": Field("batch", one_of("batch", "weights"), "batch: sum w l / B; "
                                      "weights: sum w l / sum w (torch's weight=)"),
     "rule.name": Field("fixed", Registered("framework.weights:RULES"),
@@ -104,14 +105,14 @@ FIELDS: dict[str, Field] = {
     "optimizer.learning_rate": Field(1e-3, number(above=0), "base learning rate"),
     "optimizer.schedule": Field("constant", Registered("framework.train.optimizers:SCHEDULES"),
                                 "learning-rate schedule, in epochs, evaluated per step"),
-    "optimizer.decay_epochs": Field((), sequence_of(number(at_least=0), "epochs >= 0 in "
-                                                    "increasing order", increasing=True),
-                                    "step schedule: 0-based epochs at which the rate drops"),
+    "optimizer.decay_epochs": Field((), EPOCHS_OR_FRACTIONS, "step schedule: 0-based epochs "
+                                    "at which the rate drops ((0.8, 0.9): 80% and 90% into "
+                                    "the run)"),
     "optimizer.decay_factors": Field((), sequence_of(number(above=0), "multipliers > 0"),
                                      "the base rate's multiplier after each decay epoch "
                                      "(empty: 0.1 ** k after the k-th)"),
-    "optimizer.warmup_epochs": Field(0, integer(0), "linear warm-up: base * (epoch + 1) / "
-                                     "warmup_epochs"),
+    "optimizer.warmup_epochs": Field(0, EPOCH_OR_FRACTION, "linear warm-up: base * (epoch + "
+                                     "1) / warmup_epochs"),
     "optimizer.weight_decay": Field(0.0, number(at_least=0), "weight decay coefficient"),
     "optimizer.weight_decay_mode": Field(
         "l2", one_of("l2", "l2_all", "decoupled"), "l2: 0.5 * wd * |kernels|^2 in the loss; "
@@ -184,7 +185,10 @@ def defaults(section: str = "") -> ml_collections.ConfigDict:
       node = tree
       for key in path:
         node = node.setdefault(key, {})
-      node[leaf] = copy.deepcopy(field.default)
+      value = copy.deepcopy(field.default)
+      if getattr(field.check, "untyped", False):  # an int or a float: ConfigDict keeps either
+        value = ml_collections.FieldReference(value, field_type=object)
+      node[leaf] = value
   return ml_collections.ConfigDict(tree)
 
 

@@ -12,7 +12,8 @@ loss (the same numbers Keras's `fit(class_weight=...)` takes as a dict).
   custom             a list [C] or a dict {class: weight} (unlisted classes get 1)
 
 `ClassWeighting` switches a scheme on at a start epoch (deferred re-weighting, DRW, Cao
-et al.); `build_class_weighting(cfg, class_counts)` builds it from `config.class_weights`.
+et al.); `build_class_weighting(cfg, class_counts)` builds it from `config.class_weights`
+(a run passes its start epoch resolved by framework.train.schedule).
 """
 
 from __future__ import annotations
@@ -151,18 +152,20 @@ def _field(cfg: Any, name: str, default: Any) -> Any:
   return default if value is None and default is not None else value
 
 
-def build_class_weighting(cfg: Any, class_counts: Any,
-                          field: str = "class_weights") -> ClassWeighting:
+def build_class_weighting(cfg: Any, class_counts: Any, field: str = "class_weights",
+                          start_epoch: int | None = None) -> ClassWeighting:
   """Builds the configured scheme from the training class counts.
 
   cfg: ConfigDict, dict or any object with `scheme` (default "none"), `kwargs`
-  (default {}) and `start_epoch` (default 0). Errors are ConfigErrors naming
-  `field`.<entry>.
+  (default {}) and `start_epoch` (default 0). `start_epoch`, when given, is the run's
+  resolved epoch (framework.train.schedule) in place of cfg's, which may be a fraction of
+  the run. Errors are ConfigErrors naming `field`.<entry>.
   """
   scheme = _field(cfg, "scheme", "none")
   kwargs = _field(cfg, "kwargs", {}) or {}
   kwargs = dict(kwargs.to_dict() if hasattr(kwargs, "to_dict") else kwargs)
-  start_epoch = _field(cfg, "start_epoch", 0)
+  if start_epoch is None:
+    start_epoch = _field(cfg, "start_epoch", 0)
   if isinstance(start_epoch, bool) or not isinstance(start_epoch, (int, np.integer)) \
       or start_epoch < 0:
     raise ConfigError(f"{field}.start_epoch={start_epoch!r} must be an integer >= 0")

@@ -21,6 +21,7 @@ from framework.errors import ConfigError, one_line
 from framework.losses import build_class_weighting, build_loss, per_example
 from framework.models import MODELS, PeerModel
 from framework.train.optimizers import build_optimizer
+from framework.train.schedule import resolve_schedule, schedule_line, sets_a_schedule
 from framework.data.stream import InputStreams
 from framework.data.samplers import ClassSampler
 from framework.runs import files
@@ -42,6 +43,7 @@ class Experiment:
   trainer: Trainer
   total_steps: int
   steps_per_loop: int
+  schedule: dict  # framework.train.schedule.resolve_schedule: the epochs the run resolved
 
   @property
   def steps_per_epoch(self) -> int:
@@ -179,14 +181,15 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
   rule = rule or RULES.build(config.rule.name, config.rule.kwargs, field="rule", context=context)
   _check_against_data(config, data, rule, strategy.num_replicas_in_sync)
   loss_fn = per_example(loss or build_loss(config.loss.name, config.loss.kwargs, context))
-  class_weighting = build_class_weighting(config.class_weights, data.class_counts)
   t = config.train
   sampler = (None if config.data.sampler == "instance" else
              ClassSampler(data.train.labels, config.data.sampler, t.epochs))
   inputs = InputStreams(strategy, data.train, t.batch_size, config.seed,
                         data.val if rule.needs_validation else None, t.val_batch_size,
                         data.transform, sampler)
-  total_steps = t.epochs * inputs.steps_per_epoch
+  schedule = resolve_schedule(config, inputs.steps_per_epoch)
+  class_weighting = build_class_weighting(config.class_weights, data.class_counts,
+                                          start_epoch=schedule["drw_start_epoch"])
   with strategy.scope():
     spec = model
     copy = lambda: keras.models.clone_model(spec) if isinstance(spec, keras.Model) else spec
@@ -198,12 +201,14 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
     if rule.peers > 1:  # co-teaching: independently initialised copies, one Keras model
       model = PeerModel([model] + [_model(copy(), config, data.input_shape, num_classes,
                                           strategy) for _ in range(rule.peers - 1)])
-    optimizer = optimizer or build_optimizer(config.optimizer, inputs.steps_per_epoch,
-                                             total_steps, config.precision)
+    optimizer = optimizer or build_optimizer(config.optimizer, schedule, config.precision)
     state = WeightState(num_samples, num_classes, rule)
     trainer = Trainer(model, optimizer, loss_fn, class_weighting, state, rule, inputs,
                       step_options(config))
   for record in data.info.get("protocol", ()):  # the data as changed, once the run is valid
     print(protocol_record.announcement(record))
+  if sets_a_schedule(config):
+    print(schedule_line(schedule))
   return Experiment(config, strategy, data, rule, model, optimizer, state, trainer,
-                    total_steps, t.steps_per_loop or inputs.steps_per_epoch)
+                    schedule["total_steps"], t.steps_per_loop or inputs.steps_per_epoch,
+                    schedule)

@@ -6,6 +6,8 @@ zero over the steps after the warm-up), each after LDAM-DRW's linear warm-up, co
 within an epoch as its reference code computes it: base * (epoch + 1) / warmup_epochs.
 The LDAM-DRW recipe (CIFAR-LT, ResNet-32): SGD momentum 0.9, weight decay 2e-4, batch 128,
 200 epochs, lr 0.1, warmup_epochs=5, decay_epochs=(160, 180), decay_factors=(0.01, 1e-4).
+Epoch fields may be fractions of the run ((0.8, 0.9) = (160, 180) of 200): the optimizer is
+built over the schedule `framework.train.schedule` resolved for the run's length.
 `torch_sgd` with weight_decay_mode "l2_all" is PyTorch's SGD with its (coupled) weight decay on
 every parameter: the penalty's gradient is added to the gradient before the momentum buffer.
 """
@@ -13,7 +15,7 @@ every parameter: the penalty's gradient is added to the gradient before the mome
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import keras
 import tensorflow as tf
@@ -74,8 +76,7 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
     self.learning_rate, self.kind = float(learning_rate), kind
     self.steps_per_epoch, self.warmup_epochs = max(int(steps_per_epoch), 1), int(warmup_epochs)
     self.decay_epochs = [float(e) for e in decay_epochs]
-    self.decay_factors = ([float(f) for f in decay_factors] if decay_factors
-                          else [0.1 ** (k + 1) for k in range(len(self.decay_epochs))])
+    self.decay_factors = multipliers_after_decays(decay_factors, len(self.decay_epochs))
     if len(self.decay_factors) != len(self.decay_epochs):
       raise ValueError(f"decay_factors={tuple(decay_factors)} must give one multiplier for each "
                        f"of the {len(self.decay_epochs)} decay_epochs")
@@ -97,6 +98,13 @@ class EpochSchedule(keras.optimizers.schedules.LearningRateSchedule):
             "total_steps": self.total_steps}
 
 
+def multipliers_after_decays(decay_factors: Sequence[float], decays: int) -> list[float]:
+  """The base rate's multiplier after each of `decays` drops: `decay_factors`, or by default
+  0.1 ** k after the k-th."""
+  return ([float(f) for f in decay_factors] if decay_factors
+          else [0.1 ** (k + 1) for k in range(decays)])
+
+
 def _check(cfg) -> None:
   """What the optimizer's fields require of each other (each field alone is checked by
   framework.config.fields)."""
@@ -112,17 +120,18 @@ def _check(cfg) -> None:
                       "set optimizer.weight_decay (and optimizer.weight_decay_mode) only")
 
 
-def build_optimizer(cfg, steps_per_epoch: int, total_steps: int,
+def build_optimizer(cfg, schedule: Mapping[str, Any],
                     precision: str = "float32") -> keras.optimizers.Optimizer:
-  """The optimizer of `cfg` (name, learning_rate, schedule, warm-up, decay, weight decay,
-  kwargs). With weight_decay_mode "l2" / "l2_all" the trainer adds the penalty to the loss;
-  "decoupled" hands weight_decay to the Keras optimizer (which scales it by the rate)."""
+  """The optimizer of `cfg` (name, learning_rate, schedule, weight decay, kwargs) over the
+  run's resolved `schedule` (framework.train.schedule: steps, warm-up, decay epochs and
+  factors). With weight_decay_mode "l2" / "l2_all" the trainer adds the penalty to the
+  loss; "decoupled" hands weight_decay to the Keras optimizer (which scales it by the rate)."""
   _check(cfg)
   lr = cfg.learning_rate  # a constant rate stays a plain float (the optimizer's own variable)
-  if cfg.schedule != "constant" or cfg.get("warmup_epochs", 0):
-    lr = EpochSchedule(cfg.learning_rate, steps_per_epoch, cfg.schedule,
-                       cfg.get("warmup_epochs", 0), cfg.get("decay_epochs", ()),
-                       cfg.get("decay_factors", ()), total_steps)
+  if cfg.schedule != "constant" or schedule["warmup_epochs"]:
+    lr = EpochSchedule(cfg.learning_rate, schedule["steps_per_epoch"], cfg.schedule,
+                       schedule["warmup_epochs"], schedule["decay_epochs"],
+                       schedule["decay_factors"], schedule["total_steps"])
   kwargs = dict(cfg.kwargs)
   if cfg.get("weight_decay_mode", "l2") == "decoupled" and cfg.get("weight_decay", 0.0):
     kwargs["weight_decay"] = cfg.weight_decay

@@ -9,6 +9,7 @@ import ml_collections
 from framework.errors import ConfigError
 from framework.runs import files
 from framework.runs.rundir import RunDir
+from framework.train.schedule import laid_out_over_the_run
 
 RESUMABLE = ("train.epochs", "logging.", "eval.", "strategy.")  # may change on a relaunch
 
@@ -42,12 +43,12 @@ def relaunch_changes(config: ml_collections.ConfigDict, rundir: RunDir) -> dict:
     raise ConfigError(f"--workdir={rundir.path!r} holds a run with a different config: "
                       f"{shown}{' ...' if len(refused) > 4 else ''}; only train.epochs, "
                       "logging.*, eval.* and strategy.* may change on a relaunch")
-  if "train.epochs" in changed and (now.get("optimizer.schedule") == "cosine"
-                                    or now.get("data.sampler") == "progressive"):
+  bound = laid_out_over_the_run(config)
+  if "train.epochs" in changed and bound:
     raise ConfigError(f"train.epochs {changed['train.epochs'][0]} -> "
-                      f"{changed['train.epochs'][1]}: the cosine schedule and the progressive "
-                      "sampler are laid out over the run's epochs, so its length cannot change "
-                      "on a relaunch; start a new workdir")
+                      f"{changed['train.epochs'][1]}: the run is laid out over its epochs "
+                      f"({', '.join(bound)}), so its length cannot change on a relaunch; start "
+                      "a new workdir")
   return changed
 
 

@@ -133,7 +133,7 @@ def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool =
     class_weight = effective_weights(exp).class_weight(exp.total_steps)
     summaries.write_header(board, start, config.to_json_best_effort(indent=1), wiring.tracked,
                            summaries.classes_text(data.class_names, data.class_counts,
-                                                  class_weight, config.class_weights.start_epoch))
+                                                  class_weight, exp.schedule["drw_start_epoch"]))
     if start and verbose:
       print(f"Resuming from step {start} of {exp.total_steps} in {workdir}")
     step = wiring.controller.run()
@@ -142,7 +142,8 @@ def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool =
   results = {"step": step, "epochs": step / exp.steps_per_epoch, "final": final,
              "history": rundir.read_history(), "class_names": list(data.class_names),
              "class_counts": data.class_counts.tolist(),
-             "skipped_steps": int(exp.trainer.skipped.numpy()), "config": config.to_dict()}
+             "skipped_steps": int(exp.trainer.skipped.numpy()), "schedule": exp.schedule,
+             "config": config.to_dict()}
   if wiring.select_best:
     results["best"] = wiring.select_best.best
   rundir.write_json(files.RESULTS, results)
