@@ -178,13 +178,21 @@ def test_data_of_python_arrays_is_refused(tmp_path):
     run.data  # pylint: disable=pointless-statement
 
 
-def test_exported_model_with_and_without_its_normalisation(tmp_path):
+@pytest.mark.parametrize("earlier_export", [False, True])
+def test_exported_model_with_and_without_its_normalisation(tmp_path, earlier_export):
+  """The export's normalisation in Keras layers, or the layer earlier exports wrote."""
   import keras  # pylint: disable=g-import-not-at-top
-  from framework.runs.export import InputNormalization  # pylint: disable=g-import-not-at-top
+  from framework.models.standard import standardization  # pylint: disable=g-import-not-at-top
+  from framework.runs.legacy_layers import InputNormalization  # pylint: disable=g-import-not-at-top
   run = FinishedRun(write_run(tmp_path / "run"))
   trained = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="logits")])
-  inputs = keras.Input((4,))
-  serving = keras.Model(inputs, trained(InputNormalization(2.0, (0.5,) * 4, (0.25,) * 4)(inputs)))
+  normalization = ([InputNormalization(2.0, (0.5,) * 4, (0.25,) * 4)] if earlier_export else
+                   standardization(0.0, 2.0, "pixels") + standardization((0.5,) * 4, (0.25,) * 4,
+                                                                         "channels"))
+  inputs = normalized = keras.Input((4,))
+  for layer in normalization:
+    normalized = layer(normalized)
+  serving = keras.Model(inputs, trained(normalized))
   for name in (files.MODEL, files.BEST_MODEL):
     serving.save(run.rundir.file(name))
   x = np.random.default_rng(0).random((5, 4)).astype(np.float32) * 2

@@ -37,7 +37,7 @@ def load_tfds(cfg: ml_collections.ConfigDict) -> Source:
     import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top  (optional)
   except ImportError:
     raise ConfigError("data.source='tfds' needs the optional tensorflow-datasets package: "
-                      "pip install tensorflow-datasets") from None
+                      "pip install tensorflow-datasets importlib_resources") from None
   if not cfg.name:
     raise ConfigError("data.name='' is empty; data.source='tfds' needs a TensorFlow Datasets "
                       "name, e.g. 'cifar10'")

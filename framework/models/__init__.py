@@ -1,7 +1,8 @@
 """Model zoo by name: factories `(input_shape, num_classes, ..., head=...)` -> Keras models.
 
 Importing the package imports every backbone module, so all of them are registered in
-`MODELS`; the custom layers (CosineDense, ShortcutA) register as Keras serialisables.
+`MODELS`; the custom layers (CosineDense, ShortcutA) register as Keras serialisables,
+and the export writes them as Keras's own layers (`framework.models.standard`).
 """
 
 from framework.models import keras_app, preact_resnet, resnet_cifar, small, wide_resnet

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
+
+from framework.models.standard import standardization
 
 HEADS = ("linear", "cosine")
 
@@ -27,6 +30,21 @@ class CosineDense(keras.layers.Layer):
 
   def compute_output_shape(self, input_shape):
     return (*input_shape[:-1], self.units)
+
+  def standard_layers(self, input_shape: tuple) -> list[keras.layers.Layer]:
+    """The head in Keras's own layers (for export): the unit-normalised features, a
+    bias-free Dense `logits` holding this kernel, each class's output divided by the norm of
+    its kernel column. The logits agree to float32 rounding, and the weights are this
+    layer's, so a run started from the export (model.init_from) starts from this kernel."""
+    kernel = keras.ops.convert_to_numpy(self.kernel)
+    dense = keras.layers.Dense(self.units, use_bias=False, name=self.name,
+                               dtype=self.dtype_policy)
+    dense.build(input_shape)
+    dense.kernel.assign(kernel)
+    norms = np.linalg.norm(kernel.astype(np.float64), axis=0)
+    return [keras.layers.UnitNormalization(name=f"{self.name}_features",
+                                           dtype=self.dtype_policy),
+            dense, *standardization(0.0, norms, f"{self.name}_cosines", self.dtype_policy)]
 
   def get_config(self):
     return {**super().get_config(), "units": self.units}

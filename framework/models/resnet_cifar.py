@@ -41,6 +41,19 @@ class ShortcutA(keras.layers.Layer):
       return None if n is None else -(-n // self.stride)
     return (input_shape[0], sub(input_shape[1]), sub(input_shape[2]), self.filters)
 
+  def standard_layers(self, input_shape: tuple) -> list[keras.layers.Layer]:
+    """The same shortcut in Keras's own layers (for export): a 1x1 max pool of stride
+    `stride` keeps x[:, ::stride, ::stride], and ZeroPadding2D read channels-first pads the
+    last two axes, here width by nothing and the channels as `call` does."""
+    extra = self.filters - input_shape[-1]
+    padding = keras.layers.ZeroPadding2D(((0, 0), (extra // 2, extra - extra // 2)),
+                                         data_format="channels_first", name=f"{self.name}_pad",
+                                         dtype=self.dtype_policy)
+    if self.stride == 1:
+      return [padding]
+    return [keras.layers.MaxPooling2D(1, self.stride, name=f"{self.name}_subsample",
+                                      dtype=self.dtype_policy), padding]
+
   def get_config(self):
     return {**super().get_config(), "filters": self.filters, "stride": self.stride}
 

@@ -1,62 +1,54 @@
 """A run's deployable model: the trained model behind the input normalisation it was trained with.
 
 Every run leaves `WORKDIR/model.keras` (read it with `FinishedRun(WORKDIR).model()`, or
-`keras.saving.load_model` after `import framework.runs.export`, which registers the custom
-layers) and a TensorFlow SavedModel `WORKDIR/saved_model` with a `serve` signature. Both
-take raw inputs as the data stores them, at the model's input size: pixels in their stored
-scale (0-255 for uint8 images) or the csv / npz feature columns as they are in the file.
-The serving model applies what the pipeline applied in training (x / pixel_max,
-per-channel mean and std; the tabular standardisation) and returns logits.
+plain `keras.saving.load_model` anywhere: it holds only Keras's own layers) and a
+TensorFlow SavedModel `WORKDIR/saved_model` with a `serve` signature. Both take raw inputs
+as the data stores them, at the model's input size: pixels in their stored scale (0-255
+for uint8 images) or the csv / npz feature columns as they are in the file. The serving
+model applies what the pipeline applied in training (x / pixel_max, per-channel mean and
+std; the tabular standardisation) and returns logits.
 """
 
 from __future__ import annotations
-
-from typing import Any, Sequence
 
 import keras
 import numpy as np
 
 from framework.data import DataBundle
-from framework.data.augment import normalize
-from framework.runs.rundir import RunDir
 from framework.models import PeerModel
+from framework.models.standard import in_standard_layers, standardization
 from framework.runs import files
+from framework.runs.rundir import RunDir
 
 MODEL_FILE, SAVED_MODEL = files.MODEL, files.SAVED_MODEL
 
 
-@keras.saving.register_keras_serializable(package="framework")
-class InputNormalization(keras.layers.Layer):
-  """(x / pixel_max - mean) / std per entry of the last axis, in float32."""
-
-  def __init__(self, pixel_max: float = 1.0, mean: Sequence[float] = (),
-               std: Sequence[float] = (), **kwargs: Any):
-    super().__init__(**kwargs)
-    self.pixel_max, self.mean, self.std = float(pixel_max), tuple(mean), tuple(std)
-
-  def call(self, x):
-    return normalize(x, self.pixel_max, self.mean, self.std)
-
-  def get_config(self) -> dict:
-    return {**super().get_config(), "pixel_max": self.pixel_max, "mean": list(self.mean),
-            "std": list(self.std)}
-
-
-def input_normalization(data: DataBundle) -> InputNormalization:
-  """What the pipeline (images) or the loader (tabular features) applied to raw inputs."""
+def input_normalization(data: DataBundle) -> list[keras.layers.Layer]:
+  """What the pipeline (images) or the loader (tabular features) applied to raw inputs, as
+  Keras layers with the same float32 arithmetic (`framework.data.augment.normalize`)."""
   if data.info.get("feature_mean") is not None:
-    return InputNormalization(1.0, np.asarray(data.info["feature_mean"]).tolist(),
-                              np.asarray(data.info["feature_std"]).tolist())
-  t = data.transform
-  return InputNormalization(t.pixel_max, t.mean, t.std)
+    return standardization(data.info["feature_mean"], data.info["feature_std"], "standardize")
+  t, layers = data.transform, []
+  if t.pixel_max != 1.0:
+    layers += standardization(0.0, t.pixel_max, "pixel_scale")
+  if len(t.mean) or len(t.std):
+    channels = data.input_shape[-1]
+    mean = np.broadcast_to(t.mean if len(t.mean) else 0.0, channels)
+    std = np.broadcast_to(t.std if len(t.std) else 1.0, channels)
+    layers += standardization(mean, std, "standardize")
+  return layers
 
 
 def serving_model(model: keras.Model, data: DataBundle) -> keras.Model:
-  """raw inputs -> logits: the trained model behind its input normalisation."""
+  """raw inputs -> logits: the trained model, in Keras's own layers, behind its input
+  normalisation; the trained model is the serving model's last layer."""
   if isinstance(model, PeerModel):
     model = model.networks[0]  # the peer that answers at inference
   inputs = keras.Input(data.input_shape, name="inputs")
-  return keras.Model(inputs, model(input_normalization(data)(inputs)), name="serving")
+  x = inputs
+  for layer in input_normalization(data):
+    x = layer(x)
+  return keras.Model(inputs, in_standard_layers(model)(x), name="serving")
 
 
 def export(model: keras.Model, data: DataBundle, rundir: RunDir, name: str = MODEL_FILE,

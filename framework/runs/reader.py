@@ -183,11 +183,13 @@ class FinishedRun:
     if not self.has(name):
       raise ConfigError(f"workdir {self.path!r} has no {name}; {_ALLOWED}")
     import keras  # pylint: disable=g-import-not-at-top
-    from framework.runs import export  # pylint: disable=g-import-not-at-top,unused-import (its layers)
+    # new files hold only Keras layers; this registers the layers of earlier exports
+    from framework.runs import legacy_layers  # pylint: disable=g-import-not-at-top,unused-import
     return keras.saving.load_model(self.rundir.file(name))
 
   def trained_model(self, name: str = files.MODEL) -> keras.Model:
-    """The trained model inside the serving one (the input normalisation stripped): it
-    takes the inputs the run's input transform produces."""
+    """The trained model inside the serving one (its last layer; the input normalisation
+    stripped): it takes the inputs the run's input transform produces, and holds the
+    training model's weights in their order (so `model.init_from` can copy them)."""
     return self.model(name).layers[-1]
 
