@@ -19,6 +19,8 @@ from framework.errors import ConfigError
 from framework.data.stream import eval_batches
 from tests.test_launch import _stderr_lines, launch
 
+pytestmark = pytest.mark.usefixtures("image_cache")  # verdicts cached in the test's folder
+
 
 def write_image(path, pixels, kind=None):
   """Writes uint8 `pixels` [h, w, 3] (or [h, w] grey) as PNG or JPEG (by extension)."""
@@ -174,9 +176,9 @@ CASES = [
      ["line 1: image 'ok.png' not found", "elsewhere"]),
     ("list_not_an_image", lambda p: (p.joinpath("bad.jpg").write_bytes(b"GIF? no\x00"),
                                      _list(p, "ok.png 0\nbad.jpg 1\n"))[1],
-     ["line 2", "bad.jpg", "is not a JPEG, PNG, GIF or BMP image"]),
+     ["1 of 2 images do not decode: line 2: bad.jpg (not an image: unknown format)"]),
     ("folder_not_an_image", _fake_jpeg_in_folder,
-     ["data.path", "fake.jpg", "is not a JPEG, PNG, GIF or BMP image"]),
+     ["data.path=", "1 of 5 images do not decode: dog/fake.jpg (not an image: text)"]),
     ("list_file_missing", lambda p: dict(source="image_list", path=str(p / "none.txt")),
      ["data.path=", "none.txt", "is not a readable list file"]),
     ("list_empty", lambda p: _list(p, "# nothing\n\n"), ["lists no images"]),

@@ -44,6 +44,8 @@ FIELDS: dict[str, Field] = {
                             "split of the pool"),
     "data.image_root": Field("", TEXT, "list files: folder the listed paths are relative to "
                              "('': the list's)"),
+    "data.skip_bad_images": Field(False, BOOLEAN, "image files: leave out (and name) files "
+                                  "that do not decode instead of stopping on them"),
     "data.name": Field("", TEXT, "tfds: the TensorFlow Datasets name, e.g. cifar10"),
     "data.test_fraction": Field(0.25, number(above=0, below=1),
                                 "test share for sources without a test split"),

@@ -11,9 +11,10 @@
 6. label noise on the training split only, from its own generator, so turning noise on
    never changes which examples are kept.
 Steps 5 and 6, when switched on, are recorded in `DataBundle.info["protocol"]` (counts
-before and after) and announced by the run. Tabular features are standardised with the
-statistics of the whole training pool (before steps 3-6), so the scaling does not depend
-on the protocol.
+before and after) and announced by the run, after what the source changed at load
+(`Source.changes`: image files that do not decode, left out with data.skip_bad_images).
+Tabular features are standardised with the statistics of the whole training pool (before
+steps 3-6), so the scaling does not depend on the protocol.
 """
 
 from __future__ import annotations
@@ -210,7 +211,8 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any],
                 feature_mean=None if stats is None else stats[0],
                 feature_std=None if stats is None else stats[1],
                 feature_names=source.feature_names,
-                protocol=[record for record in applied if record is not None]))
+                protocol=[*source.changes,
+                          *(record for record in applied if record is not None)]))
   logging.info("data: %s train %d (per class %s, %d noisy), val %d, test %d", cfg.source,
                len(bundle.train), bundle.class_counts.tolist(),
                int(bundle.train.noise_mask.sum()), len(val_rows), len(test_y))

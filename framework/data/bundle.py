@@ -85,8 +85,9 @@ class DataBundle:
   `transform` is what the input pipeline does to the raw examples (augmentation,
   evaluation resize, normalisation). `info` carries provenance for inspection and tests:
   `source`, `train_origin`, `val_origin` (row indices into the source's training pool),
-  `location` (where files were read), `protocol` (the long-tail cut and label noise
-  applied, counts before and after: `framework.data.protocol_record`), and for tabular data
+  `location` (where files were read), `protocol` (image files left out at load, the
+  long-tail cut and label noise applied, counts before and after:
+  `framework.data.protocol_record`), and for tabular data
   `feature_mean` / `feature_std` (pool statistics, applied at load).
   """
 

@@ -9,40 +9,39 @@
                 data.test_path likewise. Labels are integer class ids.
 
 Memory holds paths and labels: the pipeline reads and decodes each file as it is needed
-(`FileExamples`), at `data.image_size` (default 224). At load every file is checked to
-exist and to start like a JPEG, PNG, GIF or BMP, so a bad file is a one-line error naming
-it, not a crash hours into training.
+(`FileExamples`), at `data.image_size` (default 224). At load every file is decoded once
+with the pipeline's decoder (`image_check`, cached across launches), so bad files are one
+error naming every one of them, not a crash hours into training; with
+data.skip_bad_images they are left out before rows get their indices, and recorded.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any, NamedTuple
 
 import ml_collections
 import numpy as np
 
+from framework.data import image_check, protocol_record
 from framework.data.examples import FileExamples
 from framework.data.sources import DATASETS, Arrays, Source, listing
 from framework.errors import ConfigError
 
 EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # Keras's, case-insensitive
 DEFAULT_IMAGE_SIZE = 224
-_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
+CHANNELS = 3  # files decode to RGB
 
 
-def check_image(path: str, where: str) -> None:
-  """Raises a ConfigError unless `path` is a readable file that starts like an image."""
-  try:
-    with open(path, "rb") as f:
-      head = f.read(8)
-  except OSError as e:
-    raise ConfigError(f"{where}: image {path!r} cannot be read ({e.strerror})") from None
-  if not head.startswith(_SIGNATURES):
-    raise ConfigError(f"{where}: {path!r} is not a JPEG, PNG, GIF or BMP image")
+class _Files(NamedTuple):
+  """Image files found for a split: paths, labels and how to name each file to the user."""
+  paths: list[str]
+  labels: list[int]
+  shown: list[str]
 
 
-def _folder(field: str, path: str, class_names: tuple[str, ...] | None) -> tuple[list, list, tuple]:
-  """(paths, labels, class names) of a folder of class folders."""
+def _folder(field: str, path: str, class_names: tuple[str, ...] | None) -> tuple[_Files, tuple]:
+  """The files of a folder of class folders, and its class names."""
   if not path or not os.path.isdir(path):
     raise ConfigError(f"{field}={path!r} is not a folder; image_folder needs a folder of "
                       "class folders")
@@ -55,28 +54,27 @@ def _folder(field: str, path: str, class_names: tuple[str, ...] | None) -> tuple
   if unknown:
     raise ConfigError(f"{field}={path!r} has class folders {listing(unknown)} that the "
                       f"training folder has not; classes: {listing(names)}")
-  paths, labels = [], []
+  files = _Files([], [], [])
   for name in found:
-    for root, dirs, files in os.walk(os.path.join(path, name)):
+    for root, dirs, entries in os.walk(os.path.join(path, name)):
       dirs.sort()
-      for file in sorted(files):
-        if file.lower().endswith(EXTENSIONS):
-          paths.append(os.path.join(root, file))
-          labels.append(names.index(name))
-  if not paths:
+      for entry in sorted(entries):
+        if entry.lower().endswith(EXTENSIONS):
+          files.paths.append(os.path.join(root, entry))
+          files.labels.append(names.index(name))
+          files.shown.append(os.path.relpath(files.paths[-1], path))
+  if not files.paths:
     raise ConfigError(f"{field}={path!r}: no image files ({', '.join(EXTENSIONS)}) in its "
                       "class folders")
-  for file in paths:
-    check_image(file, field)
-  return paths, labels, names
+  return files, names
 
 
-def _list_file(field: str, path: str, image_root: str) -> tuple[list, list]:
-  """(paths, labels) of a list file of `relative/path label` lines."""
+def _list_file(field: str, path: str, image_root: str) -> _Files:
+  """The files named by a list file of `relative/path label` lines."""
   if not path or not os.path.isfile(path):
     raise ConfigError(f"{field}={path!r} is not a readable list file")
   root = os.path.expanduser(image_root) if image_root else os.path.dirname(os.path.abspath(path))
-  paths, labels = [], []
+  files = _Files([], [], [])
   with open(path, encoding="utf-8") as f:
     for number, line in enumerate(f, start=1):
       if not line.strip() or line.lstrip().startswith("#"):
@@ -89,36 +87,58 @@ def _list_file(field: str, path: str, image_root: str) -> tuple[list, list]:
       if not os.path.isfile(file):
         raise ConfigError(f"{field}={path!r}: line {number}: image {parts[0]!r} not found "
                           f"under data.image_root={root!r}")
-      check_image(file, f"{field}={path!r}: line {number}")
-      paths.append(file)
-      labels.append(int(parts[1]))
-  if not paths:
+      files.paths.append(file)
+      files.labels.append(int(parts[1]))
+      files.shown.append(f"line {number}: {parts[0]}")
+  if not files.paths:
     raise ConfigError(f"{field}={path!r} lists no images")
-  return paths, labels
+  return files
 
 
-def _arrays(paths: list, labels: list, size: int) -> Arrays:
-  return Arrays(FileExamples(paths, (size, size, 3)), np.asarray(labels, np.int64))
+def _source(cfg: ml_collections.ConfigDict, files: dict[str, _Files], **fields: Any) -> Source:
+  """The Source of the pool's files (files["data.path"]) and the test split's (under
+  "data.test_path", if given), once every file has been decoded: files that do not decode
+  are one ConfigError naming each, or with data.skip_bad_images they are left out before
+  rows get their indices, and recorded."""
+  values = {field: cfg[field.removeprefix("data.")] for field in files}
+  where = {field: f"{field}={value!r}" for field, value in values.items()}
+  bad = {field: image_check.bad_images(split.paths, values[field], CHANNELS)
+         for field, split in files.items()}
+  named = {field: [f"{files[field].shown[row]} ({reason})" for row, reason in sorted(rows.items())]
+           for field, rows in bad.items() if rows}
+  nothing_left = any(len(bad[field]) == len(files[field].paths) for field in named)
+  if named and (nothing_left or not cfg.skip_bad_images):
+    hint = "" if cfg.skip_bad_images else ", or set data.skip_bad_images=true to leave them out"
+    raise ConfigError("; ".join(
+        f"{where[field]}: {len(bad[field])} of {len(files[field].paths)} images do not decode: "
+        f"{', '.join(names)}" for field, names in named.items()) + f"; fix or remove them{hint}")
+  size = cfg.image_size or DEFAULT_IMAGE_SIZE
+  arrays = {}
+  for field, split in files.items():
+    kept = [row for row in range(len(split.paths)) if row not in bad[field]]
+    arrays[field] = Arrays(FileExamples([split.paths[row] for row in kept], (size, size, CHANNELS)),
+                           np.asarray([split.labels[row] for row in kept], np.int64))
+  changes = tuple(protocol_record.skipped_images_record(where[field], names,
+                                                        len(files[field].paths))
+                  for field, names in named.items())
+  return Source(arrays["data.path"], arrays.get("data.test_path"), location=cfg.path,
+                label_field=where["data.path"], changes=changes, **fields)
 
 
 @DATASETS.register("image_folder")
 def load_image_folder(cfg: ml_collections.ConfigDict) -> Source:
   """A folder of class folders (and optionally a test folder of the same classes)."""
-  size = cfg.image_size or DEFAULT_IMAGE_SIZE
-  paths, labels, names = _folder("data.path", cfg.path, None)
-  test = None
+  files = {}
+  files["data.path"], names = _folder("data.path", cfg.path, None)
   if cfg.test_path:
-    test = _arrays(*_folder("data.test_path", cfg.test_path, names)[:2], size)
-  return Source(_arrays(paths, labels, size), test, class_names=names, location=cfg.path,
-                label_field=f"data.path={cfg.path!r}")
+    files["data.test_path"] = _folder("data.test_path", cfg.test_path, names)[0]
+  return _source(cfg, files, class_names=names)
 
 
 @DATASETS.register("image_list")
 def load_image_list(cfg: ml_collections.ConfigDict) -> Source:
   """List files of `relative/path label` lines (ImageNet-LT, iNaturalist, Clothing1M, ...)."""
-  size = cfg.image_size or DEFAULT_IMAGE_SIZE
-  pool = _arrays(*_list_file("data.path", cfg.path, cfg.image_root), size)
-  test = None
+  files = {"data.path": _list_file("data.path", cfg.path, cfg.image_root)}
   if cfg.test_path:
-    test = _arrays(*_list_file("data.test_path", cfg.test_path, cfg.image_root), size)
-  return Source(pool, test, location=cfg.path, label_field=f"data.path={cfg.path!r}")
+    files["data.test_path"] = _list_file("data.test_path", cfg.test_path, cfg.image_root)
+  return _source(cfg, files)

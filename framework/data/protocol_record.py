@@ -1,9 +1,10 @@
 """What the protocol changed in the user's data: a record of each long-tail cut and label-noise
-injection applied, kept in `DataBundle.info["protocol"]`, and the line announcing it.
+injection applied, and of image files left out at load, kept in `DataBundle.info["protocol"]`
+(and a run's data.json), and the line announcing it.
 
 A transform is recorded only when it is switched on (a long-tail profile other than `none`,
 a noise kind other than `none`), with the training counts per class before and after, so a
-cut never passes unnoticed.
+cut never passes unnoticed; files are recorded when data.skip_bad_images left some out.
 """
 
 from __future__ import annotations
@@ -42,8 +43,19 @@ def noise_record(kind: str, rate: float, clean: np.ndarray, noisy: np.ndarray,
           "counts_after": _counts(noisy, num_classes), "off": NOISE_OFF}
 
 
+def skipped_images_record(where: str, skipped: list[str], total: int) -> dict[str, Any]:
+  """Image files of `where` (e.g. "data.path='photos'") left out because they do not
+  decode: each named with its reason, of `total` found."""
+  return {"transform": "skip_bad_images", "where": where, "skipped": list(skipped),
+          "total": int(total)}
+
+
 def announcement(record: Mapping[str, Any]) -> str:
-  """One line saying what a recorded transform did and how to turn it off."""
+  """One line saying what a recorded change did (for a transform: how to turn it off)."""
+  if record["transform"] == "skip_bad_images":
+    return (f"data: {record['where']}: {len(record['skipped'])} of {record['total']} images "
+            f"do not decode and are left out (data.skip_bad_images=true): "
+            f"{', '.join(record['skipped'])}")
   change = f"{record['counts_before']} -> {record['counts_after']}"
   if record["transform"] == "long_tail":
     return (f"data: long-tail cut applied (data.long_tail.profile={record['profile']!r}, "

@@ -64,6 +64,8 @@ class Source:
   mean, std: the per-channel normalisation of images when data.mean / data.std are unset
     (e.g. CIFAR's), in units of pixel / pixel_max.
   feature_names: the feature columns of a csv, so predictions can read a new file by name.
+  changes: what the source changed in the user's data at load, as records of
+    `framework.data.protocol_record` (image files that do not decode, left out).
   """
 
   pool: Arrays
@@ -75,6 +77,7 @@ class Source:
   mean: tuple[float, ...] = ()
   std: tuple[float, ...] = ()
   feature_names: tuple[str, ...] = ()  # csv: the feature columns, in order
+  changes: tuple[dict[str, Any], ...] = ()
 
 
 def listing(names: Sequence[str], limit: int = 40) -> str:
