@@ -5,9 +5,15 @@ Tests compare one device ("/cpu:0") with two replicas (MirroredStrategy over
 "/cpu:0" and "/cpu:1") in the same process.
 """
 
+import os
+import tempfile
+
 import framework  # pylint: disable=unused-import  (before TensorFlow: a silent start-up)
 import pytest
 import tensorflow as tf
+
+# Caches (image-file verdicts) of the whole test run in a folder of its own, never ~/.cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="framework-tests-cache-")
 
 _cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
