@@ -159,15 +159,45 @@ def test_default_signal_without_config_or_known_rule(tmp_path):
   np.testing.assert_array_equal(run.signal.suspicion(np.array([1.0, -2.0])), [-1.0, 2.0])
 
 
-def test_data_is_rebuilt_from_the_config(tmp_path):
+def _synthetic_run(workdir, recorded_seed):
+  """A run of synthetic data (data.seed 3) that recorded the fingerprint of the data of
+  `recorded_seed` (None: no fingerprint, as a run from before them)."""
   from framework import data as data_lib  # pylint: disable=g-import-not-at-top
+  from framework.data.fingerprint import data_fingerprint  # pylint: disable=g-import-not-at-top
   from tests.helpers import synthetic_config  # pylint: disable=g-import-not-at-top
-  config = synthetic_config(data__seed=3)
-  run = FinishedRun(write_run(tmp_path / "run", config))
-  expected = data_lib.build(synthetic_config(data__seed=3).data)
+  write_run(workdir, synthetic_config(data__seed=3))
+  if recorded_seed is not None:
+    recorded = data_lib.build(synthetic_config(data__seed=recorded_seed).data)
+    RunDir(workdir).write_json(files.DATA_FINGERPRINT, data_fingerprint(recorded))
+  return data_lib.build(synthetic_config(data__seed=3).data)
+
+
+def test_data_is_rebuilt_from_the_config(tmp_path):
+  expected = _synthetic_run(tmp_path / "run", recorded_seed=3)
+  run = FinishedRun(str(tmp_path / "run"))
   np.testing.assert_array_equal(run.data.train.labels, expected.train.labels)
   np.testing.assert_array_equal(run.data.test.features, expected.test.features)
   assert run.data is run.data  # built once
+
+
+def test_data_unlike_the_runs_is_refused_unless_allowed(tmp_path, capsys):
+  _synthetic_run(tmp_path / "run", recorded_seed=4)
+  workdir = str(tmp_path / "run")
+  changed = (f"the data of workdir {workdir!r}, rebuilt from its config.json, changed since "
+             "the run: train: labels, values differ; test: labels, values differ")
+  with pytest.raises(ConfigError) as error:
+    FinishedRun(workdir).data  # pylint: disable=expression-not-assigned
+  assert str(error.value) == (f"{changed}; restore the data it was trained on, or pass "
+                              "--allow_changed_data to use the data as it is now")
+  assert len(FinishedRun(workdir, allow_changed_data=True).data.train) > 0
+  assert capsys.readouterr().err == f"warning: {changed}; using the data as it is now\n"
+
+
+def test_a_run_from_before_fingerprints_has_its_labels_checked(tmp_path):
+  _synthetic_run(tmp_path / "run", recorded_seed=None)  # labels.npy: write_run's, not these
+  with pytest.raises(ConfigError, match="changed since the run: the training labels differ "
+                                        "from its labels.npy; "):
+    FinishedRun(str(tmp_path / "run")).data  # pylint: disable=expression-not-assigned
 
 
 def test_data_of_python_arrays_is_refused(tmp_path):

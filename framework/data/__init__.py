@@ -9,6 +9,7 @@ _EXPORTS = {
     "build": "builder", "check_config": "builder", "resolve_config": "builder",
     "default_data_config": "builder", "DATASETS": "builder",
     "DataBundle": "bundle", "Split": "bundle",
+    "data_fingerprint": "fingerprint", "fingerprint_changes": "fingerprint",
     "FASHION_MNIST_NAMES": "idx", "read_idx": "idx",
     "Arrays": "sources", "Source": "sources",
     "LONG_TAIL": "protocol", "NOISE": "protocol",

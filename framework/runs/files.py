@@ -2,6 +2,8 @@
 
     WORKDIR/
       config.json          the run's config (written once, at the start)
+      data_fingerprint.json   what the run trains on (written once, just before config.json;
+                           framework.data.fingerprint): relaunches and readers compare it
       data.json            class names, input shape and transform (what predicting needs)
       noise.npz            noise_mask, labels, clean_labels (when label noise was injected)
       labels.npy           the observed training labels
@@ -18,6 +20,7 @@
 """
 
 CONFIG = "config.json"
+DATA_FINGERPRINT = "data_fingerprint.json"
 DATA = "data.json"
 NOISE = "noise.npz"
 LABELS = "labels.npy"

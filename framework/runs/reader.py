@@ -6,16 +6,19 @@
     run.data.test, run.trained_model()                 # TensorFlow from here on
 
 Each file (named in `framework.runs.files`) is read when first asked for, so reading
-results, history or snapshots loads neither TensorFlow nor the data. A file a
-finished run always has (config, results, data description) is a one-line ConfigError
-naming the workdir when it is missing or unreadable; one that only some runs have (noise,
-tracked set) is None when absent.
+results, history or snapshots loads neither TensorFlow nor the data. A file a finished run
+always has (config, results, data description) is a one-line ConfigError naming the
+workdir when it is missing or unreadable; one that only some runs have (noise, tracked
+set) is None when absent. The data rebuilt from the config must be the data the run
+recorded (its fingerprint; for a run from before fingerprints, its labels): a change is a
+one-line ConfigError saying what changed, or, with `allow_changed_data`, a warning.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,11 +37,13 @@ _ALLOWED = "allowed: the workdir of a finished run"
 
 
 class FinishedRun:
-  """Read-only access to the workdir of a run of `framework.train` (see the module doc)."""
+  """Read-only access to the workdir of a run of `framework.train` (see the module doc);
+  with `allow_changed_data`, data rebuilt unlike the run's is a warning, not an error."""
 
-  def __init__(self, workdir: str):
+  def __init__(self, workdir: str, allow_changed_data: bool = False):
     self.rundir = RunDir(workdir)
     self.path = self.rundir.path
+    self.allow_changed_data = allow_changed_data
     if not os.path.isdir(self.path):
       what = "is not a directory" if os.path.exists(self.path) else "does not exist"
       raise ConfigError(f"workdir {self.path!r} {what}; {_ALLOWED}")
@@ -169,14 +174,35 @@ class FinishedRun:
 
   @functools.cached_property
   def data(self) -> DataBundle:
-    """The run's DataBundle, rebuilt from its config (same source, protocol and seed)."""
+    """The run's DataBundle, rebuilt from its config (same source, protocol and seed) and
+    checked against the data the run recorded (see the module doc)."""
     if self.config.data.source == "python":
       raise ConfigError(f"workdir {self.path!r} was trained on arrays passed from Python, "
                         f"which its {files.CONFIG} cannot rebuild; use framework.tools.predict "
                         "or Result.predict")
     from framework import data as data_lib  # pylint: disable=g-import-not-at-top
     self._import_extra_modules()
-    return data_lib.build(self.config.data)
+    data = data_lib.build(self.config.data)
+    self._check_data(data)
+    return data
+
+  def _check_data(self, data: DataBundle) -> None:
+    """Refuses (or, with `allow_changed_data`, warns of) data unlike the run's."""
+    from framework.data.fingerprint import data_fingerprint, fingerprint_changes  # pylint: disable=g-import-not-at-top
+    if self.has(files.DATA_FINGERPRINT):
+      changes = fingerprint_changes(self._json(files.DATA_FINGERPRINT), data_fingerprint(data))
+    elif self.labels is not None and not np.array_equal(self.labels, data.train.labels):
+      changes = f"the training labels differ from its {files.LABELS}"
+    else:
+      return
+    if not changes:
+      return
+    message = (f"the data of workdir {self.path!r}, rebuilt from its {files.CONFIG}, changed "
+               f"since the run: {changes}")
+    if not self.allow_changed_data:
+      raise ConfigError(f"{message}; restore the data it was trained on, or pass "
+                        "--allow_changed_data to use the data as it is now")
+    print(f"warning: {message}; using the data as it is now", file=sys.stderr)
 
   def model(self, name: str = files.MODEL) -> keras.Model:
     """The exported serving model (`name`: model.keras or best.keras): raw inputs -> logits."""

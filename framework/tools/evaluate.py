@@ -3,7 +3,9 @@
 Rebuilds the run's data from its config (same source, same protocol, same seed), loads the
 exported model (model.keras, or `--model=best.keras` when the run kept the best model on
 its validation split) and prints the per-class table, with the final metrics of the run's
-results beside it. Bad input is one line and exit status 2.
+results beside it. Data that changed since the run (its fingerprint: another test split
+once a csv has grown, say) is refused in one line; `--allow_changed_data` evaluates on it
+anyway, with a warning. Bad input is one line and exit status 2.
 """
 
 from __future__ import annotations
@@ -29,11 +31,17 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("workdir", help="the workdir of a finished run")
   parser.add_argument("--model", default=files.MODEL,
                       help=f"{files.MODEL} or {files.BEST_MODEL}")
+  parser.add_argument("--allow_changed_data", action="store_true",
+                      help="evaluate on the data as it is now even if it changed since the "
+                           "run (a warning instead of an error)")
   args = parser.parse_args(argv)
   try:
-    run = FinishedRun(args.workdir)
+    run = FinishedRun(args.workdir, args.allow_changed_data)
     metrics = evaluate(run, args.model)
-  except (ConfigError, OSError, ValueError) as e:
+  except ConfigError as e:  # one line already, kept whole
+    print(f"evaluate: {e}", file=sys.stderr)
+    return 2
+  except (OSError, ValueError) as e:
     print(f"evaluate: {one_line(e)}", file=sys.stderr)
     return 2
   from framework.evaluation.metrics import format_per_class_table  # pylint: disable=g-import-not-at-top

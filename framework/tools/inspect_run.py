@@ -132,13 +132,17 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--label_issues", default=None, metavar="FILE.csv",
                       help="write every training example ranked by how likely its label is "
                            "wrong")
+  parser.add_argument("--allow_changed_data", action="store_true",
+                      help="with --label_issues: use the training data as it is now even if "
+                           "it changed since the run (a warning instead of an error)")
   args = parser.parse_args(argv)
   if args.top < 0:
     parser.error(f"--top={args.top} must be >= 0")
   try:
     if args.label_issues:
       from framework.tools.label_issues import write_label_issues  # pylint: disable=g-import-not-at-top
-      summary = write_label_issues(FinishedRun(args.workdir), args.label_issues, args.table)
+      summary = write_label_issues(FinishedRun(args.workdir, args.allow_changed_data),
+                                   args.label_issues, args.table)
       share = summary.get("noisy_in_top_5_percent")
       print(f"Wrote {summary['rows']} training examples, most suspect first, to "
             f"{args.label_issues} (rule signal: {summary['signal']})"

@@ -14,19 +14,14 @@ import csv
 import numpy as np
 from scipy.stats import rankdata
 
-from framework.errors import ConfigError
-from framework.runs import files
 from framework.runs.reader import FinishedRun
 
 
 def _training_probabilities(run: FinishedRun) -> np.ndarray:
   """The softmax of the final model on the training split [N, C], the split rebuilt from
-  the run's config."""
+  the run's config (and checked against the run's data by `FinishedRun.data`)."""
   from framework.evaluation.evaluator import Evaluator  # pylint: disable=g-import-not-at-top
   train = run.data.train
-  if run.has(files.LABELS) and not np.array_equal(run.labels, train.labels):
-    raise ConfigError(f"the data of {run.path!r} rebuilt from its {files.CONFIG} no longer "
-                      f"matches the run's {files.LABELS} (have the source files changed?)")
   logits = Evaluator(run.trained_model(), run.config.eval.batch_size, run.data.class_counts,
                      transform=run.data.transform).logits(train)
   probabilities = np.exp(logits - logits.max(1, keepdims=True))

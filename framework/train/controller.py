@@ -8,10 +8,13 @@ of the evaluation's and the actions' `every_steps` (evaluations fall on epoch bo
 say). It knows nothing of summaries or files. Benchmarks, studies and tests drive the same
 trainer, controller and actions.
 
-Checkpoints: a restore takes the newest checkpoint that reads (a damaged one is set aside
-as `*.damaged` with a one-line warning), works without the `checkpoint` state file, and
-removes the temporary folders an interrupted save leaves. A signal (see `preemption`)
-stops the loop at the next step and saves a checkpoint there.
+Checkpoints: a restore takes the newest checkpoint that reads (a damaged one, which cannot
+be read, is set aside as `*.damaged` with a one-line warning), works without the
+`checkpoint` state file, and removes the temporary folders an interrupted save leaves. A
+checkpoint that reads but does not fit the model (a variable of another shape, a variable
+missing) is refused in one line and left as it is: the run's code or data changed, and
+neither renaming nor starting over would be right. A signal (see `preemption`) stops the
+loop at the next step and saves a checkpoint there.
 """
 
 from __future__ import annotations
@@ -126,10 +129,40 @@ def write_checkpoint_state(directory: str, prefixes: list[str]) -> None:
   os.replace(path + ".tmp", path)
 
 
+_SHAPES = re.compile(r"incompatible tensor with shape (\(.*?\)) when attempting to restore "
+                     r"variable with shape (\(.*?\)) and name (.+?)(?::\d+)?\.?$")
+_DTYPES = re.compile(r"tensor_name = (.+?)(?:/\.ATTRIBUTES/VARIABLE_VALUE)?; expected dtype "
+                     r"(\w+) does not equal original dtype (\w+)")
+_UNBOUND = re.compile(r"(?:path=|tf\.Variable ')([^,'\s:]+)(?::\d+)?'?,? shape=(\(.*?\))")
+
+
+def mismatch(error: Exception) -> str | None:
+  """What does not fit when the error of a restore says the checkpoint reads but does not
+  fit the model (a variable's shape or dtype, a variable it lacks); None when the error is
+  that it cannot be read (a truncated or corrupt file, one missing)."""
+  text = " ".join(str(error).split())
+  if isinstance(error, ValueError):
+    if shapes := _SHAPES.search(text):
+      saved, model, name = shapes.groups()
+      return f"variable {name!r} has shape {saved} in the checkpoint and {model} in the model"
+    return one_line(text, 160)
+  if isinstance(error, tf.errors.InvalidArgumentError) and (dtypes := _DTYPES.search(text)):
+    name, model, saved = dtypes.groups()
+    return f"variable {name!r} has dtype {saved} in the checkpoint and {model} in the model"
+  if isinstance(error, AssertionError):
+    if unbound := _UNBOUND.search(text):
+      return (f"variable {unbound.group(1)!r} (shape {unbound.group(2)}) of the model is not "
+              "in the checkpoint")
+    return one_line(text, 160)
+  return None
+
+
 def restore_newest_readable(checkpoint: tf.train.Checkpoint, directory: str) -> list[str]:
   """Restores the newest checkpoint of `directory` that reads; returns the readable ones'
   prefixes, oldest first. Leftover temporary folders are removed, damaged checkpoints set
-  aside (`.damaged`) with a warning; if none reads, a one-line ConfigError."""
+  aside (`.damaged`) with a warning; if none reads (now or at an earlier launch), a one-line
+  ConfigError. A checkpoint that reads but does not fit the model (`mismatch`) is a
+  one-line ConfigError, with nothing renamed."""
   for temporary in glob.glob(os.path.join(directory, "*_temp*")):
     shutil.rmtree(temporary, ignore_errors=True)
   numbered = []
@@ -138,18 +171,27 @@ def restore_newest_readable(checkpoint: tf.train.Checkpoint, directory: str) -> 
     if match:
       numbered.append((int(match.group(1)), index[:-len(".index")]))
   prefixes = [prefix for _, prefix in sorted(numbered)]
+  # Created before a restore that may fail, the save counter leaves no checkpoint value
+  # pending, which TensorFlow would warn of when the process ends.
+  checkpoint.save_counter  # pylint: disable=pointless-statement
   for position in range(len(prefixes) - 1, -1, -1):
     prefix = prefixes[position]
     try:
       checkpoint.restore(prefix).assert_existing_objects_matched()
       return prefixes[:position + 1]
-    except Exception as e:  # pylint: disable=broad-except  (any damage: truncation, bytes)
+    except Exception as e:  # pylint: disable=broad-except  (a mismatch, or any damage)
+      if (what := mismatch(e)) is not None:
+        raise ConfigError(f"checkpoint {prefix} does not fit this model: {what}; the model or "
+                          "the data changed since it was saved (nothing renamed): relaunch "
+                          "with the code and data the run started with, or use a new "
+                          "--workdir") from None
       print(f"warning: checkpoint {prefix} does not read ({type(e).__name__}: "
             f"{one_line(e, 100)}); set aside as {os.path.basename(prefix)}.*.damaged",
             file=sys.stderr)
       for path in glob.glob(prefix + ".*"):
         os.replace(path, path + ".damaged")
-  if prefixes:
-    raise ConfigError(f"no checkpoint in {directory} reads (all {len(prefixes)} damaged); "
-                      "remove the folder to start over")
+  damaged = glob.glob(os.path.join(directory, "ckpt-*.index.damaged"))
+  if damaged:  # set aside now or at an earlier launch: the run's progress is not here
+    raise ConfigError(f"no checkpoint in {directory} reads ({len(damaged)} set aside as "
+                      "damaged); remove the folder to start over")
   return []

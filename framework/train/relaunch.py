@@ -1,4 +1,5 @@
-"""A relaunch in a workdir that holds a run: which config changes it may make, and its record."""
+"""A relaunch in a workdir that holds a run: which config changes it may make, that its data
+is the run's, and its record."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 
 import ml_collections
 
+from framework.data.bundle import DataBundle
+from framework.data.fingerprint import data_fingerprint, fingerprint_changes
 from framework.errors import ConfigError
 from framework.runs import files
 from framework.runs.rundir import RunDir
@@ -50,6 +53,26 @@ def relaunch_changes(config: ml_collections.ConfigDict, rundir: RunDir) -> dict:
                       f"({', '.join(bound)}), so its length cannot change on a relaunch; start "
                       "a new workdir")
   return changed
+
+
+def check_data(data: DataBundle, rundir: RunDir) -> None:
+  """Refuses, in one line saying what changed, a relaunch on data other than the run's (the
+  fingerprint it recorded when it started; a run from before fingerprints is not checked).
+
+  A run cannot continue on changed data: the input stream, every per-sample table row and
+  the tracked samples are keyed by an example's index, which the protocol derives from the
+  data (the seeded permutation of the pool, the validation split, the long tail), so added
+  or removed rows hand the old indices to other examples, and relabelled ones keep state
+  learnt under their old label. New data is a new run.
+  """
+  if not (rundir.exists(files.CONFIG) and rundir.exists(files.DATA_FINGERPRINT)):
+    return
+  changes = fingerprint_changes(rundir.read_json(files.DATA_FINGERPRINT), data_fingerprint(data))
+  if changes:
+    raise ConfigError(f"the data of --workdir={rundir.path!r} changed since the run started: "
+                      f"{changes}; relaunch on the data it started with to resume, or train "
+                      "on the new data in a new --workdir (model.init_from can start it from "
+                      "this run's final model)")
 
 
 def record_relaunch(config: ml_collections.ConfigDict, rundir: RunDir, changes: dict) -> None:

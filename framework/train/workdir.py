@@ -1,4 +1,5 @@
-"""What a run writes in its workdir before training: config, noise mask, labels, data, tracked."""
+"""What a run writes in its workdir before training: data fingerprint, config, noise mask,
+labels, data, tracked."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import dataclasses
 
 import numpy as np
 
+from framework.data.fingerprint import data_fingerprint
 from framework.runs import files
 from framework.runs.rundir import RunDir
 from framework.train.experiment import Experiment
@@ -20,9 +22,11 @@ def data_description(data) -> dict:
 
 
 def write_start(exp: Experiment, rundir: RunDir, tracked: list[dict]) -> None:
-  """The run's writes before training, in its created directory: config (once), noise mask
-  (once), labels, data description, and the tracked examples (`TrackedSet.to_json()`)."""
+  """The run's writes before training, in its created directory: data fingerprint and
+  config (once: a workdir without config.json holds no run yet), noise mask (once), labels,
+  data description, and the tracked examples (`TrackedSet.to_json()`)."""
   if not rundir.exists(files.CONFIG):
+    rundir.write_json(files.DATA_FINGERPRINT, data_fingerprint(exp.data))
     rundir.write_text(files.CONFIG, exp.config.to_json_best_effort(indent=1))
   train = exp.data.train
   if train.noise_mask.any() and not rundir.exists(files.NOISE):
