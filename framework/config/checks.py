@@ -96,8 +96,17 @@ def _is_tau(value: Any) -> bool:
     return False
 
 
+def _is_shot_thresholds(value: Any) -> bool:
+  """() or a pair (many, few) of numbers with 0 <= few <= many."""
+  if not isinstance(value, (list, tuple)) or len(value) not in (0, 2):
+    return False
+  return not value or (all(_is_number(v) for v in value) and 0 <= value[1] <= value[0])
+
+
 BOOLEAN = Check(lambda v: isinstance(v, bool), "true or false")
 TEXT = Check(lambda v: isinstance(v, str), "a string")
 KWARGS = Check(lambda v: isinstance(v, Mapping) or hasattr(v, "to_dict"),
                "a mapping of keyword arguments")
 TAU = Check(lambda v: isinstance(v, str) and _is_tau(v), "'', 'auto' or a number in [0, 1]")
+SHOT_THRESHOLDS = Check(_is_shot_thresholds, "() (automatic) or a pair (many, few) of numbers "
+                        "with 0 <= few <= many")
