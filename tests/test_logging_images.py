@@ -140,3 +140,19 @@ def test_trajectory_figure_separates_groups_and_labels_every_row():
   split = trajectory_figure(matrix, ["a #0", "a #1", "a #2 (noisy)"], [10, 20], row_breaks=[2])
   assert plain.shape == split.shape
   assert _count(split, (255, 255, 255)) > _count(plain, (255, 255, 255))  # the white line
+
+
+@pytest.mark.parametrize("rows", [4, 51, 120])
+def test_trajectory_figure_labels_every_row_of_many(rows):
+  from framework.summaries.figures import trajectory_figure
+  labels = [f"Ankle_boot #{1000 + r} (noisy, was T-shirt_top)" for r in range(rows)]
+  image = trajectory_figure(np.zeros((rows, 30)), labels, [10, 300])
+  grid = np.all(image == np.array(VIRIDIS_LOW, np.uint8), axis=-1)  # all cells darkest
+  ys, xs = np.nonzero(grid)
+  top, height, left = ys.min(), ys.max() + 1 - ys.min(), xs.min()
+  assert height % rows == 0
+  row_height = height // rows
+  text = image[:, :left].min(axis=-1) < 100  # dark text left of the grid
+  for r in range(rows):
+    band = text[top + r * row_height: top + (r + 1) * row_height]
+    assert band.sum() > 40, f"row {r} of {rows} has no label"

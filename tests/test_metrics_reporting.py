@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import types
 
 import keras
 import numpy as np
 import pytest
 
+from framework.config import fields
 from framework.data import Split
 from framework.data.augment import InputTransform
+from framework.errors import ConfigError
 from framework.evaluation.calibration import (Reliability, calibration_metrics,
                                               expected_calibration_error, reliability)
-from framework.evaluation.evaluator import Evaluator
+from framework.evaluation.evaluator import Evaluator, run_evaluator
 from framework.evaluation.history import best_and_last
 from framework.evaluation.metrics import (classification_metrics, format_per_class_table,
                                           top_k_accuracy)
@@ -337,6 +341,26 @@ def test_evaluator_with_explicit_thresholds():
   assert metrics["shot_thresholds"] == [1000, 500]
   assert metrics["medium_shot_accuracy"] == pytest.approx(np.mean(recall[4:5]))  # 774
   assert metrics["few_shot_accuracy"] == pytest.approx(np.mean(recall[5:]))
+
+
+def test_the_shot_thresholds_field_reaches_a_run_s_evaluator():
+  labels, logits = _long_tail_case(1)
+  model = keras.Sequential([keras.Input((10,)), keras.layers.Identity()])
+  data = types.SimpleNamespace(class_counts=np.array(FASHION_MNIST_LT), val=None,
+                               transform=InputTransform((10,)))
+  eval_config = fields.defaults("eval")
+  assert eval_config.shot_thresholds == ()  # automatic: moved to the counts' range
+  assert run_evaluator(model, eval_config, data).shot_thresholds == (1200, 240)
+  eval_config.shot_thresholds = (1000, 500)
+  fields.check_fields(eval_config, "eval")
+  metrics = run_evaluator(model, eval_config, data).evaluate(Split(logits, labels))
+  assert metrics["shot_thresholds"] == [1000, 500]
+  assert metrics["medium_shot_accuracy"] == pytest.approx(metrics["per_class_recall"][4])
+  for bad in [(20, 100), (100,), (100, -1), (100, 20, 5)]:
+    eval_config.shot_thresholds = bad
+    with pytest.raises(ConfigError, match=rf"^eval.shot_thresholds={re.escape(repr(bad))} "
+                       r"must be \(\) \(automatic\) or a pair \(many, few\)"):
+      fields.check_fields(eval_config, "eval")
 
 
 def test_evaluator_leaves_out_what_does_not_apply():

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -49,7 +50,7 @@ def server():
         raise RuntimeError(f"tensorboard exited: {process.stderr.read().decode()[-2000:]}")
       try:
         tags = _get(base, "/data/plugin/scalars/tags")
-        if "final/accuracy" in tags.get(f"{RUN}/hparams", {}) and f"{RUN}/classes/3" in tags:
+        if "final/accuracy" in tags.get(f"{RUN}/hparams", {}) and "recall/3" in tags.get(RUN, {}):
           break
       except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
         pass
@@ -66,30 +67,41 @@ def server():
       process.wait()
 
 
+def test_one_run_and_its_hparams_session(server):
+  assert sorted(_get(server, "/data/runs")) == [RUN, f"{RUN}/hparams"]
+
+
 def test_scalar_tags_and_one_series(server):
   tags = _get(server, "/data/plugin/scalars/tags")
   for tag in ("train/loss", "weights/quantile/p50", "weights/fraction_zero",
-              "trajectory/noisy/0", "eval/balanced_accuracy"):
+              "eval/balanced_accuracy"):
     assert tag in tags[RUN], tag
   for c in range(4):
-    assert {"alpha", "eval/recall", "eval/precision", "weights/mean"} <= set(
-        tags[f"{RUN}/classes/{c}"])
+    assert {f"alpha/{c}", f"recall/{c}", f"precision/{c}", f"mean_weight/{c}"} <= set(tags[RUN])
+  assert not [tag for tag in tags[RUN] if tag.startswith("trajectory/")]  # the heatmap's
   assert set(tags[f"{RUN}/hparams"]) == FINAL_METRICS
-  series = _get(server, f"/data/plugin/scalars/scalars?run={RUN}/classes/1&tag=alpha")
+  series = _get(server, f"/data/plugin/scalars/scalars?run={RUN}&tag=alpha/1")
   assert [point[1] for point in series] == [6, 12, 18]  # [wall_time, step, value]
 
 
 def test_histogram_image_text_and_layout_tags(server):
   histograms = _get(server, "/data/plugin/histograms/tags")
   assert {"weights/all", "tables/running"} <= set(histograms[RUN])
-  assert "weights" in histograms[f"{RUN}/classes/0"]
   images = _get(server, "/data/plugin/images/tags")[RUN]
-  assert {"trajectory/heatmap", "eval/confusion_matrix"} <= set(images)
+  assert {"trajectory/heatmap", "eval/confusion_matrix", "eval/reliability"} <= set(images)
   assert "Classes: 0: 0" in images["eval/confusion_matrix"]["description"]
+  assert "ECE" in images["eval/reliability"]["description"]
   assert {"config", "classes", "constants"} <= set(_get(server, "/data/plugin/text/tags")[RUN])
   layout = _get(server, "/data/plugin/custom_scalars/layout")
   titles = [chart["title"] for category in layout["category"] for chart in category["chart"]]
   assert {"alpha per class", "test recall per class", "test precision per class"} <= set(titles)
+  assert "class weight in force per class" not in titles  # never moved: no empty chart
+  chart = next(chart for category in layout["category"] for chart in category["chart"]
+               if chart["title"] == "test recall per class")
+  pattern = chart["multiline"]["tag"][0]
+  query = urllib.parse.urlencode({"run": RUN, "tag": pattern})
+  drawn = _get(server, f"/data/plugin/custom_scalars/scalars?{query}")
+  assert sorted(drawn["tag_to_events"]) == [f"recall/{c}" for c in range(4)]
 
 
 def test_hparams_experiment_lists_only_the_final_metrics(server):

@@ -108,6 +108,13 @@ def _is_tau(value: Any) -> bool:
     return False
 
 
+def _is_shot_thresholds(value: Any) -> bool:
+  """() or a pair (many, few) of numbers with 0 <= few <= many."""
+  if not isinstance(value, (list, tuple)) or len(value) not in (0, 2):
+    return False
+  return not value or (all(_is_number(v) for v in value) and 0 <= value[1] <= value[0])
+
+
 BOOLEAN = Check(lambda v: isinstance(v, bool), "true or false")
 TEXT = Check(lambda v: isinstance(v, str), "a string")
 KWARGS = Check(lambda v: isinstance(v, Mapping) or hasattr(v, "to_dict"),
@@ -121,3 +128,5 @@ _POINTS = sequence_of(EPOCH_OR_FRACTION, "", increasing=True)
 EPOCHS_OR_FRACTIONS = Check(lambda v: _POINTS.accepts(v) and len({is_fraction(e) for e in v}) < 2,
                             "a list of epochs (integers >= 0) or of fractions of the run "
                             "(numbers in (0, 1)), not mixed, in increasing order")
+SHOT_THRESHOLDS = Check(_is_shot_thresholds, "() (automatic) or a pair (many, few) of numbers "
+                        "with 0 <= few <= many")

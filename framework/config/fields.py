@@ -15,9 +15,9 @@ from typing import Any, Collection
 
 import ml_collections
 
-from framework.config.checks import (BOOLEAN, EPOCH_OR_FRACTION, EPOCHS_OR_FRACTIONS, KWARGS, TAU,
-                                     TEXT, Check, Registered, integer, number, one_of,
-                                     sequence_of)
+from framework.config.checks import (BOOLEAN, EPOCH_OR_FRACTION, EPOCHS_OR_FRACTIONS, KWARGS,
+                                     SHOT_THRESHOLDS, TAU, TEXT, Check, Registered, integer,
+                                     number, one_of, sequence_of)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +149,9 @@ FIELDS: dict[str, Field] = {
     "eval.positive_class": Field(-1, integer(-1, "-1 (the minority class by training counts) "
                                              "or a class id >= 0"),
                                  "binary PR-AUC / ROC-AUC / positive F1 are for this class"),
+    "eval.shot_thresholds": Field((), SHOT_THRESHOLDS, "many / few-shot classes have more than "
+                                  "many / fewer than few training examples; (): the field's "
+                                  "(100, 20), moved to the counts' range if a group is empty"),
     # what is written while training
     "logging.summary_every_loops": Field(1, integer(0), "weight / trajectory summaries every n "
                                          "loops; 0: never"),
@@ -160,8 +163,8 @@ FIELDS: dict[str, Field] = {
                                      "explicit sample indices to track"),
     "logging.heatmap_max_columns": Field(256, integer(1), "trajectory heatmap keeps this many "
                                          "summary steps at most"),
-    "logging.max_class_runs": Field(20, integer(0), "one TensorBoard run per class up to this "
-                                    "many classes"),
+    "logging.max_class_runs": Field(0, integer(0), "also one TensorBoard run per class (a "
+                                    "colour per class) up to this many classes; 0: none"),
     "logging.snapshot_every_epochs": Field(1, integer(0), "weight snapshots (NumPy) every n "
                                            "epochs; 0: only the final one"),
     # where it runs

@@ -113,7 +113,9 @@ class Evaluator:
 
 
 def run_evaluator(model: keras.Model, eval_config, data) -> Evaluator:
-  """The Evaluator a run's `eval` section and data ask for (training and re-evaluation)."""
+  """The Evaluator a run's `eval` section and data ask for (training and re-evaluation);
+  `eval.shot_thresholds` () chooses the many / few-shot thresholds automatically."""
   return Evaluator(model, eval_config.batch_size, data.class_counts, eval_config.posthoc_tau,
                    data.transform, decoupled.parse_tau(eval_config.get("tau_norm", "")),
-                   data.val, eval_config.get("positive_class", -1))
+                   data.val, eval_config.get("positive_class", -1),
+                   tuple(eval_config.get("shot_thresholds", ())) or None)

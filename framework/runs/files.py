@@ -10,13 +10,15 @@
       tracked.json         class names and the samples whose trajectories are logged
       history.jsonl        one record per evaluation (scalar metrics, step, epoch)
       relaunches.jsonl     the fields each relaunch changed
-      results.json         the final metrics, history, class names and counts, config
+      results.json         the final metrics, best and last accuracy, history, class names
+                           and counts, config
       best.json, best.keras    the model best on validation (eval.select_best)
       model.keras, saved_model/   the exported final model
       weights/step_<step>.npz     snapshots of the weight tables ('per_sample/weight', ...)
       checkpoints/         tf.train.CheckpointManager's
       charted.json         the TensorBoard families that have moved so far
-      events.out.tfevents.*, classes/, hparams/   TensorBoard (see framework.summaries.board)
+      events.out.tfevents.*, hparams/, classes/ (opt-in)   TensorBoard (see
+                           framework.summaries.board)
 """
 
 CONFIG = "config.json"

@@ -2,32 +2,34 @@
 
 * `TrainingSummaries` (every `every_loops` loops): the loss, and of what moves (see
   `moving`): learning rate, skipped steps, the effective per-sample weight (class weight x
-  importance x rule; quantiles, fraction at zero, histograms overall and per class, the
-  tracked examples' trajectories and their labelled heatmap), per class the class weight in
-  force, the mean effective weight, alpha and the rule's other per-class tables, and the
-  rule's other tables. At the end, what never moved as one text table.
+  importance x rule; quantiles, fraction at zero, a histogram, one per class in class
+  runs, and the tracked examples' labelled heatmap), per class the class weight in force,
+  the mean effective weight, alpha and the rule's other per-class tables, and the rule's
+  other tables. At the end, what never moved as one text table.
 * `EvalSummaries` (at every evaluation): the metrics, per class recall and precision, and
-  the labelled confusion matrix.
+  the labelled confusion matrix; at the end, the reliability diagram.
 * `HParams` (at the end): every main choice and effective kwarg, with the final metrics, in
   the HParams session run.
 * `write_header` (once per process): the config and the classes (training counts, class
-  weights) as text, and a custom-scalars layout.
+  weights) as text, and the custom-scalars layout, rewritten as families start to move so
+  it never holds an empty chart.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import metadata as custom_scalar_metadata
 
+from framework.evaluation.calibration import Reliability
 from framework.train.actions import Action, LoopEnd, scalars
 from framework.summaries import tracking
 from framework.summaries.board import Board
-from framework.summaries.figures import confusion_figure, trajectory_figure
+from framework.summaries.figures import confusion_figure, reliability_figure, trajectory_figure
 from framework.summaries.moving import OnlyMoving
 from framework.weights import ALPHA, WEIGHT, WeightState
 from framework.weights.effective import EFFECTIVE_CLASS_WEIGHT, EFFECTIVE_WEIGHT, EffectiveWeights
@@ -45,6 +47,9 @@ HPARAM_FIELDS = ("data.source", "data.noise.kind", "data.noise.rate", "data.long
 # A family is named "<kind>:<tag>"; the trajectories are one family, "trajectory".
 SCALAR, PER_CLASS, HISTOGRAM, CLASS_HISTOGRAM = "scalar", "class", "histogram", "class_histogram"
 TRAJECTORY = "trajectory"
+EVAL_PER_CLASS = ("recall", "precision")  # per-class test metrics, charted at every evaluation
+TITLES = {"recall": "test recall", "precision": "test precision",
+          "class_weight": "class weight in force", "mean_weight": "mean effective weight"}
 
 
 def _family(kind: str, tag: str) -> str:
@@ -73,7 +78,7 @@ def training_families(tables: Mapping[str, np.ndarray], labels: np.ndarray,
   counts = np.bincount(labels, minlength=num_classes)
   sums = np.bincount(labels, weights=w, minlength=num_classes)
   families[_family(PER_CLASS, "class_weight")] = tables[EFFECTIVE_CLASS_WEIGHT]
-  families[_family(PER_CLASS, "weights/mean")] = np.divide(
+  families[_family(PER_CLASS, "mean_weight")] = np.divide(
       sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
   families[_family(HISTOGRAM, "weights/all")] = w
   families[_family(CLASS_HISTOGRAM, "weights")] = w
@@ -122,12 +127,11 @@ class TrainingSummaries(Action):
               tracking.row_breaks(self.tracked))},
           {"trajectory/heatmap": tracking.heatmap_description(self.tracked, self.row_labels)})
     if len(self.moving.live) != live:
+      write_layout(self.board, end.step, self.moving.live)
       self.on_live(sorted(self.moving.live))
 
   def _write(self, step: int, families: Mapping[str, np.ndarray]) -> None:
     main = {tag: float(v) for tag, v in _tags(SCALAR, families).items()}
-    if TRAJECTORY in families:
-      main.update({t: float(v) for t, v in zip(self.tracked.tags, families[TRAJECTORY])})
     if main:
       self.board.main.write_scalars(step, main)
     histograms = _tags(HISTOGRAM, families)
@@ -168,7 +172,7 @@ def constants_text(constants: Mapping[str, np.ndarray], class_names: Sequence[st
 
 
 class EvalSummaries(Action):
-  """The evaluation views, at every evaluation."""
+  """The evaluation views, at every evaluation; at the end, the reliability diagram."""
   on_evaluation = True
 
   def __init__(self, board: Board, class_names: Sequence[str]):
@@ -179,8 +183,8 @@ class EvalSummaries(Action):
     self.board.main.write_scalars(end.step, {f"eval/{k}": v
                                              for k, v in metric_scalars(metrics).items()})
     # always charted: evaluations are few, and each is news even when a value repeats
-    self.board.write_per_class(end.step, {f"eval/{kind}": np.asarray(metrics[f"per_class_{kind}"])
-                                          for kind in ("recall", "precision")})
+    self.board.write_per_class(end.step, {kind: np.asarray(metrics[f"per_class_{kind}"])
+                                          for kind in EVAL_PER_CLASS})
     names = ", ".join(f"{c}: {name}" for c, name in enumerate(self.class_names))
     self.board.main.write_images(
         end.step, {"eval/confusion_matrix": confusion_figure(metrics["confusion_matrix"],
@@ -188,39 +192,57 @@ class EvalSummaries(Action):
         {"eval/confusion_matrix": "Test confusion matrix, rows true class, columns "
                                   f"predicted, row-normalised. Classes: {names}."})
 
-
-def custom_scalars_layout(tracked: tracking.TrackedSet, per_class_runs: bool
-                          ) -> layout_pb2.Layout:
-  """Per-class charts (one line per class run, coloured and named by TensorBoard) and one
-  chart per class of the tracked examples' weight trajectories."""
-  def chart(title: str, pattern: str) -> layout_pb2.Chart:
-    return layout_pb2.Chart(title=title,
-                            multiline=layout_pb2.MultilineChartContent(tag=[pattern]))
-  categories = []
-  if per_class_runs:
-    categories.append(layout_pb2.Category(title="per class", chart=[
-        chart("test recall per class", r"^eval/recall$"),
-        chart("test precision per class", r"^eval/precision$"),
-        chart("class weight in force per class", r"^class_weight$"),
-        chart("mean effective weight per class", r"^weights/mean$"),
-        chart("alpha per class", r"^alpha$")]))
-  groups = dict.fromkeys(tag.rsplit("/", 1)[0] + "/" for tag in tracked.tags)
-  if groups:
-    categories.append(layout_pb2.Category(title="trajectories", chart=[
-        chart(f"effective weight trajectories: {g.split('/')[1]}", f"^{re.escape(g)}")
-        for g in groups]))
-  return layout_pb2.Layout(category=categories)
+  def finish(self, step: int, metrics: dict | None) -> None:
+    """The reliability diagram of the final evaluation (`eval/reliability`)."""
+    if metrics is None:
+      return
+    bins = Reliability.from_metrics(metrics)
+    self.board.main.write_images(
+        step, {"eval/reliability": reliability_figure(bins)},
+        {"eval/reliability": "Reliability diagram of the final test evaluation: per bin of "
+                             f"confidence (the largest softmax probability, {len(bins.count)} "
+                             "equal-width bins) the accuracy (blue), its gap to the bin's "
+                             "mean confidence (red) against the diagonal of perfect "
+                             "calibration, and the examples per bin (grey). "
+                             f"ECE {bins.ece:.4f}."})
 
 
-def write_header(board: Board, step: int, config_json: str, tracked: tracking.TrackedSet,
-                 classes_text: str) -> None:
-  """The config and the classes as text and the custom-scalars layout (once per process)."""
+def per_class_families(board: Board, live: Iterable[str]) -> list[str]:
+  """The per-class families charted so far: the test recall and precision, then the
+  training families in `live` (names of `OnlyMoving.live`); none without per-class charts."""
+  if not board.per_class:
+    return []
+  return [*EVAL_PER_CLASS, *sorted(name.split(":", 1)[1] for name in live
+                                   if name.startswith(f"{PER_CLASS}:"))]
+
+
+def custom_scalars_layout(families: Sequence[str]) -> layout_pb2.Layout:
+  """One chart per per-class family: every class of every run (the run's colour, a symbol
+  per class, each line named in the tooltip) or, with class runs, a colour per class."""
+  charts = [layout_pb2.Chart(title=f"{TITLES.get(family, family)} per class",
+                             multiline=layout_pb2.MultilineChartContent(
+                                 tag=[rf"^{re.escape(family)}(/[^/]+)?$"]))
+            for family in families]
+  return layout_pb2.Layout(category=[layout_pb2.Category(title="per class", chart=charts)]
+                           if charts else [])
+
+
+def write_layout(board: Board, step: int, live: Iterable[str]) -> None:
+  """The custom-scalars layout of the families charted so far (TensorBoard shows the
+  latest one written)."""
+  metadata = custom_scalar_metadata.create_summary_metadata().SerializeToString()
+  layout = custom_scalars_layout(per_class_families(board, live)).SerializeToString()
+  board.main.write_summaries(step, {custom_scalar_metadata.CONFIG_SUMMARY_TAG: tf.constant(layout)},
+                             {custom_scalar_metadata.CONFIG_SUMMARY_TAG: metadata})
+
+
+def write_header(board: Board, step: int, config_json: str, classes_text: str,
+                 live: Iterable[str]) -> None:
+  """The config and the classes as text and the custom-scalars layout of the families
+  charted before (`live`), once per process."""
   board.main.write_texts(step, {"config": f"```json\n{config_json}\n```",
                                 "classes": classes_text})
-  metadata = custom_scalar_metadata.create_summary_metadata().SerializeToString()
-  layout = tf.constant(custom_scalars_layout(tracked, bool(board.classes)).SerializeToString())
-  board.main.write_summaries(0, {custom_scalar_metadata.CONFIG_SUMMARY_TAG: layout},
-                             {custom_scalar_metadata.CONFIG_SUMMARY_TAG: metadata})
+  write_layout(board, step, live)
 
 
 def classes_text(class_names: Sequence[str], train_counts: Sequence[int],

@@ -2,7 +2,8 @@
 
 A heatmap figure is the viridis grid of `images.heatmap` with a title, row and column
 labels, the value of each cell when cells are large enough, separator lines between row
-groups (e.g. clean / noisy) and a colour scale with its end values. The reliability
+groups (e.g. clean / noisy) and a colour scale with its end values. Labels shrink (down to
+`_MIN_LABEL_FONT`) to fit their rows, so every row is labelled once rows are that tall. The reliability
 diagram draws calibration bins as bars against the diagonal of perfect calibration.
 """
 
@@ -17,6 +18,8 @@ from framework.evaluation.calibration import Reliability
 from framework.summaries.images import heatmap
 
 _FONT_SIZE = 11
+_MIN_LABEL_FONT = 8  # row and column labels shrink to this size to fit their cells
+_MIN_LABELLED_ROW = 12  # pixels: a trajectory row this tall holds its label
 _PAD = 6
 _SCALE_WIDTH = 12
 _MIN_TEXT_CELL = (14, 24)  # (height, width) a cell needs to hold its value
@@ -27,8 +30,14 @@ _COUNT_BAR = (170, 170, 170)
 _PLOT_SIDE, _COUNT_HEIGHT = 240, 40
 
 
-def _font() -> ImageFont.ImageFont:
-  return ImageFont.load_default(size=_FONT_SIZE)
+def _font(size: int = _FONT_SIZE) -> ImageFont.ImageFont:
+  return ImageFont.load_default(size=size)
+
+
+def _label_font(cell: int) -> ImageFont.ImageFont:
+  """The font of labels along cells `cell` pixels apart: 3 pixels smaller than the cell,
+  between `_MIN_LABEL_FONT` and the figure's font size."""
+  return _font(int(np.clip(cell - 3, _MIN_LABEL_FONT, _FONT_SIZE)))
 
 
 def _text_size(font, text: str) -> tuple[int, int]:
@@ -61,11 +70,12 @@ def labelled_heatmap(matrix: np.ndarray, title: str, row_labels: Sequence[str],
   high = float(finite.max()) if vmax is None and finite.size else (vmax or 1.0)
   high = max(high, low)
   grid = heatmap(matrix, vmin=low, vmax=high if high > low else None, cell=cell).numpy()
-  font = _font()
+  font, ch, cw = _font(), cell[0], cell[1]
+  row_font, column_font = _label_font(ch), _label_font(cw)
   line = _text_size(font, "Ag")[1] + 2
-  label_w = max([_text_size(font, str(t))[0] for t in row_labels] + [0]) + _PAD
+  label_w = max([_text_size(row_font, str(t))[0] for t in row_labels] + [0]) + _PAD
   if vertical_columns and column_labels:
-    columns_h = max(_text_size(font, str(t))[0] for t in column_labels) + _PAD
+    columns_h = max(_text_size(column_font, str(t))[0] for t in column_labels) + _PAD
   else:
     columns_h = line + _PAD if column_labels else 0
   scale_texts = [_fmt(high), _fmt(low), scale_label]
@@ -78,13 +88,13 @@ def labelled_heatmap(matrix: np.ndarray, title: str, row_labels: Sequence[str],
   draw.text((_PAD, _PAD // 2), title, fill=_BLACK, font=font)
   x0, y0 = _PAD + label_w, title_h
   canvas.paste(Image.fromarray(grid), (x0, y0))
-  ch, cw = cell
-  every = -(-line // ch)  # label every k-th row when rows are thinner than a line of text
+  every = -(-_text_size(row_font, "Ag")[1] // ch)  # rows thinner than the smallest text
   for r, text in enumerate(row_labels):
     if r % every:
       continue
-    w, h = _text_size(font, str(text))
-    draw.text((x0 - _PAD - w, y0 + r * ch + (ch - h) // 2), str(text), fill=_BLACK, font=font)
+    w, h = _text_size(row_font, str(text))
+    draw.text((x0 - _PAD - w, y0 + r * ch + (ch - h) // 2), str(text), fill=_BLACK,
+              font=row_font)
   for r in row_breaks:
     draw.line([(x0, y0 + r * ch), (x0 + cols * cw - 1, y0 + r * ch)], fill=_WHITE, width=2)
   if cell_text is not None and ch >= _MIN_TEXT_CELL[0] and cw >= _MIN_TEXT_CELL[1]:
@@ -94,8 +104,8 @@ def labelled_heatmap(matrix: np.ndarray, title: str, row_labels: Sequence[str],
       bright = np.isfinite(matrix[r, s]) and (matrix[r, s] - low) / span > 0.6
       draw.text((x0 + s * cw + (cw - w) // 2, y0 + r * ch + (ch - h) // 2), text,
                 fill=_BLACK if bright else _WHITE, font=font)
-  _draw_columns(canvas, draw, font, column_labels, vertical_columns, x0, y0 + rows * ch, cw,
-                cols * cw)
+  _draw_columns(canvas, draw, column_font if vertical_columns else font, column_labels,
+                vertical_columns, x0, y0 + rows * ch, cw, cols * cw)
   _draw_scale(canvas, draw, font, x0 + cols * cw + _PAD, y0, rows * ch, low, high, scale_label)
   return np.asarray(canvas)
 
@@ -141,7 +151,7 @@ def confusion_figure(confusion: np.ndarray, class_names: Sequence[str]) -> np.nd
   totals = counts.sum(axis=1, keepdims=True)
   share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
   c = counts.shape[0]
-  side = int(np.clip(480 // max(c, 1), 4, 40))
+  side = int(np.clip(480 // max(c, 1), _MIN_LABELLED_ROW, 40))
   text = np.vectorize(lambda v: f"{100 * v:.0f}")(share)
   return labelled_heatmap(share, "confusion (test): rows true class, columns predicted, % of "
                           "row", list(class_names), list(class_names), True, 0.0, 1.0,
@@ -150,9 +160,11 @@ def confusion_figure(confusion: np.ndarray, class_names: Sequence[str]) -> np.nd
 
 def trajectory_figure(matrix: np.ndarray, row_labels: Sequence[str], steps: Sequence[int],
                       row_breaks: Sequence[int] = ()) -> np.ndarray:
-  """Tracked examples' effective weights [T, S] over the summary steps (columns)."""
+  """Tracked examples' effective weights [T, S] over the summary steps (columns); every row
+  labelled (rows at least `_MIN_LABELLED_ROW` pixels tall)."""
   rows, cols = np.asarray(matrix).shape
-  cell = (int(np.clip(400 // max(rows, 1), 4, 16)), int(np.clip(480 // max(cols, 1), 1, 24)))
+  cell = (int(np.clip(400 // max(rows, 1), _MIN_LABELLED_ROW, 16)),
+          int(np.clip(480 // max(cols, 1), 1, 24)))
   ticks = [f"step {steps[0]}", f"step {steps[-1]}"] if len(steps) > 1 else [f"step {steps[0]}"]
   return labelled_heatmap(matrix, "effective weight of tracked examples over training",
                           row_labels, ticks, False, cell=cell, row_breaks=row_breaks,

@@ -3,9 +3,9 @@
 The set is chosen once, deterministically, from the training labels: the first
 `per_class` clean examples of each class (by index), the first `max_noisy` examples whose
 label was corrupted when noise was injected, and any explicit indices. Each tracked
-example's effective weight is written as a scalar `trajectory/<class>/<index>`
-(`trajectory/noisy/<index>` for corrupted ones) and as one labelled row of a heatmap
-(tracked examples x summary steps) whose rows are sorted by class, clean before noisy.
+example's effective weight is one labelled row of a heatmap (tracked examples x summary
+steps) whose rows are grouped by class, clean before noisy: one image for all of them, not
+one chart each, so dashboards stay readable however many examples and runs there are.
 """
 
 from __future__ import annotations
@@ -17,25 +17,21 @@ import numpy as np
 
 from framework.errors import ConfigError
 
-NOISY = "noisy"
-
 
 @dataclasses.dataclass(frozen=True)
 class TrackedSet:
-  """Indices of the tracked examples (in heatmap row order) and their scalar tags."""
+  """Indices of the tracked examples (in heatmap row order), their labels and noise."""
   indices: np.ndarray   # int64 [T], rows sorted by (label, noisy, index)
   labels: np.ndarray    # int32 [T], observed labels
   noisy: np.ndarray     # bool [T]
-  tags: tuple[str, ...]
 
   def to_json(self) -> list[dict]:
-    return [{"index": int(i), "label": int(l), "noisy": bool(n), "tag": t}
-            for i, l, n, t in zip(self.indices, self.labels, self.noisy, self.tags)]
+    return [{"index": int(i), "label": int(l), "noisy": bool(n)}
+            for i, l, n in zip(self.indices, self.labels, self.noisy)]
 
 
-def choose_tracked(labels: np.ndarray, noise_mask: np.ndarray | None,
-                   class_names: Sequence[str], per_class: int, max_noisy: int,
-                   explicit: Sequence[int] = ()) -> TrackedSet:
+def choose_tracked(labels: np.ndarray, noise_mask: np.ndarray | None, num_classes: int,
+                   per_class: int, max_noisy: int, explicit: Sequence[int] = ()) -> TrackedSet:
   """Chooses the tracked set; the same labels and settings always give the same set."""
   labels = np.asarray(labels)
   n = labels.size
@@ -45,15 +41,13 @@ def choose_tracked(labels: np.ndarray, noise_mask: np.ndarray | None,
     raise ConfigError(f"logging.tracked_indices={tuple(explicit)!r} has {bad[0]!r}; "
                       f"allowed: ints in [0, {n})")
   chosen = set()
-  for c in range(len(class_names)):
+  for c in range(num_classes):
     chosen.update(np.flatnonzero((labels == c) & ~noisy_mask)[:per_class].tolist())
   chosen.update(np.flatnonzero(noisy_mask)[:max_noisy].tolist())
   chosen.update(int(i) for i in explicit)
   order = sorted(chosen, key=lambda i: (int(labels[i]), bool(noisy_mask[i]), i))
   indices = np.asarray(order, np.int64)
-  tags = tuple(f"trajectory/{NOISY}/{i}" if noisy_mask[i]
-               else f"trajectory/{class_names[labels[i]]}/{i}" for i in order)
-  return TrackedSet(indices, labels[indices].astype(np.int32), noisy_mask[indices], tags)
+  return TrackedSet(indices, labels[indices].astype(np.int32), noisy_mask[indices])
 
 
 class TrajectoryRecorder:
@@ -69,15 +63,14 @@ class TrajectoryRecorder:
     self.steps: list[int] = []
     self.columns: list[np.ndarray] = []
 
-  def record(self, step: int, weights: np.ndarray) -> dict[str, float]:
-    """Stores this step's tracked weights; returns them as {trajectory tag: weight}."""
+  def record(self, step: int, weights: np.ndarray) -> None:
+    """Stores this step's tracked weights (replacing those of a step recorded again)."""
     values = np.asarray(weights)[self.tracked.indices].astype(np.float32)
     if self.steps and self.steps[-1] == step:
       self.columns[-1] = values
     else:
       self.steps.append(int(step))
       self.columns.append(values)
-    return {tag: float(v) for tag, v in zip(self.tracked.tags, values)}
 
   def matrix(self) -> np.ndarray:
     """Tracked weights [T, S] over the (sub-sampled) summary steps so far."""

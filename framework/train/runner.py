@@ -15,11 +15,12 @@ from typing import Sequence
 import ml_collections
 
 from framework.evaluation.evaluator import run_evaluator
+from framework.evaluation.history import best_and_last
 from framework.evaluation.metrics import format_per_class_table
 from framework.runs import files
 from framework.runs.export import export
 from framework.runs.rundir import RunDir
-from framework.summaries import Board, OnlyMoving, tag_name, tracking
+from framework.summaries import Board, OnlyMoving, tracking
 from framework.summaries import actions as summaries
 from framework.train import actions as actions_lib
 from framework.train import experiment as experiment_lib
@@ -46,8 +47,13 @@ def choose_tracked(exp: experiment_lib.Experiment) -> tracking.TrackedSet:
   log, train = exp.config.logging, exp.data.train
   return tracking.choose_tracked(
       train.labels, train.noise_mask if train.noise_mask.any() else None,
-      [tag_name(n) for n in exp.data.class_names], log.tracked_per_class,
-      log.tracked_noisy, tuple(log.tracked_indices))
+      len(exp.data.class_names), log.tracked_per_class, log.tracked_noisy,
+      tuple(log.tracked_indices))
+
+
+def charted(rundir: RunDir) -> list[str]:
+  """The families a previous process of the run had charted (see summaries.moving)."""
+  return rundir.read_json(files.CHARTED) if rundir.exists(files.CHARTED) else []
 
 
 def effective_weights(exp: experiment_lib.Experiment) -> EffectiveWeights:
@@ -77,14 +83,13 @@ def assemble(exp: experiment_lib.Experiment, rundir: RunDir, board: Board, *,
       lambda: export(exp.model, data, rundir, files.BEST_MODEL, False))
                  if config.eval.select_best else None)
   tracked, effective = choose_tracked(exp), effective_weights(exp)
-  charted = rundir.read_json(files.CHARTED) if rundir.exists(files.CHARTED) else []
   actions = [
       actions_lib.History(rundir, spe),
       summaries.TrainingSummaries(
           board, exp.state, effective, lambda: current_learning_rate(exp.optimizer),
           lambda: int(exp.trainer.skipped.numpy()), tracked, data.class_names,
           tracking.row_labels(tracked, data.class_names, data.train.clean_labels),
-          log.summary_every_loops, log.heatmap_max_columns, OnlyMoving(charted),
+          log.summary_every_loops, log.heatmap_max_columns, OnlyMoving(charted(rundir)),
           lambda live: rundir.write_json(files.CHARTED, live)),
       summaries.EvalSummaries(board, data.class_names),
       summaries.HParams(board, summaries.hparams(config, effective_kwargs(config))),
@@ -133,16 +138,19 @@ def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool =
     write_start(exp, rundir, wiring.tracked.to_json())
     start = wiring.controller.restore()
     class_weight = effective_weights(exp).class_weight(exp.total_steps)
-    summaries.write_header(board, start, config.to_json_best_effort(indent=1), wiring.tracked,
+    summaries.write_header(board, start, config.to_json_best_effort(indent=1),
                            summaries.classes_text(data.class_names, data.class_counts,
-                                                  class_weight, exp.schedule["drw_start_epoch"]))
+                                                  class_weight, exp.schedule["drw_start_epoch"]),
+                           charted(rundir))
     if start and verbose:
       print(f"Resuming from step {start} of {exp.total_steps} in {workdir}")
     step = wiring.controller.run()
     final = wiring.evaluation(step)
   export(exp.model, data, rundir)
+  history = rundir.read_history()
   results = {"step": step, "epochs": step / exp.steps_per_epoch, "final": final,
-             "history": rundir.read_history(), "class_names": list(data.class_names),
+             "best_last": best_and_last(history), "history": history,
+             "class_names": list(data.class_names),
              "class_counts": data.class_counts.tolist(),
              "skipped_steps": int(exp.trainer.skipped.numpy()), "schedule": exp.schedule,
              "config": config.to_dict()}
