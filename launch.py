@@ -55,10 +55,7 @@ def _launch(argv: list[str]) -> int:
     config = values.config
     config.extra_modules = resolve_extra_modules(config.extra_modules, spec.partition(":")[0])
     if values.list:  # with the experiment's own components
-      from framework.config.extra_modules import import_extra_modules  # pylint: disable=g-import-not-at-top
-      from framework.train import components  # pylint: disable=g-import-not-at-top
-      import_extra_modules(config.extra_modules)
-      print(components.listing())
+      print(_listing(config.extra_modules))
       return 0
     workdir = values.workdir or cli.default_workdir(spec)
     RunDir(workdir).check_not_in_use()  # at once, not after loading TensorFlow
@@ -71,6 +68,17 @@ def _launch(argv: list[str]) -> int:
   except KeyboardInterrupt:
     return cli.fail("interrupted outside the training loop; relaunch to resume from the last "
                     "checkpoint", 130)
+
+
+def _listing(extra_modules: tuple[str, ...]) -> str:
+  """Every registered component; read from the cache unless the experiment adds its own."""
+  from framework.config.extra_modules import import_extra_modules  # pylint: disable=g-import-not-at-top
+  from framework.tools.listing_cache import cached_listing  # pylint: disable=g-import-not-at-top
+  from framework.train import components  # pylint: disable=g-import-not-at-top
+  if extra_modules:
+    import_extra_modules(extra_modules)
+    return components.listing()
+  return cached_listing(components.listing)
 
 
 def _stop_before_training(number, frame):
