@@ -239,6 +239,7 @@ def test_augmented_stream_resumes_and_splits_over_replicas_exactly(tmp_path, sou
   assert np.mean(changed) >= 0.75
 
 
+@pytest.mark.slow
 def test_one_device_and_two_replicas_train_alike_on_augmented_images(tmp_path):
   _npz_cfg(tmp_path)
   def config(strategy):

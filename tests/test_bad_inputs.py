@@ -5,6 +5,7 @@ run, byte-identical). The launcher's `main` runs in this process, so the sweep i
 import hashlib
 import importlib.util
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -163,16 +164,16 @@ def test_bad_tf_config_for_multi_worker(tmp_path, capsys):
   assert not (tmp_path / "run").exists()
 
 
-def test_a_failed_start_leaves_an_existing_run_untouched(tmp_path, capsys):
-  workdir = tmp_path / "run"
-  assert _run(FAST + ["--config.train.epochs=1"], workdir, capsys)[0] == 0
+@pytest.mark.slow
+def test_a_failed_start_leaves_an_existing_run_untouched(tmp_path, capsys, finished_run):
+  workdir = shutil.copytree(finished_run, tmp_path / "run")  # 2 epochs
   before = _digest(workdir)
   for args in (["--config.loss.name=nope"], ["--config.loss.name=focal"],
                ["--config.seed=-1"]):
-    status, out = _run(FAST + ["--config.train.epochs=1"] + args, workdir, capsys)
+    status, out = _run(FAST + ["--config.train.epochs=2"] + args, workdir, capsys)
     assert status == 1 and len(out.err.strip().splitlines()) == 1, out.err
   with RunDir(workdir).lock():  # a live run holds the workdir
-    status, out = _run(FAST + ["--config.train.epochs=1"], workdir, capsys)
+    status, out = _run(FAST + ["--config.train.epochs=2"], workdir, capsys)
     assert status == 1 and "in use by a running run" in out.err
   after = _digest(workdir)
   assert {k: v for k, v in after.items() if not k.endswith(".lock")} == {

@@ -5,7 +5,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+from framework.tools import check_rule as check_rule_tool
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLE = os.path.join(ROOT, "tests", "example_rule.py")
 
 LOCAL_MEAN_RULE = '''
 import tensorflow as tf
@@ -28,18 +33,26 @@ def replica_mean_weights():
 '''
 
 
-def check_rule(*args, cwd=ROOT):
+def check_rule(*args):
   env = dict(os.environ, PYTHONPATH=ROOT)
-  return subprocess.run([sys.executable, "-m", "framework.tools.check_rule", *args], cwd=cwd,
+  return subprocess.run([sys.executable, "-m", "framework.tools.check_rule", *args], cwd=ROOT,
                         env=env, capture_output=True, text=True, timeout=300)
+
+
+def check_rule_here(capsys, *args):
+  """`check_rule` in this process (its CPU is split already), as `check_rule` returns it."""
+  status = check_rule_tool.main(list(args))
+  captured = capsys.readouterr()
+  return subprocess.CompletedProcess(args, status, captured.out, captured.err)
 
 
 def _lines(out: str, verdict: str) -> list[str]:
   return [line for line in out.splitlines() if line.startswith(verdict)]
 
 
-def test_example_rule_passes():
-  run = check_rule("tests/example_rule.py:example_focal_weights", "--kwargs", "gamma=1.5")
+@pytest.mark.slow
+def test_example_rule_passes(capsys):
+  run = check_rule_here(capsys, f"{EXAMPLE}:example_focal_weights", "--kwargs", "gamma=1.5")
   assert run.returncode == 0, run.stdout + run.stderr
   assert "gamma=1.5" in run.stdout
   passed = _lines(run.stdout, "PASS")
@@ -49,9 +62,10 @@ def test_example_rule_passes():
   assert "Traceback" not in run.stderr
 
 
-def test_replica_local_rule_fails_naming_the_mismatch(tmp_path):
+@pytest.mark.slow
+def test_replica_local_rule_fails_naming_the_mismatch(tmp_path, capsys):
   (tmp_path / "replica_rule.py").write_text(LOCAL_MEAN_RULE)
-  run = check_rule(f"{tmp_path / 'replica_rule.py'}:replica_mean_weights", cwd=tmp_path)
+  run = check_rule_here(capsys, f"{tmp_path / 'replica_rule.py'}:replica_mean_weights")
   assert run.returncode == 1, run.stdout + run.stderr
   failed = _lines(run.stdout, "FAIL")
   assert len(failed) == 1 and "one device = two replicas" in failed[0], run.stdout
@@ -61,6 +75,7 @@ def test_replica_local_rule_fails_naming_the_mismatch(tmp_path):
   assert "1 of 7 checks failed" in run.stdout and "Traceback" not in run.stderr
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line(tmp_path):
   run = check_rule("tests/example_rule.py:example_focal_weights", "--kwargs", "gama=1")
   assert run.returncode == 1

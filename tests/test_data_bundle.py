@@ -62,6 +62,7 @@ def test_default_data_config_fields():
   assert cfg.to_dict() == dict(
       source="digits", data_dir="", path="", test_path="", test_fraction=0.25,
       label_column="label", class_names=(), remap_labels=True, importance_column="",
+      skip_bad_images=False,
       num_classes=0, num_samples=2000, num_features=16, synthetic_classes=4, train_size=0,
       val_per_class=0,
       long_tail=dict(profile="none", imbalance_ratio=1.0), noise=dict(kind="none", rate=0.0),

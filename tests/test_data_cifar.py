@@ -232,6 +232,7 @@ def test_a_corrupt_batch_is_one_line(tmp_path):
     build(make_cfg(source="cifar10", data_dir=str(tmp_path)))
 
 
+@pytest.mark.slow
 def test_smoke_run_on_fake_cifar10_with_crop_flip(real_size, tmp_path):
   """A few steps end to end on the real-size fake (1,024 training images, 8 steps)."""
   from framework import train  # pylint: disable=g-import-not-at-top
@@ -263,6 +264,7 @@ def small(tmp_path_factory):
     # the noisy recipe's rule and data on a narrow WRN (WRN-28-10 is too slow for a CPU test)
     ("cifar_noisy:mwnet", {"model.kwargs": {"depth": 10, "width": 1}, "data.val_per_class": 10}),
 ])
+@pytest.mark.slow
 def test_paper_configs_run_on_fake_cifar(small, tmp_path, spec, overrides):
   """Two short epochs of a paper's experiment file on generated CIFAR batches (IR 10, as
   the fakes hold too few images a class for IR 100)."""

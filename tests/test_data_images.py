@@ -17,7 +17,7 @@ import pytest
 from framework.data import build, default_data_config
 from framework.errors import ConfigError
 from framework.data.stream import eval_batches
-from tests.test_launch import _stderr_lines, launch
+from tests.test_launch import _stderr_lines, launch_here
 
 pytestmark = pytest.mark.usefixtures("image_cache")  # verdicts cached in the test's folder
 
@@ -205,8 +205,8 @@ def test_bad_image_input_is_a_one_line_config_error(tmp_path, fields, expected):
 
 def test_bad_folder_through_the_launcher_is_one_line_and_creates_no_workdir(tmp_path):
   write_image(tmp_path / "flat" / "x.png", np.zeros((4, 4, 3), np.uint8))
-  result = launch("--config.data.source=image_folder", f"--config.data.path={tmp_path / 'flat'}",
-                  workdir=tmp_path / "run")
+  result = launch_here("--config.data.source=image_folder",
+                       f"--config.data.path={tmp_path / 'flat'}", workdir=tmp_path / "run")
   lines = _stderr_lines(result)
   assert result.returncode != 0 and len(lines) == 1, result.stderr
   assert lines[0].startswith("error: data.path=") and "no class sub-folders" in lines[0]
@@ -221,6 +221,7 @@ TINY = ["--config.model.name=small_cnn", "--config.model.kwargs={'filters': (4,)
 
 
 @pytest.mark.parametrize("kind", ["image_folder", "image_list"])
+@pytest.mark.slow
 def test_trains_end_to_end_through_the_launcher(tmp_path, kind):
   files = write_image_folder(tmp_path / "train", ["cat", "dog", "eel"], 8, size=(20, 24))
   tests = write_image_folder(tmp_path / "test", ["cat", "dog", "eel"], 2, size=(18, 18), seed=5)
@@ -234,7 +235,7 @@ def test_trains_end_to_end_through_the_launcher(tmp_path, kind):
           f"{os.path.relpath(p, tmp_path)} {names.index(c)}\n" for p, c in written.items()))
     paths = [f"--config.data.path={tmp_path / 'train.txt'}",
              f"--config.data.test_path={tmp_path / 'test.txt'}"]
-  result = launch(f"--config.data.source={kind}", *paths, *TINY, workdir=tmp_path / "run")
+  result = launch_here(f"--config.data.source={kind}", *paths, *TINY, workdir=tmp_path / "run")
   assert result.returncode == 0, result.stderr[-2000:]
   results = json.loads((tmp_path / "run" / "results.json").read_text())
   assert results["step"] == 2 * (24 // 8) and results["class_counts"] == [8, 8, 8]

@@ -44,6 +44,7 @@ def test_sizes_labels_and_decoded_images(name, shape):
     np.testing.assert_allclose(images * 255.0, expected, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_image_size_resizes_and_a_short_run_trains():
   config = synthetic_config(data__source="tfds", data__name="cifar10", data__image_size=16,
                             data__augment="crop_flip", model__name="linear", train__batch_size=8)

@@ -20,6 +20,7 @@ def finished(tmp_path_factory):
   return workdir, train.run(config, workdir, verbose=False)
 
 
+@pytest.mark.slow
 def test_tau_norm_matches_numpy(finished):
   workdir, results = finished
   exp = build(synthetic_config(model__kwargs={"hidden": (16,)}, data__val_per_class=8))
@@ -43,6 +44,7 @@ def test_tau_norm_matches_numpy(finished):
   assert final["taunorm/accuracy"] == pytest.approx(accuracy)
 
 
+@pytest.mark.slow
 def test_crt_retrains_only_a_reinitialised_classifier(finished, tmp_path):
   workdir, _ = finished
   config = synthetic_config(model__kwargs={"hidden": (16,)}, train__epochs=2,

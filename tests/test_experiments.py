@@ -144,6 +144,7 @@ def test_lt_table_summary_and_format():
 
 @pytest.mark.parametrize("study", ["lt_table", "noisy_table"])
 @pytest.mark.parametrize("flag", ["--seeds=0,a", "--epochs=0"])
+@pytest.mark.slow
 def test_study_rejects_bad_flags_in_one_line(study, flag):
   done = subprocess.run([sys.executable, "-m", f"framework.studies.{study}", flag], cwd=_REPO,
                         capture_output=True, text=True, timeout=120)

@@ -19,6 +19,8 @@ from framework.evaluation.evaluator import Evaluator
 from framework.tools.predict import main as predict_main
 from tests.helpers import synthetic_config
 
+pytestmark = pytest.mark.slow  # every test trains or starts a process
+
 
 @pytest.fixture(scope="module")
 def image_run(tmp_path_factory):

@@ -10,6 +10,8 @@ import sys
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocesses
+
 from framework import data as data_lib
 from framework.data.augment import normalize
 from framework.models import MODELS, PeerModel

@@ -1,13 +1,11 @@
 """`extra_modules` .py paths resolve next to the experiment file first, then in the cwd."""
 
 import json
-import os
-import subprocess
-import sys
+
+import pytest
 
 from framework.config import resolve_extra_modules
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.test_launch import launch_here
 
 EXPERIMENT = '''
 from framework.config import base_config
@@ -57,19 +55,17 @@ def test_next_to_the_experiment_file_first_then_the_cwd(tmp_path, monkeypatch):
       near, in_cwd, "my_package.rules", "absent.py", near)
 
 
-def test_launch_from_another_directory(tmp_path):
+@pytest.mark.slow
+def test_launch_from_another_directory(tmp_path, monkeypatch):
   (tmp_path / "project" / "experiments").mkdir(parents=True)
   (tmp_path / "project" / "rules").mkdir()
   (tmp_path / "project" / "experiments" / "tiny.py").write_text(EXPERIMENT)
   (tmp_path / "project" / "rules" / "halving.py").write_text(RULE)
   (tmp_path / "elsewhere").mkdir()
+  monkeypatch.chdir(tmp_path / "elsewhere")
   workdir = tmp_path / "run"
-  cmd = [sys.executable, os.path.join(ROOT, "launch.py"),
-         f"--config={tmp_path / 'project' / 'experiments' / 'tiny.py'}",
-         "--config.extra_modules=('../rules/halving.py',)", f"--workdir={workdir}"]
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
-  run = subprocess.run(cmd, cwd=tmp_path / "elsewhere", env=env, capture_output=True,
-                       text=True, timeout=300)
+  run = launch_here(f"--config={tmp_path / 'project' / 'experiments' / 'tiny.py'}",
+                    "--config.extra_modules=('../rules/halving.py',)", workdir=workdir)
   assert run.returncode == 0, run.stdout + run.stderr
   with open(workdir / "config.json", encoding="utf-8") as f:
     saved = json.load(f)

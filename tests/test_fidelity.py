@@ -33,6 +33,7 @@ def _np_ldam(y, z, counts, max_margin=0.5, scale=30.0):
 
 
 @pytest.mark.parametrize("normalize", ["batch", "weights"])
+@pytest.mark.slow
 def test_ldam_drw_batch_loss_under_both_reductions(normalize):
   """torch's CrossEntropyLoss(weight=w) means by sum_i w[y_i] ("weights"); "batch" by B."""
   config = synthetic_config(loss__name="ldam", model__kwargs={"hidden": (16,), "head": "cosine"},
@@ -149,6 +150,7 @@ def record_inner_lr() -> framework.Rule:
   return framework.Rule(init=init, meta=meta)
 
 
+@pytest.mark.slow
 def test_the_trainer_passes_the_scheduled_rate():
   config = synthetic_config(rule__name="test_record_inner_lr", data__val_per_class=8,
                             optimizer__schedule="step", optimizer__decay_epochs=(1,),

@@ -78,6 +78,7 @@ def test_list_files_error_names_every_bad_file_with_its_line(tmp_path):
           "image: text)") in message, message
 
 
+@pytest.mark.slow
 def test_the_launcher_stops_before_it_creates_the_workdir(tmp_path):
   write_bad_folder(tmp_path / "photos")
   result = launch("--config.data.source=image_folder",
@@ -124,6 +125,7 @@ def test_skip_when_nothing_decodes_is_still_an_error(tmp_path):
       message and "skip_bad_images" not in message
 
 
+@pytest.mark.slow
 def test_skip_trains_through_the_launcher_and_names_them(tmp_path):
   write_bad_folder(tmp_path / "photos")
   result = launch("--config.data.source=image_folder", f"--config.data.path={tmp_path / 'photos'}",

@@ -1,5 +1,7 @@
 """`python -m framework.tools.inspect_run`: sections, an independently recomputed AUROC, the error case."""
 
+import contextlib
+import io
 import os
 import re
 import subprocess
@@ -18,9 +20,10 @@ from tests.tensorboard_run import noisy_run
 @pytest.fixture(scope="module")
 def output():
   workdir, _ = noisy_run()
-  done = subprocess.run([sys.executable, "-m", "framework.tools.inspect_run", workdir, "--top", "4"],
-                        capture_output=True, text=True, timeout=120, check=True)
-  return workdir, done.stdout
+  stdout = io.StringIO()
+  with contextlib.redirect_stdout(stdout):
+    assert inspect_lib.main([workdir, "--top", "4"]) == 0
+  return workdir, stdout.getvalue()
 
 
 def _latest(workdir):
@@ -31,6 +34,7 @@ def _latest(workdir):
     return names[-1], f["per_sample/weight"] * f["per_class/alpha"][labels]
 
 
+@pytest.mark.slow
 def test_sections_and_latest_snapshot(output):
   workdir, text = output
   name, _ = _latest(workdir)
@@ -40,6 +44,7 @@ def test_sections_and_latest_snapshot(output):
     assert section in text
 
 
+@pytest.mark.slow
 def test_auroc_equals_an_independent_recomputation(output):
   workdir, text = output
   _, weights = _latest(workdir)
@@ -49,6 +54,7 @@ def test_auroc_equals_an_independent_recomputation(output):
   assert printed == pytest.approx(roc_auc_score(mask, -weights), abs=1e-6)
 
 
+@pytest.mark.slow
 def test_extremes_and_per_class_rows(output):
   workdir, text = output
   _, weights = _latest(workdir)
@@ -88,6 +94,7 @@ def test_no_noise_mask_says_so(tmp_path):
   assert lines[lines.index("Highest-weighted 1 samples") + 2].split() == ["1", "1", "2", "2", "-"]
 
 
+@pytest.mark.slow
 def test_workdir_without_snapshots_is_one_line_and_exit_2(tmp_path, capsys):
   assert inspect_lib.main([str(tmp_path)]) == 2
   captured = capsys.readouterr()

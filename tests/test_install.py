@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test trains or starts a process
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -32,6 +32,7 @@ def listed(tmp_path_factory):
   return workdir, rows[0], rows[1:]
 
 
+@pytest.mark.slow
 def test_every_example_once_most_suspect_first(listed):
   workdir, header, rows = listed
   labels = np.load(os.path.join(workdir, "labels.npy"))
@@ -45,6 +46,7 @@ def test_every_example_once_most_suspect_first(listed):
   assert all(0.0 <= float(r[7]) <= 1.0 for r in rows)
 
 
+@pytest.mark.slow
 def test_noisy_labels_rank_high(listed):
   workdir, _, rows = listed
   with np.load(os.path.join(workdir, "noise.npz")) as f:

@@ -1,6 +1,8 @@
 """The launcher end to end: one-line errors, kill -9 and resume, untouched workdir on failure."""
 
+import contextlib
 import hashlib
+import io
 import os
 import signal
 import subprocess
@@ -10,6 +12,9 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_config
+
+import launch as launcher
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ["--config.data.source=synthetic", "--config.data.num_samples=512",
@@ -40,6 +45,22 @@ def launch(*args, workdir=None, wait=True):
   return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+def launch_here(*args, workdir=None):
+  """`launch` in this process: the same CompletedProcess (exit status, stdout, stderr) for
+  an interpreter and a TensorFlow import less. A subprocess stays for what needs one:
+  signals, kills, and what a fresh interpreter prints."""
+  argv = ["launch.py", *args] + ([f"--workdir={workdir}"] if workdir else [])
+  out, err = io.StringIO(), io.StringIO()
+  deterministic = tf_config.is_op_determinism_enabled()
+  try:
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+      status = launcher.main(argv)
+  finally:
+    if not deterministic:  # config.deterministic turns it on for the whole process
+      tf_config.disable_op_determinism()
+  return subprocess.CompletedProcess(argv, status, out.getvalue(), err.getvalue())
+
+
 def _stderr_lines(result):
   """Every non-blank stderr line: TensorFlow's start-up lines are silenced, not filtered."""
   return [l for l in result.stderr.splitlines() if l.strip()]
@@ -53,6 +74,7 @@ def _stderr_lines(result):
     (FAST + ["--config.strategy.name=mirrored", "--config.strategy.cpu_devices=3"],
      "batch_size=32 must be divisible by the 3 replicas"),
 ])
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_nonzero(tmp_path, args, expected):
   env_home = {"KERAS_HOME": str(tmp_path / "keras")}  # no cached mnist to fall back on
   os.environ.update(env_home)
@@ -97,7 +119,7 @@ def test_a_kwarg_of_the_wrong_type_is_one_line_before_the_workdir(tmp_path):
       "  c.data.source = 'synthetic'\n"
       "  c.model.kwargs = {'hidden': 'wide'}\n"
       "  return c\n")
-  result = launch(f"--config={tmp_path / 'exp.py'}", workdir=tmp_path / "run")
+  result = launch_here(f"--config={tmp_path / 'exp.py'}", workdir=tmp_path / "run")
   lines = _stderr_lines(result)
   assert result.returncode != 0 and len(lines) == 1, result.stderr
   assert lines[0].startswith("error: model (mlp): ") and "Traceback" not in result.stderr
@@ -106,17 +128,19 @@ def test_a_kwarg_of_the_wrong_type_is_one_line_before_the_workdir(tmp_path):
 
 def test_csv_without_label_column(tmp_path):
   (tmp_path / "d.csv").write_text("a,b,klass\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
-  result = launch("--config.data.source=csv", f"--config.data.path={tmp_path / 'd.csv'}",
-                  workdir=tmp_path / "run")
+  result = launch_here("--config.data.source=csv", f"--config.data.path={tmp_path / 'd.csv'}",
+                       workdir=tmp_path / "run")
   lines = _stderr_lines(result)
   assert result.returncode != 0 and len(lines) == 1 and "label" in lines[0], result.stderr
 
 
 def _checkpoint_values(workdir):
+  """Every saved tensor by key, but the save counter and the object graph (which spells the
+  process's Keras names, e.g. adam_2)."""
   path = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
   reader = tf.train.load_checkpoint(path)
   return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
-          if "save_counter" not in k}
+          if "save_counter" not in k and k != "_CHECKPOINTABLE_OBJECT_GRAPH"}
 
 
 def _digest(folder):
@@ -130,8 +154,9 @@ def _digest(folder):
 
 def _kill_and_resume(tmp_path, args):
   """Runs `args` whole, and killed with SIGKILL after 3 checkpoints then relaunched; checks
-  that every checkpointed tensor ends bit-identical. Returns the killed run's workdir."""
-  whole = launch(*args, workdir=tmp_path / "whole")
+  that every checkpointed tensor ends bit-identical. Returns the killed run's workdir. Only
+  the killed run needs a process of its own."""
+  whole = launch_here(*args, workdir=tmp_path / "whole")
   assert whole.returncode == 0, whole.stderr[-2000:]
 
   killed = tmp_path / "killed"
@@ -145,7 +170,7 @@ def _kill_and_resume(tmp_path, args):
   process.send_signal(signal.SIGKILL)
   process.wait()
   assert not (killed / "results.json").exists(), "the kill came after the run ended"
-  resumed = launch(*args, workdir=killed)
+  resumed = launch_here(*args, workdir=killed)
   assert resumed.returncode == 0, resumed.stderr[-2000:]
   assert "Resuming from step" in resumed.stdout
 
@@ -157,18 +182,20 @@ def _kill_and_resume(tmp_path, args):
   return killed
 
 
+@pytest.mark.slow
 def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
   (tmp_path / "rule_module.py").write_text(RULE_MODULE)
-  args = FAST + ["--config.deterministic=True", "--config.train.epochs=60",
+  args = FAST + ["--config.deterministic=True", "--config.train.epochs=20",
                  "--config.train.steps_per_loop=4", "--config.rule.name=visit_counter",
                  f"--config.extra_modules=('{tmp_path / 'rule_module.py'}',)"]
   killed = _kill_and_resume(tmp_path, args)
 
   before = _digest(killed)  # a failed start leaves an existing workdir untouched
-  failed = launch(*args, "--config.loss.name=nope", workdir=killed)
+  failed = launch_here(*args, "--config.loss.name=nope", workdir=killed)
   assert failed.returncode != 0 and _digest(killed) == before
 
 
+@pytest.mark.slow
 def test_kill_and_resume_on_augmented_image_files(tmp_path):
   """The same on image files decoded on the fly, resized and augmented (crop_flip): the
   augmentation of a step depends on (seed, step) only, so the resumed run sees the same."""
@@ -180,7 +207,7 @@ def test_kill_and_resume_on_augmented_image_files(tmp_path):
           "--config.data.crop_padding=2", "--config.data.long_tail.profile=none",
           "--config.data.long_tail.imbalance_ratio=1", "--config.model.name=linear",
           "--config.train.batch_size=8", "--config.deterministic=True",
-          "--config.train.epochs=40", "--config.train.steps_per_loop=4",
+          "--config.train.epochs=20", "--config.train.steps_per_loop=4",
           "--config.train.eval_every_epochs=10", "--config.logging.snapshot_every_epochs=10",
           "--config.rule.name=visit_counter",
           f"--config.extra_modules=('{tmp_path / 'rule_module.py'}',)"]

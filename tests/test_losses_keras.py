@@ -60,6 +60,7 @@ def test_serialisation_round_trip(cls, data):
 
 
 @pytest.mark.parametrize("cls", list(CLASSES), ids=IDS)
+@pytest.mark.slow
 def test_compile_and_fit(cls, data):
   x, y, onehot, sw = data
   kwargs, sparse = CLASSES[cls]
@@ -72,6 +73,7 @@ def test_compile_and_fit(cls, data):
   assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
 
 
+@pytest.mark.slow
 def test_saved_model_restores_the_loss(tmp_path, data):
   x, y, _, _ = data
   model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(C)])

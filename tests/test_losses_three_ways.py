@@ -15,6 +15,8 @@ import tensorflow as tf
 
 from framework import losses as L
 
+pytestmark = pytest.mark.slow  # every test trains or starts a process
+
 N, D, C = 30, 4, 3
 LR = 0.1
 

@@ -5,6 +5,9 @@ import pytest
 
 from tests.helpers import parameters, synthetic_config, tables, train_steps
 
+pytestmark = pytest.mark.slow  # every test trains or starts a process
+
+
 def _config(strategy, rule, **kwargs):
   return synthetic_config(strategy, rule__name=rule, rule__kwargs=kwargs, data__val_per_class=8)
 

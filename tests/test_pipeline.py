@@ -62,6 +62,7 @@ def test_two_replicas_hold_the_halves_of_the_same_global_batches():
 
 
 @pytest.mark.parametrize("strategy", ["one_device", "mirrored"])
+@pytest.mark.slow
 def test_trainer_epoch_is_the_stream_epoch(strategy):
   config = synthetic_config(strategy)
   exp = train_steps(config, 0)

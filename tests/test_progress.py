@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from framework.train.actions import LoopEnd, Progress
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but \t and \n
@@ -48,6 +50,7 @@ def test_a_terminal_gets_a_bar_redrawn_in_place():
   assert "[##########          ] 2/4" in out
 
 
+@pytest.mark.slow
 def test_a_redirected_launch_writes_no_control_characters(tmp_path):
   out_file, err_file = tmp_path / "out.txt", tmp_path / "err.txt"
   with open(out_file, "w") as out, open(err_file, "w") as err:

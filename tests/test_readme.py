@@ -10,6 +10,10 @@ import sys
 
 import pytest
 
+import pytest
+
+pytestmark = pytest.mark.slow  # every test trains or starts a process
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -5,6 +5,7 @@ relaunches with another config are refused, kwargs come from the command line.""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from framework.data.stream import index_batches
 from framework.runs.rundir import RunDir
 from framework.train.relaunch import relaunch_changes
 from tests.helpers import synthetic_config
-from tests.test_launch import FAST, ROOT, _checkpoint_values, _stderr_lines, launch
+from tests.test_launch import FAST, ROOT, _checkpoint_values, _stderr_lines, launch, launch_here
 
 POISON = '''
 import framework, tensorflow as tf
@@ -54,8 +55,9 @@ def _steps_with(index, steps, n=N, batch=32, seed=0):
   return [s for s, rows in enumerate(stream) if index in rows]
 
 
+@pytest.mark.slow
 def test_divergence_stops_with_one_line_and_only_finite_checkpoints(tmp_path):
-  result = launch(*_poison(tmp_path), workdir=tmp_path / "run")
+  result = launch_here(*_poison(tmp_path), workdir=tmp_path / "run")
   lines = _stderr_lines(result)
   assert result.returncode == 3 and len(lines) == 1, result.stderr
   assert len(np.load(tmp_path / "run" / "labels.npy")) == N
@@ -72,16 +74,18 @@ def test_divergence_stops_with_one_line_and_only_finite_checkpoints(tmp_path):
   assert not (tmp_path / "run" / "results.json").exists()
 
 
+@pytest.mark.slow
 def test_a_huge_learning_rate_is_one_line_naming_the_step(tmp_path):
-  result = launch("--config.optimizer.learning_rate=1e6", "--config.train.epochs=3",
-                  workdir=tmp_path / "run")
+  result = launch_here("--config.optimizer.learning_rate=1e6", "--config.train.epochs=3",
+                       workdir=tmp_path / "run")
   lines = _stderr_lines(result)
   assert result.returncode == 3 and len(lines) == 1 and lines[0].startswith("error: step ")
 
 
+@pytest.mark.slow
 def test_skip_mode_finishes_and_counts(tmp_path):
-  result = launch(*_poison(tmp_path, "--config.train.on_nonfinite=skip",
-                           "--config.train.epochs=3"), workdir=tmp_path / "run")
+  result = launch_here(*_poison(tmp_path, "--config.train.on_nonfinite=skip",
+                                "--config.train.epochs=3"), workdir=tmp_path / "run")
   assert result.returncode == 0, result.stderr[-2000:]
   results = json.load(open(tmp_path / "run" / "results.json"))
   expected = _steps_with(POISONED, results["step"])
@@ -96,22 +100,52 @@ def _wait_for(path, seconds=120):
   assert os.path.exists(path), f"{path} never appeared"
 
 
-EPOCHS = 400  # 2,000 steps in one compiled loop: seconds, long enough to be interrupted
+EPOCHS = 400  # 2,000 steps in one compiled loop: long enough to be interrupted
 LONG = FAST + ["--config.deterministic=True", f"--config.train.epochs={EPOCHS}",
                "--config.model.name=mlp", "--config.model.kwargs.hidden=(64,)",
                "--config.train.steps_per_loop=100000",
                f"--config.train.eval_every_epochs={EPOCHS}",
                "--config.logging.snapshot_every_epochs=0"]
 
+LOOP_MARKER = '''
+import framework, tensorflow as tf
+
+@framework.register_rule("loop_marker")
+def loop_marker(path: str = ""):
+  """Appends every step to file `path` from inside the compiled loop (so a test knows when
+  a signal lands in it); the weights stay 1."""
+  def update(view, batch, result):
+    tf.print(result.step, output_stream=f"file://{path}")
+    return view
+  return framework.Rule(update=update)
+'''
+
+
+def marked(args, folder, marker):
+  """`args` with the loop_marker rule (written into `folder`) appending to `marker`."""
+  module = folder / "loop_marker.py"
+  module.write_text(LOOP_MARKER)
+  return args + [f"--config.extra_modules=('{module}',)", "--config.rule.name=loop_marker",
+                 f"--config.rule.kwargs.path={marker}"]
+
+
+@pytest.fixture(scope="module")
+def whole_long_run(tmp_path_factory):
+  """The marked LONG run uninterrupted, the reference of the interrupted ones."""
+  folder = tmp_path_factory.mktemp("long")
+  whole = launch_here(*marked(LONG, folder, folder / "steps.txt"), workdir=folder / "whole")
+  assert whole.returncode == 0, whole.stderr[-2000:]
+  return folder / "whole"
+
 
 @pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_saves_a_checkpoint_and_the_relaunch_ends_identical(tmp_path, signal_number):
-  whole = launch(*LONG, workdir=tmp_path / "whole")
-  assert whole.returncode == 0, whole.stderr[-2000:]
+@pytest.mark.slow
+def test_a_signal_saves_a_checkpoint_and_the_relaunch_ends_identical(tmp_path, signal_number,
+                                                                      whole_long_run):
+  args = marked(LONG, tmp_path, tmp_path / "steps.txt")
   stopped = tmp_path / "stopped"
-  process = launch(*LONG, workdir=stopped, wait=False)
-  _wait_for(stopped / "hparams")  # the TensorBoard writers are open
-  time.sleep(3.0)  # inside the (single, whole-run) compiled loop
+  process = launch(*args, workdir=stopped, wait=False)
+  _wait_for(tmp_path / "steps.txt")  # inside the (single, whole-run) compiled loop
   process.send_signal(signal_number)
   output, _ = process.communicate(timeout=120)
   assert process.returncode == 75, output[-2000:]
@@ -120,20 +154,21 @@ def test_a_signal_saves_a_checkpoint_and_the_relaunch_ends_identical(tmp_path, s
   step = int(lines[0].split("stopped at step ")[1].split()[0])
   assert 0 < step < EPOCHS * 5, "stopped inside the loop, before its end"
   assert tf.train.latest_checkpoint(str(stopped / "checkpoints")).endswith(f"ckpt-{step}")
-  resumed = launch(*LONG, workdir=stopped)
+  resumed = launch_here(*args, workdir=stopped)
   assert resumed.returncode == 0 and f"Resuming from step {step}" in resumed.stdout
-  a, b = _checkpoint_values(tmp_path / "whole"), _checkpoint_values(stopped)
+  a, b = _checkpoint_values(whole_long_run), _checkpoint_values(stopped)
   assert a.keys() == b.keys()
   for key in a:
     np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
+@pytest.mark.slow
 def test_one_run_per_workdir_and_stale_locks_do_not_block(tmp_path):
   very_long = LONG + [f"--config.train.epochs={50 * EPOCHS}"]  # killed long before its end
   first = launch(*very_long, workdir=tmp_path / "run", wait=False)
   _wait_for(tmp_path / "run" / "hparams")
   owner = f"pid {first.pid} on "
-  second = launch(*very_long, workdir=tmp_path / "run")
+  second = launch_here(*very_long, workdir=tmp_path / "run")
   lines = _stderr_lines(second)
   assert second.returncode == 1 and len(lines) == 1 and "is in use by a running run" in lines[0]
   assert owner in lines[0] and second.stdout == "", "refused before building anything"
@@ -141,41 +176,43 @@ def test_one_run_per_workdir_and_stale_locks_do_not_block(tmp_path):
   assert open(tmp_path / "run" / ".lock").read().startswith(owner), "its lock is untouched"
   first.send_signal(signal.SIGKILL)  # leaves the lock file behind, but no lock
   first.wait()
-  relaunch = launch(*very_long[:-1], "--config.train.epochs=1", workdir=tmp_path / "run")
+  relaunch = launch_here(*very_long[:-1], "--config.train.epochs=1", workdir=tmp_path / "run")
   assert relaunch.returncode == 0, relaunch.stderr[-2000:]  # fewer epochs: finishes at once
 
 
-def test_a_truncated_newest_checkpoint_falls_back_with_a_warning(tmp_path):
-  args = FAST + ["--config.train.epochs=3"]
-  assert launch(*args, workdir=tmp_path / "run").returncode == 0
+@pytest.mark.slow
+def test_a_truncated_newest_checkpoint_falls_back_with_a_warning(tmp_path, finished_run):
+  shutil.copytree(finished_run, tmp_path / "run")  # 2 epochs
   newest = tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))
   data = newest + ".data-00000-of-00001"
   with open(data, "r+b") as f:
     f.truncate(os.path.getsize(data) // 3)
-  resumed = launch(*FAST, "--config.train.epochs=4", workdir=tmp_path / "run")
+  resumed = launch_here(*FAST, "--config.train.epochs=3", workdir=tmp_path / "run")
   assert resumed.returncode == 0, resumed.stderr[-2000:]
   warnings = [l for l in resumed.stderr.splitlines() if l.startswith("warning:")]
   assert len(warnings) == 1 and os.path.basename(newest) in warnings[0]
   results = json.load(open(tmp_path / "run" / "results.json"))
-  assert results["epochs"] == 4 and results["config"]["train"]["epochs"] == 4
-  assert json.load(open(tmp_path / "run" / "config.json"))["train"]["epochs"] == 4
+  assert results["epochs"] == 3 and results["config"]["train"]["epochs"] == 3
+  assert json.load(open(tmp_path / "run" / "config.json"))["train"]["epochs"] == 3
 
 
-def test_a_missing_state_file_and_leftover_temp_folders(tmp_path):
-  assert launch(*FAST, "--config.train.epochs=2", workdir=tmp_path / "run").returncode == 0
+@pytest.mark.slow
+def test_a_missing_state_file_and_leftover_temp_folders(tmp_path, finished_run):
+  shutil.copytree(finished_run, tmp_path / "run")  # 2 epochs
   folder = tmp_path / "run" / "checkpoints"
   os.remove(folder / "checkpoint")
   os.makedirs(folder / "ckpt-99_temp")
-  resumed = launch(*FAST, "--config.train.epochs=2", workdir=tmp_path / "run")
+  resumed = launch_here(*FAST, "--config.train.epochs=2", workdir=tmp_path / "run")
   assert resumed.returncode == 0 and "Resuming from step" in resumed.stdout
   assert not (folder / "ckpt-99_temp").exists()
 
 
-def test_a_relaunch_with_another_config_is_refused(tmp_path):
-  assert launch(*FAST, "--config.train.epochs=1", workdir=tmp_path / "run").returncode == 0
+@pytest.mark.slow
+def test_a_relaunch_with_another_config_is_refused(tmp_path, finished_run):
+  shutil.copytree(finished_run, tmp_path / "run")  # 2 epochs
   before = open(tmp_path / "run" / "config.json").read()
-  result = launch(*FAST, "--config.train.epochs=1", "--config.loss.name=focal",
-                  workdir=tmp_path / "run")
+  result = launch_here(*FAST, "--config.train.epochs=2", "--config.loss.name=focal",
+                       workdir=tmp_path / "run")
   lines = _stderr_lines(result)
   assert result.returncode == 1 and len(lines) == 1 and "loss.name" in lines[0]
   assert open(tmp_path / "run" / "config.json").read() == before
@@ -208,10 +245,11 @@ def test_a_run_laid_out_over_its_epochs_cannot_be_extended(tmp_path, field, valu
     relaunch_changes(longer, rundir)
 
 
+@pytest.mark.slow
 def test_any_kwarg_from_the_command_line(tmp_path):
-  result = launch("--config.loss.name=focal", "--config.loss.kwargs.gamma=1",
-                  "--config.rule.name=loss_ema", "--config.rule.kwargs.rate=0.5",
-                  "--config.train.epochs=1", workdir=tmp_path / "run")
+  result = launch_here("--config.loss.name=focal", "--config.loss.kwargs.gamma=1",
+                       "--config.rule.name=loss_ema", "--config.rule.kwargs.rate=0.5",
+                       "--config.train.epochs=1", workdir=tmp_path / "run")
   assert result.returncode == 0, result.stderr[-2000:]
   config = json.load(open(tmp_path / "run" / "config.json"))
   assert config["loss"]["kwargs"] == {"gamma": 1.0} and config["rule"]["kwargs"] == {"rate": 0.5}
@@ -220,12 +258,13 @@ def test_any_kwarg_from_the_command_line(tmp_path):
                         "allowed: rate, temperature"),
                        (["--config.loss.name=focal", "--config.loss.kwargs.gamma=-1"],
                         "loss (focal): gamma=-1.0")):
-    bad = launch(*args, workdir=tmp_path / "bad")
+    bad = launch_here(*args, workdir=tmp_path / "bad")
     lines = _stderr_lines(bad)
     assert bad.returncode == 1 and len(lines) == 1 and needle in lines[0]
     assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow
 def test_help_is_fast_and_lists_fields_and_variants():
   start = time.time()
   done = subprocess.run([sys.executable, os.path.join(ROOT, "launch.py"), "--help",

@@ -23,6 +23,7 @@ def test_every_builtin_rule_is_covered():
 
 # The example rule is checked by `python -m framework.tools.check_rule` (tests/test_check_rule.py).
 @pytest.mark.parametrize("name", [n for n in RULE_NAMES if n != "example_focal_weights"])
+@pytest.mark.slow
 def test_rule_conforms(name, tmp_path):
   checks = conformance.run_checks(name, directory=str(tmp_path))
   assert [c.name for c in checks] == CHECKS

@@ -1,14 +1,16 @@
 """Class-aware samplers: an epoch's class frequencies are n_j^q / sum n_i^q, the order is a
 pure function of (seed, epoch), and a run resumed mid-way ends bit-identical."""
 
+import signal
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from framework.data.stream import index_batches
 from framework.data.samplers import ClassSampler, class_probabilities
-from tests.test_launch import FAST, _checkpoint_values, launch
-from tests.test_reliability import _wait_for
+from tests.test_launch import FAST, _checkpoint_values, launch, launch_here
+from tests.test_reliability import _wait_for, marked
 
 COUNTS = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]  # CIFAR-10-LT, IR 100
 LABELS = np.repeat(np.arange(10), COUNTS)
@@ -54,21 +56,22 @@ def test_orders_are_pure_functions_of_seed_and_epoch():
   assert all(rare), "no example twice in a batch while each class has more examples than draws"
 
 
+@pytest.mark.slow
 def test_a_resumed_run_with_a_sampler_ends_identical(tmp_path):
   args = FAST + ["--config.deterministic=True", "--config.data.sampler=class_balanced",
                  "--config.train.epochs=300", "--config.model.name=mlp",
                  "--config.model.kwargs.hidden=(64,)", "--config.train.steps_per_loop=100000",
                  "--config.train.eval_every_epochs=300",
                  "--config.logging.snapshot_every_epochs=0"]
-  assert launch(*args, workdir=tmp_path / "whole").returncode == 0
+  whole = marked(args, tmp_path, tmp_path / "whole_steps.txt")
+  assert launch_here(*whole, workdir=tmp_path / "whole").returncode == 0
+  args = marked(args, tmp_path, tmp_path / "steps.txt")
   process = launch(*args, workdir=tmp_path / "stopped", wait=False)
-  _wait_for(tmp_path / "stopped" / "hparams")  # the TensorBoard writers are open
-  import signal, time  # pylint: disable=g-import-not-at-top,multiple-imports
-  time.sleep(2.0)
+  _wait_for(tmp_path / "steps.txt")  # inside the (single, whole-run) compiled loop
   process.send_signal(signal.SIGTERM)
   process.communicate(timeout=120)
   assert process.returncode == 75
-  assert launch(*args, workdir=tmp_path / "stopped").returncode == 0
+  assert launch_here(*args, workdir=tmp_path / "stopped").returncode == 0
   a, b = _checkpoint_values(tmp_path / "whole"), _checkpoint_values(tmp_path / "stopped")
   for key in a:
     np.testing.assert_array_equal(a[key], b[key], err_msg=key)

@@ -103,6 +103,7 @@ def test_schedule_is_traced_once_and_serialises():
   assert _rates(optimizer, [480]) == [pytest.approx(0.001)]
 
 
+@pytest.mark.slow
 def test_the_trainer_follows_the_warmup_in_one_trace():
   config = synthetic_config(optimizer__name="sgd", optimizer__learning_rate=0.1,
                             optimizer__warmup_epochs=2, optimizer__schedule="step",

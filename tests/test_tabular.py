@@ -25,7 +25,7 @@ from framework.errors import ConfigError
 from framework.evaluation.evaluator import Evaluator
 from framework.evaluation.metrics import classification_metrics
 from framework.tools.predict import main as predict_main
-from tests.test_launch import ROOT, _stderr_lines, launch
+from tests.test_launch import ROOT, _stderr_lines, launch_here
 
 TABULAR = os.path.join(ROOT, "experiments", "tabular.py")
 DEFAULT = os.path.join(ROOT, "experiments", "default.py")
@@ -58,9 +58,9 @@ def fraud_run(tmp_path_factory):
   root = tmp_path_factory.mktemp("tabular")
   x, y = write_csv(root / "fraud.csv", [30, 270], seed=0, shift=-1.0)
   workdir = root / "run"
-  result = launch(f"--config={TABULAR}", f"--config.data.path={root / 'fraud.csv'}",
-                  "--config.train.epochs=4", "--config.train.eval_every_epochs=2",
-                  workdir=workdir)
+  result = launch_here(f"--config={TABULAR}", f"--config.data.path={root / 'fraud.csv'}",
+                       "--config.train.epochs=4", "--config.train.eval_every_epochs=2",
+                       workdir=workdir)
   assert result.returncode == 0, result.stderr[-3000:]
   results = json.loads((workdir / "results.json").read_text())
   return root, str(workdir), results, result.stdout, x, y
@@ -71,6 +71,7 @@ def _test_rows(results):
   return bundle, np.asarray(bundle.info["test_origin"])
 
 
+@pytest.mark.slow
 def test_tabular_run_reports_pr_auc_of_minority_label_zero(fraud_run):
   _, workdir, results, stdout, x, y = fraud_run
   final = results["final"]
@@ -94,12 +95,13 @@ def test_tabular_run_reports_pr_auc_of_minority_label_zero(fraud_run):
   assert f"positive class '0': PR-AUC {final['pr_auc']:.4f}" in stdout
 
 
+@pytest.mark.slow
 def test_an_explicit_positive_class_reaches_the_run(fraud_run):
   root, _, _, _, x, y = fraud_run
   workdir = root / "positive_1"
-  result = launch(f"--config={TABULAR}", f"--config.data.path={root / 'fraud.csv'}",
-                  "--config.train.epochs=1", "--config.eval.positive_class=1",
-                  workdir=workdir)
+  result = launch_here(f"--config={TABULAR}", f"--config.data.path={root / 'fraud.csv'}",
+                       "--config.train.epochs=1", "--config.eval.positive_class=1",
+                       workdir=workdir)
   assert result.returncode == 0, result.stderr[-3000:]
   final = json.loads((workdir / "results.json").read_text())["final"]
   assert final["positive_class"] == 1
@@ -110,6 +112,7 @@ def test_an_explicit_positive_class_reaches_the_run(fraud_run):
       skm.average_precision_score(y[rows] == 1, score), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_predict_and_export_apply_the_saved_standardisation(fraud_run, tmp_path):
   root, workdir, results, _, x, _ = fraud_run
   bundle, test_rows = _test_rows(results)
@@ -138,10 +141,11 @@ def test_predict_and_export_apply_the_saved_standardisation(fraud_run, tmp_path)
   np.testing.assert_allclose(probabilities, keras.ops.softmax(in_training).numpy(), atol=2e-6)
 
 
+@pytest.mark.slow
 def test_image_model_on_csv_is_one_line_naming_model_name(fraud_run):
   root = fraud_run[0]
-  result = launch(f"--config={DEFAULT}", "--config.data.source=csv",
-                  f"--config.data.path={root / 'fraud.csv'}", workdir=root / "mismatch")
+  result = launch_here(f"--config={DEFAULT}", "--config.data.source=csv",
+                       f"--config.data.path={root / 'fraud.csv'}", workdir=root / "mismatch")
   lines = _stderr_lines(result)
   assert result.returncode == 1 and len(lines) == 1, result.stderr
   assert lines[0] == ("error: model.name='small_cnn' needs images [H, W, C]; data.source='csv' "

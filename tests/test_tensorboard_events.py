@@ -71,11 +71,13 @@ def _plugin(runs, run, tag):
   return runs.SummaryMetadata(run, tag).plugin_data.plugin_name
 
 
+@pytest.mark.slow
 def test_one_run_holds_every_chart_and_its_hparams_session_the_final_metrics(run):
   _, _, runs, _ = run
   assert sorted(runs.Runs()) == [RUN, f"{RUN}/hparams"]  # no class runs by default
 
 
+@pytest.mark.slow
 def test_every_view_exists_with_its_kind_and_steps(run):
   workdir, _, runs, snapshots = run
   steps = sorted(snapshots)
@@ -99,6 +101,7 @@ def test_every_view_exists_with_its_kind_and_steps(run):
   assert histograms == {"weights/all", "tables/running"}
 
 
+@pytest.mark.slow
 def test_scalars_are_the_effective_weights_of_the_snapshots(run):
   workdir, results, runs, snapshots = run
   labels = np.load(os.path.join(workdir, "labels.npy"))
@@ -124,6 +127,7 @@ def test_scalars_are_the_effective_weights_of_the_snapshots(run):
         final["per_class_recall"][c], 1e-6)
 
 
+@pytest.mark.slow
 def test_no_constant_per_class_chart(run):
   _, _, runs, _ = run
   charts = per_class_charts(runs, RUN)
@@ -133,6 +137,7 @@ def test_no_constant_per_class_chart(run):
     assert len({v for values in lines.values() for v in values}) > 1, family
 
 
+@pytest.mark.slow
 def test_histograms_count_every_sample(run):
   _, _, runs, snapshots = run
   last = snapshots[max(snapshots)]["effective/weight"]
@@ -142,6 +147,7 @@ def test_histograms_count_every_sample(run):
   assert series(runs, RUN, "tables/running")[1][-1][:, 2].sum() == pytest.approx(last.size)
 
 
+@pytest.mark.slow
 def test_images_carry_their_labels(run):
   workdir, results, runs, _ = run
   tracked = json.load(open(os.path.join(workdir, "tracked.json")))["tracked"]
@@ -161,6 +167,7 @@ def test_images_carry_their_labels(run):
   assert f"ECE {results['final']['ece']:.4f}" in reliability
 
 
+@pytest.mark.slow
 def test_hparams_session_holds_the_final_metrics_and_every_kwarg(run):
   workdir, _, runs, _ = run
   session = f"{RUN}/hparams"
@@ -178,6 +185,7 @@ def test_hparams_session_holds_the_final_metrics_and_every_kwarg(run):
   assert hp["model.kwargs.hidden"].string_value == "(32,)"  # given in the config
 
 
+@pytest.mark.slow
 def test_config_classes_and_layout(run):
   workdir, results, runs, _ = run
   config = text(runs, RUN, "config")
@@ -194,6 +202,7 @@ def test_config_classes_and_layout(run):
   assert len(charts) == len(FAMILIES)  # not the class weight, which never moved
 
 
+@pytest.mark.slow
 def test_constants_are_reported_once_and_a_deferred_switch_is_charted(tmp_path):
   from framework import train
   parent = tmp_path / "runs"
@@ -223,6 +232,7 @@ def test_constants_are_reported_once_and_a_deferred_switch_is_charted(tmp_path):
   assert "alpha per class" not in layout(runs, "drw")
 
 
+@pytest.mark.slow
 def test_results_hold_best_and_last_accuracy(run):
   _, results, _, _ = run
   by_step = sorted((r["step"], r["accuracy"]) for r in results["history"])
@@ -232,6 +242,7 @@ def test_results_hold_best_and_last_accuracy(run):
   assert results["best_last"]["last_accuracy"] == results["final"]["accuracy"]
 
 
+@pytest.mark.slow
 def test_class_runs_are_opt_in_and_share_the_layout(tmp_path):
   from framework import train
   train.run(noisy_config(train__epochs=2, logging__max_class_runs=4), str(tmp_path / "c"),
@@ -297,6 +308,7 @@ def test_heatmap_columns_are_subsampled_keeping_first_and_last():
   assert recorder.kept_steps() == [0, 3, 6, 9]
 
 
+@pytest.mark.slow
 def test_final_snapshot_even_when_periodic_snapshots_are_off(tmp_path):
   from framework import train
   config = noisy_config(train__epochs=1, logging__snapshot_every_epochs=0,

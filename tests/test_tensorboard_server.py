@@ -13,6 +13,9 @@ import urllib.request
 import pytest
 
 from tests.tensorboard_run import RUN, noisy_run
+
+pytestmark = pytest.mark.slow  # every test trains or starts a process
+
 TIMEOUT_S = 180  # a loaded 2-core machine takes a while to start TensorBoard
 # The run's scalar metrics: 4 long-tailed classes, so many / medium / few-shot but no top-5.
 FINAL_METRICS = {"final/accuracy", "final/balanced_accuracy", "final/macro_f1",
