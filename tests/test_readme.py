@@ -12,7 +12,6 @@ import pytest
 
 import pytest
 
-pytestmark = pytest.mark.slow  # every test trains or starts a process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,6 +23,7 @@ def _block(title: str) -> str:
   return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
+@pytest.mark.slow  # trains
 def test_using_it_from_python(capsys):
   namespace = {}
   exec(compile(_block("Using it from Python"), "README.md", "exec"), namespace)  # noqa: S102
