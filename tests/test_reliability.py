@@ -100,7 +100,7 @@ def _wait_for(path, seconds=120):
   assert os.path.exists(path), f"{path} never appeared"
 
 
-EPOCHS = 400  # 2,000 steps in one compiled loop: long enough to be interrupted
+EPOCHS = 1200  # 6,000 steps in one compiled loop: a second or more, to be interrupted in
 LONG = FAST + ["--config.deterministic=True", f"--config.train.epochs={EPOCHS}",
                "--config.model.name=mlp", "--config.model.kwargs.hidden=(64,)",
                "--config.train.steps_per_loop=100000",
@@ -121,7 +121,7 @@ def loop_marker(path: str = ""):
 '''
 
 
-def marked(args, folder, marker):
+def with_loop_marker(args, folder, marker):
   """`args` with the loop_marker rule (written into `folder`) appending to `marker`."""
   module = folder / "loop_marker.py"
   module.write_text(LOOP_MARKER)
@@ -131,9 +131,10 @@ def marked(args, folder, marker):
 
 @pytest.fixture(scope="module")
 def whole_long_run(tmp_path_factory):
-  """The marked LONG run uninterrupted, the reference of the interrupted ones."""
+  """LONG with the loop marker, uninterrupted: the reference of the interrupted runs."""
   folder = tmp_path_factory.mktemp("long")
-  whole = launch_here(*marked(LONG, folder, folder / "steps.txt"), workdir=folder / "whole")
+  args = with_loop_marker(LONG, folder, folder / "steps.txt")
+  whole = launch_here(*args, workdir=folder / "whole")
   assert whole.returncode == 0, whole.stderr[-2000:]
   return folder / "whole"
 
@@ -142,7 +143,7 @@ def whole_long_run(tmp_path_factory):
 @pytest.mark.slow
 def test_a_signal_saves_a_checkpoint_and_the_relaunch_ends_identical(tmp_path, signal_number,
                                                                       whole_long_run):
-  args = marked(LONG, tmp_path, tmp_path / "steps.txt")
+  args = with_loop_marker(LONG, tmp_path, tmp_path / "steps.txt")
   stopped = tmp_path / "stopped"
   process = launch(*args, workdir=stopped, wait=False)
   _wait_for(tmp_path / "steps.txt")  # inside the (single, whole-run) compiled loop
@@ -265,12 +266,12 @@ def test_any_kwarg_from_the_command_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_help_is_fast_and_lists_fields_and_variants():
-  start = time.time()
+def test_help_lists_fields_and_variants():
+  """(That --help loads no TensorFlow, what makes it fast, is tests/test_launch.py's.)"""
   done = subprocess.run([sys.executable, os.path.join(ROOT, "launch.py"), "--help",
                          "--config=experiments/fmnist_lt.py"], cwd=ROOT, capture_output=True,
                         text=True, timeout=60)
-  assert done.returncode == 0 and time.time() - start < 10
+  assert done.returncode == 0
   assert "variants: ce, focal" in done.stdout and "train.batch_size = 128" in done.stdout
   assert "--list" in done.stdout
 

@@ -103,6 +103,7 @@ def test_no_snapshots_is_one_line(tmp_path):
     FinishedRun(str(tmp_path)).snapshots()
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_reading_files_loads_no_tensorflow(tmp_path):
   workdir = write_run(tmp_path / "run")
   code = textwrap.dedent(f"""

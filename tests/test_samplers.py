@@ -10,7 +10,7 @@ import tensorflow as tf
 from framework.data.stream import index_batches
 from framework.data.samplers import ClassSampler, class_probabilities
 from tests.test_launch import FAST, _checkpoint_values, launch, launch_here
-from tests.test_reliability import _wait_for, marked
+from tests.test_reliability import _wait_for, with_loop_marker
 
 COUNTS = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]  # CIFAR-10-LT, IR 100
 LABELS = np.repeat(np.arange(10), COUNTS)
@@ -59,13 +59,13 @@ def test_orders_are_pure_functions_of_seed_and_epoch():
 @pytest.mark.slow
 def test_a_resumed_run_with_a_sampler_ends_identical(tmp_path):
   args = FAST + ["--config.deterministic=True", "--config.data.sampler=class_balanced",
-                 "--config.train.epochs=300", "--config.model.name=mlp",
+                 "--config.train.epochs=1000", "--config.model.name=mlp",
                  "--config.model.kwargs.hidden=(64,)", "--config.train.steps_per_loop=100000",
-                 "--config.train.eval_every_epochs=300",
+                 "--config.train.eval_every_epochs=1000",
                  "--config.logging.snapshot_every_epochs=0"]
-  whole = marked(args, tmp_path, tmp_path / "whole_steps.txt")
+  whole = with_loop_marker(args, tmp_path, tmp_path / "whole_steps.txt")
   assert launch_here(*whole, workdir=tmp_path / "whole").returncode == 0
-  args = marked(args, tmp_path, tmp_path / "steps.txt")
+  args = with_loop_marker(args, tmp_path, tmp_path / "steps.txt")
   process = launch(*args, workdir=tmp_path / "stopped", wait=False)
   _wait_for(tmp_path / "steps.txt")  # inside the (single, whole-run) compiled loop
   process.send_signal(signal.SIGTERM)
