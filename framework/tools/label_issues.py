@@ -20,10 +20,9 @@ from framework.runs.reader import FinishedRun
 def _training_probabilities(run: FinishedRun) -> np.ndarray:
   """The softmax of the final model on the training split [N, C], the split rebuilt from
   the run's config (and checked against the run's data by `FinishedRun.data`)."""
-  from framework.evaluation.evaluator import Evaluator  # pylint: disable=g-import-not-at-top
+  from framework.evaluation.evaluator import run_evaluator  # pylint: disable=g-import-not-at-top
   train = run.data.train
-  logits = Evaluator(run.trained_model(), run.config.eval.batch_size, run.data.class_counts,
-                     transform=run.data.transform).logits(train)
+  logits = run_evaluator(run.trained_model(), run.config.eval, run.data).logits(train)
   probabilities = np.exp(logits - logits.max(1, keepdims=True))
   return probabilities / probabilities.sum(1, keepdims=True)
 

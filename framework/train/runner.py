@@ -39,6 +39,8 @@ class RunWiring:
   tracked: tracking.TrackedSet           # the examples whose weight trajectories are charted
   evaluation: actions_lib.Evaluation     # the test evaluation; `evaluation(step)`: metrics
   select_best: actions_lib.SelectBest | None  # with eval.select_best: the best model so far
+  effective: EffectiveWeights            # the weights the run trains with, as charted
+  charted: list[str]                     # the families a previous process had charted
   controller: Controller
 
 
@@ -82,14 +84,14 @@ def assemble(exp: experiment_lib.Experiment, rundir: RunDir, board: Board, *,
       evaluator, data.val, config.eval.select_best, rundir,
       lambda: export(exp.model, data, rundir, files.BEST_MODEL, False))
                  if config.eval.select_best else None)
-  tracked, effective = choose_tracked(exp), effective_weights(exp)
+  tracked, effective, live = choose_tracked(exp), effective_weights(exp), charted(rundir)
   actions = [
       actions_lib.History(rundir, spe),
       summaries.TrainingSummaries(
           board, exp.state, effective, lambda: current_learning_rate(exp.optimizer),
           lambda: int(exp.trainer.skipped.numpy()), tracked, data.class_names,
           tracking.row_labels(tracked, data.class_names, data.train.clean_labels),
-          log.summary_every_loops, log.heatmap_max_columns, OnlyMoving(charted(rundir)),
+          log.summary_every_loops, log.heatmap_max_columns, OnlyMoving(live),
           lambda live: rundir.write_json(files.CHARTED, live)),
       summaries.EvalSummaries(board, data.class_names),
       summaries.HParams(board, summaries.hparams(config, effective_kwargs(config))),
@@ -103,7 +105,7 @@ def assemble(exp: experiment_lib.Experiment, rundir: RunDir, board: Board, *,
                           evaluation=evaluation, checkpoint_dir=rundir.checkpoints,
                           max_checkpoints=t.max_checkpoints,
                           checkpoint_every_loops=t.checkpoint_every_loops)
-  return RunWiring(tracked, evaluation, select_best, controller)
+  return RunWiring(tracked, evaluation, select_best, effective, live, controller)
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, verbose: bool = True) -> dict:
@@ -137,11 +139,11 @@ def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool =
     wiring = assemble(exp, rundir, board, verbose=verbose)
     write_start(exp, rundir, wiring.tracked.to_json())
     start = wiring.controller.restore()
-    class_weight = effective_weights(exp).class_weight(exp.total_steps)
+    class_weight = wiring.effective.class_weight(exp.total_steps)
     summaries.write_header(board, start, config.to_json_best_effort(indent=1),
                            summaries.classes_text(data.class_names, data.class_counts,
                                                   class_weight, exp.schedule["drw_start_epoch"]),
-                           charted(rundir))
+                           wiring.charted)
     if start and verbose:
       print(f"Resuming from step {start} of {exp.total_steps} in {workdir}")
     step = wiring.controller.run()
