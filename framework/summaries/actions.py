@@ -37,12 +37,13 @@ from framework.weights.tables import split_key
 
 QUANTILES = (0, 10, 50, 90, 100)
 ZERO = 1e-6  # |w| below this counts as a zero weight (a sample switched off)
-# Hyperparameters shown as HParams columns besides every effective kwarg.
-HPARAM_FIELDS = ("data.source", "data.noise.kind", "data.noise.rate", "data.long_tail.profile",
-                 "data.long_tail.imbalance_ratio", "model.name", "loss.name", "rule.name",
-                 "class_weights.scheme", "class_weights.start_epoch", "optimizer.name",
-                 "optimizer.learning_rate", "optimizer.schedule", "train.batch_size",
-                 "train.epochs", "seed")
+# Hyperparameters shown as HParams columns besides every effective kwarg; `variant` names
+# the experiment's variant, so runs side by side read as the report's table does.
+HPARAM_FIELDS = ("variant", "data.source", "data.noise.kind", "data.noise.rate",
+                 "data.long_tail.profile", "data.long_tail.imbalance_ratio", "model.name",
+                 "loss.name", "rule.name", "class_weights.scheme", "class_weights.start_epoch",
+                 "optimizer.name", "optimizer.learning_rate", "optimizer.schedule",
+                 "train.batch_size", "train.epochs", "seed")
 # Families by where they are written: main-run scalars, per-class vectors, histograms.
 # A family is named "<kind>:<tag>"; the trajectories are one family, "trajectory".
 SCALAR, PER_CLASS, HISTOGRAM, CLASS_HISTOGRAM = "scalar", "class", "histogram", "class_histogram"
