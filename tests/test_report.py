@@ -113,8 +113,29 @@ def test_a_shot_group_without_classes_is_left_out_of_its_cell(tmp_path):
   for seed, few in enumerate([None, 0.3, 0.5]):  # results.json holds NaN as null
     fake_run(tmp_path / f"s{seed}", "ce", seed, _final(0.5, few_shot_accuracy=few))
   table = summary_table(group_runs(collect_runs([str(tmp_path)]).runs))
-  assert table.cells[0]["few_shot_accuracy"].text() == "40.0 ± 14.1"
-  assert table.cells[0]["few_shot_accuracy"].count == 2
+  assert table.rows[0].cells["few_shot_accuracy"].text() == "40.0 ± 14.1"
+  assert table.rows[0].cells["few_shot_accuracy"].count == 2
+
+
+def test_a_post_hoc_evaluation_is_a_row_of_its_own(tmp_path):
+  for seed, (plain, adjusted) in enumerate([(0.5, 0.7), (0.6, 0.9)]):
+    final = {**_final(plain), "posthoc/balanced_accuracy": adjusted, "posthoc/macro_f1": 0.5,
+             "posthoc/min_recall": 0.2}
+    fake_run(tmp_path / "posthoc" / f"s{seed}", "posthoc", seed, final,
+             {"best_accuracy": 0.8, "last_accuracy": 0.7})
+  fake_run(tmp_path / "ce" / "s0", "ce", 0, _final(0.4))
+  status, out, err = _report(tmp_path, str(tmp_path / "posthoc"), str(tmp_path / "ce"))
+  assert status == 0, err
+  assert out.splitlines()[:5] == [
+      "| variant | evaluation | balanced accuracy (%) | macro-F1 (%) | min recall (%) | "
+      "best accuracy (%) | last accuracy (%) | seeds |",
+      "|---|---|---:|---:|---:|---:|---:|---:|",
+      "| posthoc | plain | 55.0 ± 7.1 | 50.0 ± 0.0 | 10.0 ± 0.0 | 80.0 ± 0.0 | 70.0 ± 0.0 | 2 |",
+      "| posthoc | posthoc | 80.0 ± 14.1 | 50.0 ± 0.0 | 20.0 ± 0.0 | - | - | 2 |",
+      "| ce | plain | 40.0 | 50.0 | 10.0 | - | - | 1 |"]
+  rows = _rows(tmp_path / "report" / "table.csv")
+  assert [(r["variant"], r["evaluation"]) for r in rows] == [
+      ("posthoc", "plain"), ("posthoc", "posthoc"), ("ce", "plain")]
 
 
 def test_unfinished_runs_are_left_out_with_a_note(tmp_path):
