@@ -29,14 +29,17 @@ INSTALL = 'pip install -e ".[report]"'
 HISTORY_METRICS = (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"),
                    ("macro_f1", "macro-F1"), ("min_recall", "min recall"), ("ece", "ECE"))
 _MAX_NAMED_CLASSES = 30  # more classes than this: no class names on the recall figure
-_PANEL = (4.2, 3.2)      # inches per panel
+_PANEL = (4.2, 3.2)      # inches per panel of a figure of panels
+_SINGLE = (7.5, 4.8)     # inches of a figure of one plot
 
 
 def _figure(panels: int, columns: int = 3) -> tuple[Figure, list]:
+  """A figure of `panels` plots, `columns` to a row."""
   from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
   columns = min(columns, panels)
   rows = -(-panels // columns)
-  figure = Figure(figsize=(_PANEL[0] * columns, _PANEL[1] * rows), layout="constrained")
+  size = _SINGLE if panels == 1 else (_PANEL[0] * columns, _PANEL[1] * rows)
+  figure = Figure(figsize=size, layout="constrained")
   axes = figure.subplots(rows, columns, squeeze=False).ravel()
   for unused in axes[panels:]:
     unused.set_visible(False)
@@ -69,8 +72,9 @@ def recall_by_count(groups: Sequence[Group]) -> Figure | None:
   if not drawn:
     return None
   figure, (ax,) = _figure(1)
-  figure.set_size_inches(7.5, 4.8)
-  same_counts = all(np.allclose(r.counts, drawn[0][2].counts) for _, _, r in drawn)
+  first = drawn[0][2].counts
+  same_counts = all(r.counts.shape == first.shape and np.allclose(r.counts, first)
+                    for _, _, r in drawn)
   for i, group, recall in drawn:
     x = recall.counts[recall.recall.x.astype(int)]
     ax.errorbar(x, 100 * recall.recall.mean, yerr=np.nan_to_num(100 * recall.recall.std),
@@ -79,6 +83,8 @@ def recall_by_count(groups: Sequence[Group]) -> Figure | None:
       for name, xi, yi in zip(recall.names, x, 100 * recall.recall.mean):
         ax.annotate(name, (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points")
   ax.set_xscale("log")
+  for axis_ticks in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
+    axis_ticks("{x:g}")  # counts as numbers (20, 30), not powers of ten
   ax.set_xlabel("training examples of the class")
   ax.set_ylabel("test recall (%)")
   ax.set_ylim(-5, 105)
@@ -131,7 +137,6 @@ def noise_weights(groups: Sequence[Group]) -> Figure | None:
   if not drawn:
     return None
   figure, (ax,) = _figure(1)
-  figure.set_size_inches(7.5, 4.8)
   for i, group, (clean, noisy) in drawn:
     _band(ax, clean, _colour(i), f"{group.label}: clean labels")
     _band(ax, noisy, _colour(i), f"{group.label}: noisy labels", linestyle="--")
@@ -163,8 +168,8 @@ def reliability(groups: Sequence[Group]) -> Figure | None:
     ax.set_ylim(0, 1)
     ax.set_xlabel("confidence (largest softmax probability)")
     ax.set_ylabel("accuracy")
-    ax.set_title(f"{textwrap.fill(group.label, 50)}\nECE {100 * bins.ece:.1f}% ({len(group.runs)} runs pooled)",
-                 fontsize=9)
+    pooled = f"ECE {100 * bins.ece:.1f}% ({len(group.runs)} runs pooled)"
+    ax.set_title(f"{textwrap.fill(group.label, 50)}\n{pooled}", fontsize=9)
   _legend(figure, axes[0])
   figure.suptitle("reliability (test)")
   return figure
