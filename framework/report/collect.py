@@ -47,10 +47,11 @@ def _runs_under(root: str) -> list[str]:
 
 def _expand(name: str) -> list[str]:
   """The run workdirs `name` (a path or a glob) stands for; a ConfigError when none."""
-  matches = sorted(glob.glob(name)) if glob.has_magic(name) else [name]
+  is_glob = any(c in name for c in "*?[")
+  matches = sorted(glob.glob(name)) if is_glob else [name]
   folders = [m for m in matches if os.path.isdir(m)]
   if not folders:
-    what = "matches no folder" if glob.has_magic(name) else (
+    what = "matches no folder" if is_glob else (
         "is not a folder" if os.path.exists(name) else "does not exist")
     raise ConfigError(f"--runs: {name!r} {what}; {_ALLOWED}")
   workdirs = [w for folder in folders for w in _runs_under(folder)]
