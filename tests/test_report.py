@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from framework.config import base_config, load_experiment
+from framework.config import base_config, load_experiment, set_fields
 from framework.report import __main__ as command
 from framework.report import collect_runs, figures, group_runs, summary_table
 from framework.runs import RunDir, files
@@ -28,12 +28,7 @@ def fake_run(workdir, variant="ce", seed=0, final=None, best_last=None, history=
   noise.npz and weight snapshots {step: per-sample weights}."""
   config = base_config()
   config.variant, config.seed, config.data.seed = variant, seed, seed
-  for dotted, value in fields.items():
-    node = config
-    *path, name = dotted.split("__")
-    for key in path:
-      node = node[key]
-    node[name] = value
+  set_fields(config, fields)
   run = RunDir(str(workdir))
   run.create()
   run.write_json(files.CONFIG, config.to_dict())
@@ -164,6 +159,15 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, make, given, expected):
   assert status == 2 and not out
   assert len(err.strip().splitlines()) == 1 and err.startswith("report: --runs")
   assert expected in err
+
+
+def test_an_out_that_is_a_file_is_one_line_and_exit_code_2(tmp_path):
+  fake_run(tmp_path / "run", final=_final(0.5))
+  (tmp_path / "report").write_text("not a folder")
+  status, out, err = _report(tmp_path, str(tmp_path / "run"))
+  assert status == 2 and not out
+  assert err == (f"report: --out={str(tmp_path / 'report')!r} is a file; allowed: a folder "
+                 "(made if missing)\n")
 
 
 def test_names_are_runs_roots_or_globs_each_run_once(tmp_path):

@@ -12,6 +12,7 @@ import dataclasses
 import os
 from typing import Iterable
 
+from framework.errors import ConfigError
 from framework.report import figures
 from framework.report.collect import collect_runs
 from framework.report.groups import group_runs
@@ -38,20 +39,22 @@ def _runs_section(table: Table) -> list[str]:
 
 def write_report(names: Iterable[str], out: str) -> Report:
   """Reads the runs `names` (paths or globs) stand for and writes their report in `out`."""
+  if os.path.exists(out) and not os.path.isdir(out):
+    raise ConfigError(f"--out={out!r} is a file; allowed: a folder (made if missing)")
   collected = collect_runs(names)
   table = summary_table(group_runs(collected.runs))
   notes = list(collected.notes)
   os.makedirs(out, exist_ok=True)
-  drawn = []
-  if figures.have_matplotlib():
-    drawn = figures.write_figures(table.groups, os.path.join(out, FIGURES_DIR))
-  else:
-    notes.append(f"figures skipped: matplotlib is not installed ({figures.INSTALL})")
   markdown = table.to_markdown()
   with open(os.path.join(out, "table.md"), "w") as f:
     f.write(markdown + "\n")
   with open(os.path.join(out, "table.csv"), "w") as f:
     f.write(table.to_csv())
+  drawn = []
+  if figures.have_matplotlib():
+    drawn = figures.write_figures(table.groups, os.path.join(out, FIGURES_DIR))
+  else:
+    notes.append(f"figures skipped: matplotlib is not installed ({figures.INSTALL})")
   lines = ["# Report", "", "Test metrics in percent: mean ± sample std over seeds.", "",
            markdown, ""]
   lines += _runs_section(table) + [""]
