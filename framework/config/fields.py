@@ -77,7 +77,8 @@ FIELDS: dict[str, Field] = {
                              "size; files: 224)"),
     "data.augment": Field("none", Registered("framework.data.augment:AUGMENTATIONS"),
                           "training augmentation of images"),
-    "data.crop_padding": Field(4, integer(0), "crop_flip: zero padding before the random crop"),
+    "data.crop_padding": Field(4, integer(0), "crop_flip, reflect_crop_flip: padding before the "
+                            "random crop"),
     "data.mean": Field((), sequence_of(number(), "numbers"), "per-channel mean of pixels in "
                        "[0, 1] (empty: the source's default, else 0)"),
     "data.std": Field((), sequence_of(number(), "numbers"),
