@@ -31,8 +31,9 @@ Recipes, each the one its source's code trains (REFERENCE.md, "Authors' recipes"
   MENON_RECIPE google-research `logit_adjustment` (TensorFlow 2 / Keras, so Keras's SGD):
                bottleneck ResNet-32 with projection shortcuts, Nesterov momentum 0.9, batch
                128, 1,241 epochs, warm-up 20, x0.1 / 0.01 / 0.001 at 604 / 926 / 1,128, Keras
-               L2 1e-4 (= weight_decay 2e-4 here, which halves it) on the kernels, pixels
-               x / 255 - 0.5, zero pad 4, crop, flip.
+               L2 1e-4 (= weight_decay 2e-4 here, which halves it) on the kernels (the
+               code also decays the dense bias), pixels x / 255 - 0.5, zero pad 4, crop,
+               flip.
 
 Variants quoting a figure (published top-1 %, IR 100 / IR 10, REFERENCE.md):
   ldam_drw_cao          LDAM (s 30, max margin 0.5, cosine head) with DRW (beta 0.9999 from
@@ -51,8 +52,8 @@ logit_adjusted_ldam_recipe, balanced_softmax_ldam_recipe, posthoc_ldam_recipe.
 
 What the ports do not reproduce: Menon's warm-up rises per step from 0 and its crop pads
 the normalised image with zeros (here per epoch, (e + 1) / 20, and zero pixels); Cui's
-shortcut average-pools where this ResNet-32 subsamples; Cui's and Menon's classifier
-biases keep their own initialisation / decay (see the recipes).
+shortcut average-pools where this ResNet-32 subsamples; Cui's code spares the classifier's
+bias from weight decay, Menon's decays it and draws the head's kernel from N(0, 0.01).
 """
 
 from framework.config import base_config, with_variant
