@@ -15,8 +15,9 @@ count falls on the epoch boundary nearest to it:
                   label is redrawn from all C classes with p 0.4 (`symmetric`); torch's SGD
                   momentum 0.9 Nesterov, wd 5e-4 on every parameter, batch 100, lr 0.1
                   /10 at iterations 18,000 and 19,000 of 20,000; reflect pad 4, crop, flip;
-                  its mean / std. At 490 steps an epoch: 41 epochs (20,090 iterations), the
-                  drops at epochs 37 and 39 (iterations 18,130 and 19,110).
+                  its mean / std. The script draws each batch afresh (no epochs); here, at
+                  490 steps an epoch: 41 epochs (20,090 iterations), the drops at epochs 37
+                  and 39 (iterations 18,130 and 19,110).
   REN_RECIPE      uber-research/learning-to-reweight-examples (TensorFlow 1):
                   `cifar-wide-resnet-28-10.prototxt` - momentum 0.9 with the rate outside
                   the buffer (torch's form), wd 2e-4 (tf.nn.l2_loss: 0.5 wd |w|^2, taken on
