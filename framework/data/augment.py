@@ -139,8 +139,9 @@ def _resize(x: tf.Tensor, size: Sequence[int]) -> tf.Tensor:
 
 def _pad_crop_flip(x: tf.Tensor, padding: int, randoms: tf.Tensor,
                    mode: str = "CONSTANT") -> tf.Tensor:
-  """Pads by `padding` (tf.pad's `mode`: zeros or a reflection), crops back to size at per-example offsets floor(u * (2p + 1))
-  (randoms[:, 2:4]) and flips where randoms[:, 4] < 0.5, as two gathers of pixels."""
+  """Pads by `padding` (tf.pad's `mode`: zeros or a reflection), crops back to size at
+  per-example offsets floor(u * (2p + 1)) (randoms[:, 2:4]) and flips where randoms[:, 4] <
+  0.5, as two gathers of pixels."""
   height, width = x.shape[1], x.shape[2]
   padded = tf.pad(x, [[0, 0], [padding, padding], [padding, padding], [0, 0]], mode)
   span = 2 * padding + 1
