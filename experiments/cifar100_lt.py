@@ -8,11 +8,11 @@ variants first take 10 clean images a class. Recipes and variants: see cifar10_l
 logit-adjustment code trains CIFAR-100-LT longer: 1,419 epochs, warm-up 22, x0.1 / 0.01 /
 0.001 at 691 / 1,059 / 1,290 (`utils.py` dataset_mappings).
 
-Published top-1 % (ResNet-32, REFERENCE.md), IR 100 / IR 10: ldam_drw_cao 42.04 / 58.71,
-sigmoid_focal_cui 38.41 / 55.78, mwnet_shu 42.09 / 58.46, l2rw_shu 40.23 / 53.73,
-logit_adjusted_menon 43.89 at IR 100 (the code's README: 44.06). cb_sigmoid_focal_cui
-quotes none here: the paper's best CIFAR-100-LT class-balanced runs (39.60 / 57.99) used
-settings REFERENCE.md does not record.
+Published top-1 % (ResNet-32; REFERENCE.md, "Published results"), IR 100 / IR 10:
+ldam_drw_cao 42.04 / 58.71, sigmoid_focal_cui 38.41 / 55.78, mwnet_shu 42.09 / 58.46,
+l2rw_shu 40.23 / 53.73, logit_adjusted_menon 43.89 at IR 100 (the code's README: 44.06).
+cb_sigmoid_focal_cui quotes none here: the paper's best CIFAR-100-LT class-balanced runs
+(39.60 / 57.99) used settings REFERENCE.md does not record.
 """
 
 from framework.experiments.cifar10_lt import VARIANTS as CIFAR10_VARIANTS

@@ -35,7 +35,7 @@ Recipes, each the one its source's code trains (REFERENCE.md, "Authors' recipes"
                code also decays the dense bias), pixels x / 255 - 0.5, zero pad 4, crop,
                flip.
 
-Variants quoting a figure (published top-1 %, IR 100 / IR 10, REFERENCE.md):
+Variants quoting a figure (top-1 %, IR 100 / IR 10; REFERENCE.md, "Published results"):
   ldam_drw_cao          LDAM (s 30, max margin 0.5, cosine head) with DRW (beta 0.9999 from
                         0.8 of the run, torch's weighted mean): 77.03 / 88.16.
   sigmoid_focal_cui     sigmoid focal loss, gamma 1: 70.38 / 86.66.

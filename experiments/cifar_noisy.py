@@ -34,7 +34,7 @@ count falls on the epoch boundary nearest to it:
                   flip. The published figure is "at the 84th epoch": the run ends there
                   (train.epochs 84; the drop at 100 is never reached).
 
-Variants (published top-1 % at 40%, REFERENCE.md):
+Variants (top-1 % at 40% noise; REFERENCE.md, "Published results"):
   ce_shu                  cross-entropy in the Meta-Weight-Net setting: 68.07 (C-10), 51.11
                           (C-100). The default.
   mwnet_shu               Meta-Weight-Net, V by SGD 1e-3 (momentum 0.9, Nesterov, wd 5e-4)
