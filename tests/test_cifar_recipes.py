@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 import numpy as np
 import pytest
@@ -214,3 +215,27 @@ def test_the_meta_set_is_taken_before_the_cut():
   """REFERENCE.md: 12,380 training images at CIFAR-10 IR 100 after 10 a class."""
   assert protocol.exponential_profile(np.full(10, 5000 - 10), 100.0).sum() == 12_380
   assert protocol.exponential_profile(np.full(10, 5000), 100.0).sum() == 12_406
+
+
+# REFERENCE.md, "Published results" (top-1 %): the figures each source-named variant quotes
+_PUBLISHED = {
+    "ldam_drw_cao": ("77.03", "88.16", "42.04", "58.71"),
+    "sigmoid_focal_cui": ("70.38", "86.66", "38.41", "55.78"),
+    "cb_sigmoid_focal_cui": ("74.57",),
+    "mwnet_shu": ("75.21", "87.84", "42.09", "58.46", "89.27", "67.73"),
+    "l2rw_shu": ("74.16", "85.19", "40.23", "53.73"),
+    "logit_adjusted_menon": ("77.67", "43.89"),
+    "ce_shu": ("68.07", "51.11"),
+    "l2rw_ren": ("86.92",),
+    "data_parameters_saxena": ("71", "50.0"),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(_PUBLISHED))
+def test_the_readme_table_quotes_each_variants_published_figures(variant):
+  readme = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "README.md")
+  with open(readme, encoding="utf-8") as f:
+    rows = " ".join(line for line in f if line.startswith("|") and f"`{variant}`" in line)
+  assert rows, f"{variant} is not in the README's CIFAR table"
+  assert all(figure in rows for figure in _PUBLISHED[variant]), rows
