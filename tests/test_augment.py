@@ -89,6 +89,24 @@ def test_crop_flip_is_pad_crop_flip_from_the_same_uniforms():
   assert 0 < (u[:, 4] < 0.5).sum() < 16
 
 
+def test_reflect_crop_flip_mirrors_the_border_without_repeating_the_edge():
+  """torch's F.pad(mode="reflect") = NumPy's "reflect": row -1 is row 1, not row 0."""
+  rng = np.random.default_rng(1)
+  images, u, p = _images(rng, 16, 8, 8), _uniforms(rng, 16), 3
+  t = InputTransform((8, 8, 3), "reflect_crop_flip", p, 255.0, MEAN, STD)
+  got = t.train(tf.constant(images), tf.constant(u)).numpy()
+  for image, r, out in zip(images, u, got):
+    span = 2 * p + 1
+    oy = min(int(np.floor(r[2] * np.float32(span))), 2 * p)
+    ox = min(int(np.floor(r[3] * np.float32(span))), 2 * p)
+    padded = np.pad(image.astype(np.float64), ((p, p), (p, p), (0, 0)), mode="reflect")
+    crop = padded[oy:oy + 8, ox:ox + 8]
+    np.testing.assert_allclose(out, _normalise(crop[:, ::-1] if r[4] < 0.5 else crop),
+                               atol=1e-5)
+  np.testing.assert_allclose(t.eval(tf.constant(images)).numpy(), _normalise(images),
+                             atol=1e-5)  # evaluation: untouched
+
+
 def test_crop_flip_resizes_first_and_eval_is_a_plain_resize():
   rng = np.random.default_rng(1)
   images, u = _images(rng, 6, 16, 12), _uniforms(rng, 6)

@@ -126,7 +126,7 @@ def test_a_name_field_consults_its_registry():
                              "one_device, tpu"),
     ("optimizer.name", "lion", "is not a known optimizer; known: adam, adamw, sgd, torch_sgd"),
     ("data.augment", "cutout", "is not a known augmentation; known: crop_flip, none, "
-                               "resized_crop_flip"),
+                               "reflect_crop_flip, resized_crop_flip"),
     ("precision", "float8", "must be one of float32, mixed_float16, mixed_bfloat16"),
     ("optimizer.weight_decay_mode", "l1", "must be one of l2, l2_all, decoupled"),
     ("eval.select_best", "f1", "must be one of '', accuracy, balanced_accuracy, macro_f1, "

@@ -259,10 +259,11 @@ def small(tmp_path_factory):
 
 
 @pytest.mark.parametrize("spec, overrides", [
-    # the LDAM-DRW recipe as written (ResNet-32, SGD, warm-up, l2_all), DRW from epoch 1
-    ("cifar10_lt:ldam_drw", {"class_weights.start_epoch": 1}),
+    # the LDAM-DRW recipe as written (ResNet-32, torch's SGD, warm-up, l2_all), DRW from epoch 1
+    ("cifar10_lt:ldam_drw_cao", {"class_weights.start_epoch": 1}),
     # the noisy recipe's rule and data on a narrow WRN (WRN-28-10 is too slow for a CPU test)
-    ("cifar_noisy:mwnet", {"model.kwargs": {"depth": 10, "width": 1}, "data.val_per_class": 10}),
+    ("cifar_noisy:mwnet_shu", {"model.kwargs": {"depth": 10, "width": 1},
+                               "data.val_per_class": 10}),
 ])
 @pytest.mark.slow
 def test_paper_configs_run_on_fake_cifar(small, tmp_path, spec, overrides):
@@ -277,10 +278,11 @@ def test_paper_configs_run_on_fake_cifar(small, tmp_path, spec, overrides):
     c.data.long_tail.imbalance_ratio = 10.0
   c.train.epochs, c.train.batch_size, c.train.val_batch_size = 2, 32, 20
   c.train.eval_every_epochs = 1
+  c.data.drop_remainder = True  # full batches only: the step count below
   for field, value in overrides.items():
     section, key = field.split(".")
     c[section][key] = value
   results = train.run(c, str(tmp_path / "run"), verbose=False)
   assert results["step"] == 2 * (sum(results["class_counts"]) // 32) > 0
   assert np.isfinite(results["final"]["accuracy"])
-  assert results["config"]["optimizer"]["name"] == "sgd"
+  assert results["config"]["optimizer"]["name"] == "torch_sgd"

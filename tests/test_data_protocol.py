@@ -187,6 +187,25 @@ def test_class_flip_noise_moves_to_next_class():
   assert abs(mask.mean() - 0.3) < 0.04  # binomial sd 0.008 on 3000
 
 
+def test_uniform_ren_noise_redraws_the_first_share_below_the_last_class():
+  """floor(0.4 n) labels, the first in permutation order, become floor(U(0, C - 1))."""
+  bundle = build(make_cfg(noise=dict(kind="uniform_ren", rate=0.4), **SYNTH))
+  train, corrupted = bundle.train, int(0.4 * len(bundle.train))
+  np.testing.assert_array_equal(train.labels[corrupted:], train.clean_labels[corrupted:])
+  drawn = np.bincount(train.labels[:corrupted], minlength=5)
+  assert drawn[4] == 0 and (abs(drawn[:4] / corrupted - 0.25) < 0.04).all()
+  assert abs(train.noise_mask[:corrupted].mean() - 0.8) < 0.04  # a drawn label may stay
+
+
+def test_permuted_noise_shuffles_the_first_share_among_itself():
+  bundle = build(make_cfg(noise=dict(kind="permuted", rate=0.4), **SYNTH))
+  train, corrupted = bundle.train, int(0.4 * len(bundle.train))
+  np.testing.assert_array_equal(train.labels[corrupted:], train.clean_labels[corrupted:])
+  np.testing.assert_array_equal(np.sort(train.labels[:corrupted]),
+                                np.sort(train.clean_labels[:corrupted]))
+  assert abs(train.noise_mask[:corrupted].mean() - 0.8) < 0.04  # 5 balanced classes
+
+
 def test_determinism_by_seed():
   cfg = dict(noise=dict(kind="symmetric", rate=0.4), val_per_class=10, **SYNTH)
   a, b = build(make_cfg(**cfg)), build(make_cfg(**cfg))

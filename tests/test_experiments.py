@@ -67,7 +67,8 @@ def test_variant_builds_valid_components(filename, variant):
   start_epoch = resolve_schedule(c, steps_per_epoch=10)["drw_start_epoch"]
   weighting = build_class_weighting(c.class_weights, counts, start_epoch=start_epoch)
   assert weighting.weights.shape == (3,) and (weighting.weights > 0).all()
-  shape = {"small_cnn": (8, 8, 1), "resnet32": (32, 32, 3), "wrn": (32, 32, 3)}.get(
+  shape = {"small_cnn": (8, 8, 1), "resnet32": (32, 32, 3), "resnet32_bottleneck": (32, 32, 3),
+           "wrn": (32, 32, 3)}.get(
       c.model.name, (16,))
   model = MODELS.build(c.model.name, c.model.kwargs, field="model",
                        context={"input_shape": shape, "num_classes": 3})
@@ -159,19 +160,27 @@ def test_fmnist_noisy_variants_keep_the_protocol():
     assert (c.data.source, c.data.noise.rate, c.data.train_size, c.data.val_per_class,
             c.model.name, c.train.batch_size, c.train.epochs) == (
                 "fashion_mnist", 0.5, 10000, 100, "mlp", 128, 40)
-  paper = load_experiment(os.path.join(_REPO, "experiments", "cifar_noisy.py")).get_config("ce")
-  for v in ("ce_sgd", "mwnet_sgd"):  # the CIFAR recipe's optimiser, as written there
-    assert m.get_config(v).optimizer.to_dict() == paper.optimizer.to_dict()
+  paper = load_experiment(os.path.join(_REPO, "experiments", "cifar_noisy.py")).get_config(
+      "mwnet_shu").optimizer
+  for v in ("ce_sgd", "mwnet_sgd"):  # the CIFAR recipe's rate, momentum and decay
+    o = m.get_config(v).optimizer
+    assert (o.learning_rate, o.kwargs.to_dict(), o.weight_decay) == (
+        paper.learning_rate, paper.kwargs.to_dict(), paper.weight_decay)
   assert m.get_config("mwnet_sgd").rule.kwargs.inner_lr == "model"
-  assert m.get_config("ce_wd").optimizer.weight_decay == paper.optimizer.weight_decay
+  assert m.get_config("ce_wd").optimizer.weight_decay == paper.weight_decay
 
 
 # The epochs each experiment's schedule named as integers before fractions of the run
 # (warm-up, decay epochs, DRW start), at its default length: by file, then by variant.
 _EPOCHS_BEFORE_FRACTIONS = {
-    "cifar10_lt.py": {"*": (5, [160, 180], 0), "ldam_drw": (5, [160, 180], 160)},
-    "cifar100_lt.py": {"*": (5, [160, 180], 0), "ldam_drw": (5, [160, 180], 160)},
-    "cifar_noisy.py": {"*": (0, [36, 38], 0)},
+    "cifar10_lt.py": {"*": (5, [160, 180], 0), "ldam_drw_cao": (5, [160, 180], 160),
+                      "mwnet_shu": (0, [80, 90], 0), "l2rw_shu": (0, [80, 90], 0),
+                      "logit_adjusted_menon": (20, [604, 926, 1128], 0)},
+    "cifar100_lt.py": {"*": (5, [160, 180], 0), "ldam_drw_cao": (5, [160, 180], 160),
+                       "mwnet_shu": (0, [80, 90], 0), "l2rw_shu": (0, [80, 90], 0),
+                       "logit_adjusted_menon": (22, [691, 1059, 1290], 0)},
+    "cifar_noisy.py": {"*": (0, [37, 39], 0), "l2rw_ren": (0, [91, 114], 0),
+                       "data_parameters_saxena": (0, [80, 100], 0)},
     "fmnist_lt.py": {"*": (0, [], 0), "ldam_drw": (0, [], 8)},
     "fmnist_noisy.py": {"*": (0, [], 0), "ce_sgd": (0, [36, 38], 0),
                         "mwnet_sgd": (0, [36, 38], 0)},
@@ -193,8 +202,9 @@ def test_schedules_resolve_to_the_epochs_of_before(filename, variant):
 
 @pytest.mark.parametrize("spec, epochs, warmup, decays, drw", [
     ("fmnist_lt:ldam_drw", 20, 0, [], 16), ("fmnist_lt:ldam_drw", 15, 0, [], 12),
-    ("fmnist_noisy:ce_sgd", 20, 0, [18, 19], 0), ("cifar_noisy:mwnet", 80, 0, [72, 76], 0),
-    ("cifar10_lt:ldam_drw", 100, 5, [80, 90], 80), ("cifar100_lt:ce", 50, 5, [40, 45], 0)])
+    ("fmnist_noisy:ce_sgd", 20, 0, [18, 19], 0),
+    ("cifar10_lt:ldam_drw_cao", 100, 5, [80, 90], 80),
+    ("cifar100_lt:ce_ldam_recipe", 50, 5, [40, 45], 0)])
 def test_schedules_follow_another_length(spec, epochs, warmup, decays, drw):
   name, variant = spec.split(":")
   c = load_experiment(name).get_config(variant)

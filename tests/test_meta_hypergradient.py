@@ -120,3 +120,32 @@ def test_meta_alpha_rule_takes_an_exponentiated_step_on_the_hypergradient():
   view = Tables({"weight": tf.ones([B])}, {"alpha": tf.constant(alpha0, tf.float32)})
   new = rule.meta(view, Batch(tf.range(B), labels), ctx)
   np.testing.assert_allclose(new.per_class["alpha"], step / step.mean(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_mwnet_sgd_steps_v_by_torch_sgd_on_the_normalised_hypergradient(nesterov):
+  """meta_optimizer="sgd": two torch-SGD steps on V (momentum 0.9, wd 5e-4), each on the
+  hypergradient through weights normalised by their sum, re-derived in NumPy."""
+  ctx, labels = _problem()
+  ctx = ctx._replace(base_weight=tf.cast(ctx.base_weight, tf.float32))
+  ctx64 = ctx._replace(base_weight=tf.cast(ctx.base_weight, tf.float64))
+  rule = RULES.build("mwnet", {"inner_lr": LR, "meta_lr": 0.1, "weight_decay": 5e-4,
+                               "hidden": 8, "seed": 3, "normalize": True, "init": "random",
+                               "meta_optimizer": "sgd", "meta_nesterov": nesterov})
+  view = rule.init(B, C)
+  assert set(view.shared) == {"vnet", "momentum"}
+  theta = {k: v.astype(np.float64) for k, v in init_vnet(8, seed=3).items()}
+  buffer = {k: np.zeros_like(v) for k, v in theta.items()}
+  for _ in range(2):
+    grads, _ = vnet_hypergradient({k: tf.constant(v) for k, v in theta.items()}, ctx64, labels,
+                                  LR, normalize=True)
+    for k in theta:
+      g = grads[k].numpy() + 5e-4 * theta[k]
+      buffer[k] = 0.9 * buffer[k] + g
+      theta[k] = theta[k] - 0.1 * (g + 0.9 * buffer[k] if nesterov else buffer[k])
+    view = rule.meta(view, Batch(tf.range(B), labels), ctx)
+  for k in theta:
+    np.testing.assert_allclose(view.shared["vnet"][k], theta[k], rtol=2e-4, atol=1e-6)
+  v = vnet({k: tf.constant(t) for k, t in theta.items()},
+           ctx.per_example_loss(ctx.params, ctx.features, labels)).numpy()
+  np.testing.assert_allclose(view.per_sample["weight"], v * B / v.sum(), rtol=2e-4)

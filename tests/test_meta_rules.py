@@ -16,6 +16,12 @@ from framework.weights.rule import RULES
     ("mwnet", {"meta_lr": -1e-3}, "meta_lr=-0.001"),
     ("mwnet", {"weight_decay": -1}, "weight_decay=-1"),
     ("mwnet", {"hidden": 0}, "hidden=0"),
+    ("mwnet", {"meta_optimizer": "rmsprop"}, "meta_optimizer='rmsprop'"),
+    ("mwnet", {"meta_nesterov": True}, "meta_nesterov=True"),  # Adam has no Nesterov
+    ("mwnet", {"meta_optimizer": "sgd", "meta_momentum": 1.0}, "meta_momentum=1.0"),
+    ("mwnet", {"meta_optimizer": "sgd", "meta_momentum": 0, "meta_nesterov": True},
+     "meta_nesterov=True"),
+    ("mwnet", {"meta_optimizer": "sgd", "meta_nesterov": "yes"}, "meta_nesterov='yes'"),
     ("meta_alpha", {"meta_lr": 0}, "meta_lr=0"),
     ("meta_alpha", {"inner_lr": "x"}, "inner_lr='x'"),
 ])

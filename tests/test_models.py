@@ -139,7 +139,8 @@ def test_bad_backbone_kwargs_are_config_errors(kwargs, field):
 
 
 @pytest.mark.parametrize("name, kwargs", [("resnet20", {"head": "cosine"}),
-                                          ("wrn", {"depth": 10, "width": 1})])
+                                          ("wrn", {"depth": 10, "width": 1}),
+                                          ("resnet32_bottleneck", {})])
 def test_models_survive_save_and_load(tmp_path, name, kwargs):
   model = _build(name, **kwargs)
   x = np.random.default_rng(2).normal(size=(2, 32, 32, 3)).astype(np.float32)
@@ -147,6 +148,15 @@ def test_models_survive_save_and_load(tmp_path, name, kwargs):
   loaded = keras.saving.load_model(tmp_path / "model.keras")
   np.testing.assert_allclose(loaded(x), model(x), rtol=1e-5, atol=1e-6)
   assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
+
+
+def test_bottleneck_resnet32_sees_the_image_padded_by_three():
+  """The logit-adjustment code's stem: zero pad 3, a valid 3x3 conv: 36 x 36 maps, then
+  strides 1, 2, 2 to 9 x 9 before pooling."""
+  model = _build("resnet32_bottleneck")
+  assert model.get_layer("stem_conv").output.shape[1:3] == (36, 36)
+  assert model.get_layer("final_bn").output.shape[1:] == (9, 9, 64)
+  assert model.get_layer("stage2_block1_shortcut").kernel.shape == (1, 1, 16, 32)
 
 
 def _all_layers(model):

@@ -39,6 +39,19 @@ def test_momentum_torch_form_on_a_nested_structure():
   np.testing.assert_allclose(velocity["a"]["b"], v, rtol=1e-12)
 
 
+def test_nesterov_momentum_steps_along_the_look_ahead():
+  """torch.optim.SGD(nesterov=True): b <- mu b + g'; p <- p - lr (g' + mu b)."""
+  p, b = P0.copy(), np.zeros(4)
+  for g in GRADS:
+    decayed = g + 5e-4 * p
+    b = 0.9 * b + decayed
+    p = p - 1e-3 * (decayed + 0.9 * b)
+  got, velocity = _run(optim.momentum(1e-3, 0.9, weight_decay=5e-4, nesterov=True),
+                       tf.constant(P0))
+  np.testing.assert_allclose(got, p, rtol=1e-12)
+  np.testing.assert_allclose(velocity, b, rtol=1e-12)
+
+
 def test_adam_bias_corrected_with_l2():
   p, m, v = P0.copy(), np.zeros(4), np.zeros(4)
   for t, g_np in enumerate(GRADS, start=1):
@@ -65,6 +78,7 @@ def test_exponentiated_gradient_positive_mean_one_and_ascent():
 @pytest.mark.parametrize("make, message", [
     (lambda: optim.sgd(0.0), "lr=0.0"),
     (lambda: optim.momentum(0.1, momentum=1.0), "momentum=1.0"),
+    (lambda: optim.momentum(0.1, nesterov="yes"), "nesterov='yes'"),
     (lambda: optim.adam(0.1, weight_decay=-1.0), "weight_decay=-1.0"),
     (lambda: optim.exponentiated_gradient(0), "lr=0"),
 ])

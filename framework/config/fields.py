@@ -77,16 +77,19 @@ FIELDS: dict[str, Field] = {
                              "size; files: 224)"),
     "data.augment": Field("none", Registered("framework.data.augment:AUGMENTATIONS"),
                           "training augmentation of images"),
-    "data.crop_padding": Field(4, integer(0), "crop_flip: zero padding before the random crop"),
+    "data.crop_padding": Field(4, integer(0), "crop_flip, reflect_crop_flip: padding before the "
+                            "random crop"),
     "data.mean": Field((), sequence_of(number(), "numbers"), "per-channel mean of pixels in "
                        "[0, 1] (empty: the source's default, else 0)"),
     "data.std": Field((), sequence_of(number(), "numbers"),
                       "per-channel std (empty: the source's default, else 1)"),
     "data.sampler": Field("instance", Registered("framework.data.samplers:SAMPLERS"),
                           "class-aware re-sampling of the training stream"),
+    "data.drop_remainder": Field(True, BOOLEAN, "the last partial batch of an epoch is dropped (true) or trained padded and masked, as PyTorch's DataLoader does (false)"),
     # the components
     "model.name": Field("mlp", Registered("framework.models:MODELS"), "the model"),
     "model.kwargs": Field({}, KWARGS, "the model's keyword arguments"),
+    "model.bias_init": Field("zeros", one_of("zeros", "prior"), "the classifier's bias: zeros, or the class prior (log prior for softmax, -log((1-p)/p) for sigmoid losses)"),
     "model.init_from": Field("", TEXT, "a finished run's workdir: start from its final weights"),
     "model.retrain": Field("all", one_of("all", "head"), "head: re-initialise and train the "
                            "classifier only (cRT, with model.init_from)"),

@@ -4,6 +4,7 @@
   none               images resized to `data.image_size` if they differ (else untouched);
   crop_flip          the CIFAR recipe: zero-pad by `data.crop_padding`, random crop back to
                      size, random horizontal flip;
+  reflect_crop_flip  the same with reflection padding (Meta-Weight-Net's CIFAR scripts);
   resized_crop_flip  the ImageNet recipe: random-resized crop (area 8-100%, aspect 3/4 to
                      4/3) to `data.image_size`, random horizontal flip.
 Evaluation is deterministic: a centre crop of 87.5% of the shorter side, resized (the
@@ -87,6 +88,15 @@ def crop_flip(transform: InputTransform, images: tf.Tensor,
   return x if randoms is None else _pad_crop_flip(x, transform.crop_padding, randoms)
 
 
+@AUGMENTATIONS.register("reflect_crop_flip")
+def reflect_crop_flip(transform: InputTransform, images: tf.Tensor,
+                      randoms: tf.Tensor | None) -> tf.Tensor:
+  """`crop_flip` with the border mirrored, not zeroed (torch's F.pad mode "reflect", the
+  edge pixel not repeated)."""
+  x = _resize(images, transform.output_shape[:2])
+  return x if randoms is None else _pad_crop_flip(x, transform.crop_padding, randoms, "REFLECT")
+
+
 @AUGMENTATIONS.register("resized_crop_flip")
 def resized_crop_flip(transform: InputTransform, images: tf.Tensor,
                       randoms: tf.Tensor | None) -> tf.Tensor:
@@ -127,11 +137,13 @@ def _resize(x: tf.Tensor, size: Sequence[int]) -> tf.Tensor:
   return tf.image.resize(tf.cast(x, tf.float32), size)
 
 
-def _pad_crop_flip(x: tf.Tensor, padding: int, randoms: tf.Tensor) -> tf.Tensor:
-  """Zero-pads by `padding`, crops back to size at per-example offsets floor(u * (2p + 1))
-  (randoms[:, 2:4]) and flips where randoms[:, 4] < 0.5, as two gathers of pixels."""
+def _pad_crop_flip(x: tf.Tensor, padding: int, randoms: tf.Tensor,
+                   mode: str = "CONSTANT") -> tf.Tensor:
+  """Pads by `padding` (tf.pad's `mode`: zeros or a reflection), crops back to size at
+  per-example offsets floor(u * (2p + 1)) (randoms[:, 2:4]) and flips where randoms[:, 4] <
+  0.5, as two gathers of pixels."""
   height, width = x.shape[1], x.shape[2]
-  padded = tf.pad(x, [[0, 0], [padding, padding], [padding, padding], [0, 0]])
+  padded = tf.pad(x, [[0, 0], [padding, padding], [padding, padding], [0, 0]], mode)
   span = 2 * padding + 1
   oy = tf.minimum(tf.cast(randoms[:, 2] * span, tf.int32), span - 1)
   ox = tf.minimum(tf.cast(randoms[:, 3] * span, tf.int32), span - 1)

@@ -142,6 +142,30 @@ def class_flip_noise(labels: np.ndarray, rate: float, num_classes: int,
   return np.where(flip, (labels + 1) % num_classes, labels)
 
 
+@NOISE.register("uniform_ren")
+def uniform_ren_noise(labels: np.ndarray, rate: float, num_classes: int,
+                      rng: np.random.Generator) -> np.ndarray:
+  """Ren et al.'s construction (learning to reweight): the first floor(rate * n) labels, a
+  random subset since rows are in the seeded permutation's order, become floor(U(0, C - 1)),
+  so class C - 1 is never drawn and a label may stay."""
+  corrupted = int(np.floor(len(labels) * rate))
+  noisy = labels.copy()
+  noisy[:corrupted] = np.floor(rng.uniform(0, num_classes - 1, corrupted))
+  return noisy
+
+
+@NOISE.register("permuted")
+def permuted_noise(labels: np.ndarray, rate: float, num_classes: int,
+                   rng: np.random.Generator) -> np.ndarray:
+  """Saxena et al.'s construction (data parameters): the first floor(rate * n) labels, a
+  random subset, shuffled among themselves, so class counts are kept and a label may stay."""
+  del num_classes
+  corrupted = int(np.floor(len(labels) * rate))
+  noisy = labels.copy()
+  noisy[:corrupted] = labels[:corrupted][rng.permutation(corrupted)]
+  return noisy
+
+
 def add_label_noise(labels: np.ndarray, kind: str, rate: float, num_classes: int,
                     rng: np.random.Generator) -> np.ndarray:
   fn = NOISE.get(kind, "data.noise.kind")

@@ -5,7 +5,8 @@ Importing the package imports every backbone module, so all of them are register
 and the export writes them as Keras's own layers (`framework.models.standard`).
 """
 
-from framework.models import keras_app, preact_resnet, resnet_cifar, small, wide_resnet
+from framework.models import (keras_app, preact_resnet, resnet_bottleneck_cifar, resnet_cifar,
+                              small, wide_resnet)
 from framework.models.heads import CosineDense, head_layer
 from framework.models.peers import PeerModel
 from framework.models.registry import MODELS

@@ -55,15 +55,20 @@ def sgd(lr: float, weight_decay: float = 0.0) -> Optimizer:
   return Optimizer(lambda params: (), update)
 
 
-def momentum(lr: float, momentum: float = 0.9, weight_decay: float = 0.0) -> Optimizer:
-  """Heavy ball, torch form: v <- momentum v + (g + wd p); p <- p - lr v. Slots: v."""
+def momentum(lr: float, momentum: float = 0.9, weight_decay: float = 0.0,
+             nesterov: bool = False) -> Optimizer:
+  """Heavy ball, torch form: v <- momentum v + g' with g' = g + wd p; p <- p - lr v, or
+  with `nesterov` p <- p - lr (g' + momentum v) (torch.optim.SGD). Slots: v."""
   lr, weight_decay = _check("lr", lr, lo_open=True), _check("weight_decay", weight_decay)
   beta = _check("momentum", momentum, hi=1.0)
+  if not isinstance(nesterov, bool):
+    raise ValueError(f"nesterov={nesterov!r} must be true or false")
 
   def update(grads, velocity, params):
-    velocity = _map(lambda v, g: beta * v + g, velocity,
-                    _decayed(grads, params, weight_decay))
-    return _map(lambda p, v: p - lr * v, params, velocity), velocity
+    grads = _decayed(grads, params, weight_decay)
+    velocity = _map(lambda v, g: beta * v + g, velocity, grads)
+    steps = _map(lambda g, v: g + beta * v, grads, velocity) if nesterov else velocity
+    return _map(lambda p, s: p - lr * s, params, steps), velocity
   return Optimizer(lambda params: _map(tf.zeros_like, params), update)
 
 

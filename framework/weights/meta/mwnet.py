@@ -3,15 +3,18 @@
 Each step: the virtual step theta'(Theta) = theta - lr grad (1/B) sum_i V(l_i) l_i (losses
 enter V as constants, so theta' is linear in the weights); the hypergradient
 dL_val/dTheta = sum_i (dL_val/dw_i) dV(l_i)/dTheta over the global batch (summed over
-replicas); one Adam step on Theta (lr 1e-3, L2 weight decay 1e-4, as in the paper's
-noisy-label runs); the real step then uses V(l_i) with the updated Theta, not
-back-propagated. With `normalize`, V's outputs are scaled to mean one over the global
-batch in both steps (an older script of the authors divides by their sum; their current code
-does not), so only their ratios matter.
+replicas); one Adam step on Theta (lr 1e-3, L2 weight decay 1e-4, as in the authors'
+ResNet-32 noisy-label script), or with `meta_optimizer="sgd"` one torch-form SGD step
+(momentum, optionally Nesterov: their class-imbalance and WRN-28-10 scripts); the real
+step then uses V(l_i) with the updated Theta, not back-propagated. With `normalize`, V's
+outputs are scaled to mean one over the global batch in both steps (the class-imbalance
+and WRN-28-10 scripts divide them by their sum, the same loss; the ResNet-32 script does
+not), so only their ratios matter.
 
-Theta ({"w1", "b1", "w2", "b2"}) and its Adam slots are `shared` tables of the rule state
-(`vnet` and `adam`), so they are checkpointed and kept identical on every replica. The per-sample
-`weight` table holds each example's last weight (for watching).
+Theta ({"w1", "b1", "w2", "b2"}) and its optimiser's slots are `shared` tables of the rule
+state (`vnet`, and `adam` or `momentum`), so they are checkpointed and kept identical on
+every replica. The per-sample `weight` table holds each example's last weight (for
+watching).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from framework.weights.meta.hypergradient import (Hypergradient, normalized, rep
 from framework.weights.rule import WEIGHT, Rule, register_rule
 from framework.weights.tables import MetaContext, Tables
 
-VNET, ADAM = "vnet", "adam"
+VNET = "vnet"
 
 
 def init_vnet(hidden: int, seed: int, decreasing: bool = False) -> dict[str, np.ndarray]:
@@ -79,21 +82,25 @@ def vnet_hypergradient(theta: dict, ctx: MetaContext, labels: tf.Tensor, lr: flo
 @register_rule("mwnet")
 def mwnet(inner_lr: float | str = 0.1, meta_lr: float = 1e-3, weight_decay: float = 1e-4,
           hidden: int = 100, seed: int = 0, normalize: bool = False,
-          init: str = "decreasing") -> Rule:
+          init: str = "decreasing", meta_optimizer: str = "adam", meta_momentum: float = 0.9,
+          meta_nesterov: bool = False) -> Rule:
   """Meta-Weight-Net.
 
   Args:
     inner_lr: step size of the virtual SGD step, or "model" for the model optimizer's
       current rate (the reference implementations' choice, which follows a schedule).
-    meta_lr: Adam learning rate of V's parameters.
-    weight_decay: L2 coefficient on V's parameters.
+    meta_lr: learning rate of V's parameters.
+    weight_decay: L2 coefficient on V's parameters (added to their gradient).
     hidden: width of V's hidden layer (100 in the paper).
     seed: seed of V's initial parameters.
     init: "decreasing" (V starts non-increasing in the loss; see `init_vnet`) or "random"
       (the paper's: signs at random).
     normalize: scale V's outputs to mean one over the global batch, in the virtual and the
-      real step (as an older script of the authors does; the paper and their current code
-      use V's outputs as they are).
+      real step (the authors' class-imbalance and WRN-28-10 scripts divide them by their
+      sum, the same loss; their ResNet-32 noisy-label script uses them as they are).
+    meta_optimizer: V's optimiser: "adam" (with bias correction) or "sgd" (torch form).
+    meta_momentum: "sgd": momentum of V's step, in [0, 1).
+    meta_nesterov: "sgd": Nesterov momentum (torch.optim.SGD's nesterov=True).
   """
   inner_lr = _validate.inner_lr(inner_lr)
   meta_lr = _validate.positive("meta_lr", meta_lr)
@@ -104,20 +111,39 @@ def mwnet(inner_lr: float | str = 0.1, meta_lr: float = 1e-3, weight_decay: floa
     raise ValueError(f"init={init!r} must be 'decreasing' or 'random'")
   if not isinstance(normalize, bool):
     raise ValueError(f"normalize={normalize!r} must be true or false")
-
-  adam = optim.adam(lr=meta_lr, weight_decay=weight_decay)
+  optimizer, slots_name = _meta_optimizer(meta_optimizer, meta_lr, weight_decay, meta_momentum,
+                                          meta_nesterov)
 
   def init(num_samples: int, num_classes: int) -> Tables:
     del num_samples, num_classes
     theta = {k: tf.constant(v)
              for k, v in init_vnet(hidden, seed, init == "decreasing").items()}
-    return Tables(shared={VNET: theta, ADAM: adam.init(theta)})
+    return Tables(shared={VNET: theta, slots_name: optimizer.init(theta)})
 
   def meta(view: Tables, batch, ctx) -> Tables:
     theta = view.shared[VNET]
     grads, hyper = vnet_hypergradient(theta, ctx, batch.label, ctx.inner_lr(inner_lr), normalize)
-    theta, slots = adam.update(grads, view.shared[ADAM], theta)
+    theta, slots = optimizer.update(grads, view.shared[slots_name], theta)
     weight = tf.stop_gradient(vnet_weight(theta, hyper.loss, ctx.global_batch, normalize))
-    return view.replace(per_sample={WEIGHT: weight}, shared={VNET: theta, ADAM: slots})
+    return view.replace(per_sample={WEIGHT: weight}, shared={VNET: theta, slots_name: slots})
 
   return Rule(init=init, meta=meta)
+
+
+def _meta_optimizer(name: str, lr: float, weight_decay: float, momentum: float,
+                    nesterov: bool) -> tuple[optim.Optimizer, str]:
+  """V's optimiser and the name of its slots' table: Adam ("adam"), or torch-form SGD with
+  momentum ("momentum"); momentum and Nesterov are SGD's only."""
+  momentum = _validate.fraction("meta_momentum", momentum)
+  if not isinstance(nesterov, bool):
+    raise ValueError(f"meta_nesterov={nesterov!r} must be true or false")
+  if name == "adam":
+    if (momentum, nesterov) != (0.9, False):
+      raise ValueError(f"meta_momentum={momentum!r}, meta_nesterov={nesterov!r}: they apply to "
+                       "meta_optimizer='sgd' only; leave them at 0.9 and false for 'adam'")
+    return optim.adam(lr=lr, weight_decay=weight_decay), "adam"
+  if name != "sgd":
+    raise ValueError(f"meta_optimizer={name!r} must be 'adam' or 'sgd'")
+  if nesterov and not momentum:
+    raise ValueError("meta_nesterov=True needs meta_momentum > 0 (got 0)")
+  return optim.momentum(lr, momentum, weight_decay, nesterov), "momentum"
