@@ -84,6 +84,11 @@ FIELDS: dict[str, Field] = {
                       "per-channel std (empty: the source's default, else 1)"),
     "data.sampler": Field("instance", Registered("framework.data.samplers:SAMPLERS"),
                           "class-aware re-sampling of the training stream"),
+    "data.mix.name": Field("none", Registered("framework.data.mixing:MIXERS"),
+                           "mixed training examples: mixup, cutmix, remix "
+                           "(framework.data.mixing)"),
+    "data.mix.kwargs": Field({}, KWARGS, "the mixing's keyword arguments (alpha; remix: "
+                             "kappa, tau, cutmix)"),
     # the components
     "model.name": Field("mlp", Registered("framework.models:MODELS"), "the model"),
     "model.kwargs": Field({}, KWARGS, "the model's keyword arguments"),

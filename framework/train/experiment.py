@@ -23,6 +23,7 @@ from framework.models import MODELS, PeerModel
 from framework.train.optimizers import build_optimizer
 from framework.train.schedule import resolve_schedule, schedule_line, sets_a_schedule
 from framework.data.stream import InputStreams
+from framework.data.mixing import MIXERS, Mixer
 from framework.data.samplers import ClassSampler
 from framework.runs import files
 from framework.runs.reader import FinishedRun
@@ -153,6 +154,23 @@ def init_from(model: keras.Model, workdir: str) -> None:
                       f"this model ({one_line(e, 160)})") from None
 
 
+def _mixer(config: ml_collections.ConfigDict, data: data_lib.DataBundle, rule: Rule,
+           context: dict) -> Mixer | None:
+  """The training stream's mixing (data.mix), checked against the data and the rule."""
+  mix = config.data.mix
+  mixer = MIXERS.build(mix.name, mix.kwargs, field="data.mix", context=context)
+  if mixer is None:
+    return None
+  if mixer.boxes and not data.transform.is_image:
+    raise ConfigError(f"data.mix.name={mix.name!r} pastes image boxes; data.source="
+                      f"{config.data.source!r} is not images (use mixup)")
+  if rule.meta is not None:
+    raise ConfigError(f"data.mix.name={mix.name!r} cannot be combined with the meta rule "
+                      f"rule.name={config.rule.name!r} (its virtual step takes unmixed "
+                      "examples); set data.mix.name='none'")
+  return mixer
+
+
 def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data_lib.Source
           | None = None, model=None, loss: keras.losses.Loss | None = None,
           rule: Rule | None = None, optimizer: keras.optimizers.Optimizer | None = None,
@@ -186,7 +204,7 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
              ClassSampler(data.train.labels, config.data.sampler, t.epochs))
   inputs = InputStreams(strategy, data.train, t.batch_size, config.seed,
                         data.val if rule.needs_validation else None, t.val_batch_size,
-                        data.transform, sampler)
+                        data.transform, sampler, _mixer(config, data, rule, context))
   schedule = resolve_schedule(config, inputs.steps_per_epoch)
   class_weighting = build_class_weighting(config.class_weights, data.class_counts,
                                           start_epoch=schedule["drw_start_epoch"])
