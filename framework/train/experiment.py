@@ -76,8 +76,9 @@ def _check_against_data(config: ml_collections.ConfigDict, data: data_lib.DataBu
   if config.eval.tau_norm == "auto" and data.val is None:
     raise ConfigError("eval.tau_norm='auto' picks tau on a clean validation split; set "
                       "data.val_per_class > 0 or give tau")
-  if config.model.retrain == "head" and not config.model.init_from:
-    raise ConfigError("model.retrain='head' re-trains a finished run's classifier; set "
+  if config.model.retrain != "all" and not config.model.init_from:
+    raise ConfigError(f"model.retrain={config.model.retrain!r} re-trains a finished run's "
+                      "classifier; set "
                       "model.init_from to that run's workdir")
   bad = [i for i in config.logging.tracked_indices if i >= len(data.train)]
   if bad:
@@ -214,8 +215,10 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
     model = _model(spec, config, data.input_shape, num_classes, strategy)
     if config.model.init_from:
       init_from(model, config.model.init_from)
-    if config.model.retrain == "head":
-      decoupled.retrain_head(model, config.seed)
+    if config.model.retrain != "all":
+      decoupled.retrain_head(model, config.seed, config.model.retrain)
+    if config.model.max_norm:
+      decoupled.constrain_head(model, config.model.max_norm)
     if rule.peers > 1:  # co-teaching: independently initialised copies, one Keras model
       model = PeerModel([model] + [_model(copy(), config, data.input_shape, num_classes,
                                           strategy) for _ in range(rule.peers - 1)])
