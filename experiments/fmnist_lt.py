@@ -68,7 +68,37 @@ VARIANTS = {
     # taken before the long-tail cut (as meta_alpha_focal's).
     "crt": {"model.retrain": "head", "data.sampler": "class_balanced"},
     "tau_norm": {"eval.tau_norm": "auto", "data.val_per_class": 20},
+    # Mixed examples (framework.data.mixing): mixup with alpha 1 (MiSLAS's first stage);
+    # Remix's labels (kappa 3, tau 0.5) on mixup's images.
+    "mixup": {"data.mix.name": "mixup", "data.mix.kwargs": {"alpha": 1.0}},
+    "remix": {"data.mix.name": "remix", "data.mix.kwargs": {"alpha": 1.0}},
+    # Weight balancing (Alshammari et al. 2022): CE with a large (decoupled) weight decay,
+    # then the classifier fine-tuned as their second stage does it (ShadeAlsha/
+    # LTR-weight-balancing `demo2_second-stage-training.py`): SGD lr 0.01 momentum 0.9,
+    # weight decay 0.1, cosine over 10 epochs, class-balanced (beta 0.9999) binary
+    # cross-entropy of the softmax, MaxNorm at 0.1.
+    "wb_stage1": {"optimizer.weight_decay": 0.05, "optimizer.weight_decay_mode": "decoupled"},
+    "wb": {"model.retrain": "tune_head", "model.max_norm": 0.1, "loss.name": "softmax_bce",
+           **_CB, "optimizer.name": "torch_sgd", "optimizer.learning_rate": 0.01,
+           "optimizer.kwargs": {"momentum": 0.9}, "optimizer.schedule": "cosine",
+           "optimizer.weight_decay": 0.1, "optimizer.weight_decay_mode": "l2_all"},
+    # MiSLAS (Zhong et al. 2021): the mixup run's classifier fine-tuned as their CIFAR-10
+    # second stage does it (dvlab-research/MiSLAS `train_stage2.py`, cifar10 stage-2
+    # config): class-balanced sampling, label-aware smoothing (concave, head 0.3, tail 0),
+    # SGD momentum 0.9, the classifier's lr 0.5 x 0.1, weight decay 2e-4, cosine over 10
+    # epochs. Their learnable weight scaling of the logits is not modelled; the small CNN
+    # has no batch norm to shift (their CIFAR configs do not shift it either).
+    "mislas": {"model.retrain": "tune_head", "data.sampler": "class_balanced",
+               "loss.name": "label_aware_smoothing",
+               "loss.kwargs": {"smooth_head": 0.3, "smooth_tail": 0.0},
+               "optimizer.name": "torch_sgd", "optimizer.learning_rate": 0.05,
+               "optimizer.kwargs": {"momentum": 0.9}, "optimizer.schedule": "cosine",
+               "optimizer.weight_decay": 2e-4, "optimizer.weight_decay_mode": "l2_all"},
 }
+
+# Second stages: the variant whose finished run (same seed) a variant starts from, set
+# as model.init_from by the studies.
+FIRST_STAGE = {"crt": "ce", "wb": "wb_stage1", "mislas": "mixup"}
 
 
 def get_config(variant=None):

@@ -86,13 +86,24 @@ FIELDS: dict[str, Field] = {
     "data.sampler": Field("instance", Registered("framework.data.samplers:SAMPLERS"),
                           "class-aware re-sampling of the training stream"),
     "data.drop_remainder": Field(True, BOOLEAN, "the last partial batch of an epoch is dropped (true) or trained padded and masked, as PyTorch's DataLoader does (false)"),
+    "data.mix.name": Field("none", Registered("framework.data.mixing:MIXERS"),
+                           "mixed training examples: mixup, cutmix, remix "
+                           "(framework.data.mixing)"),
+    "data.mix.kwargs": Field({}, KWARGS, "the mixing's keyword arguments (alpha; remix: "
+                             "kappa, tau, cutmix)"),
     # the components
     "model.name": Field("mlp", Registered("framework.models:MODELS"), "the model"),
     "model.kwargs": Field({}, KWARGS, "the model's keyword arguments"),
     "model.bias_init": Field("zeros", one_of("zeros", "prior"), "the classifier's bias: zeros, or the class prior (log prior for softmax, -log((1-p)/p) for sigmoid losses)"),
     "model.init_from": Field("", TEXT, "a finished run's workdir: start from its final weights"),
-    "model.retrain": Field("all", one_of("all", "head"), "head: re-initialise and train the "
-                           "classifier only (cRT, with model.init_from)"),
+    "model.retrain": Field("all", one_of("all", "head", "tune_head", "tune_head_shift_bn"),
+                           "with model.init_from, train the classifier only: head "
+                           "re-initialised (cRT), tune_head from its values, "
+                           "tune_head_shift_bn also batch norm's statistics (MiSLAS)"),
+    "model.max_norm": Field(0.0, number(at_least=0, below=1),
+                            "MaxNorm on the classifier's per-class weights (weight "
+                            "balancing): radius min + t (max - min) of the starting norms; "
+                            "0: off"),
     "loss.name": Field("cross_entropy", Registered("framework.losses:LOSSES"), "the loss"),
     "loss.kwargs": Field({}, KWARGS, "the loss's keyword arguments"),
     "class_weights.scheme": Field("none", Registered("framework.losses:CLASS_WEIGHTS"),

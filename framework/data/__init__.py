@@ -14,6 +14,7 @@ _EXPORTS = {
     "Arrays": "sources", "Source": "sources",
     "LONG_TAIL": "protocol", "NOISE": "protocol",
     "InputTransform": "augment",
+    "MIXERS": "mixing", "Mixer": "mixing",
     "ArrayExamples": "examples", "FileExamples": "examples", "LookupExamples": "examples",
 }
 

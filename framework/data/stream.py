@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from framework.data import Split, augment
 from framework.data.augment import InputTransform
+from framework.data.mixing import Mixer
 from framework.data.samplers import ClassSampler
 
 
@@ -82,16 +83,38 @@ def batches(split: Split, transform: InputTransform, per_replica: tf.data.Datase
           .batch(batch_size))
 
 
+def mixed_batches(split: Split, transform: InputTransform, per_replica: tf.data.Dataset,
+                  batch_size: int, mixer: Mixer) -> tf.data.Dataset:
+  """Training batches mixed with their partners, from a dataset of (indices, randoms,
+  partner indices, partner randoms, lam, box centres): each side read and augmented as
+  `batches` does, then mixed (framework.data.mixing)."""
+  own = batches(split, transform, per_replica.map(lambda i, r, *_: (i, r)), batch_size, True)
+  partner = batches(split, transform, per_replica.map(lambda i, r, j, s, *_: (j, s)),
+                    batch_size, True)
+  plans = per_replica.map(lambda *parts: parts[4:])
+
+  def mix(example, other, plan):
+    features, share = mixer.mix(example["features"], other["features"], *plan)
+    mixed = {**example, "features": features,
+             "mix": mixer.label_weight(share, example["label"], other["label"]),
+             "partner_label": other["label"], "partner_index": other["index"]}
+    if "importance" in other:
+      mixed["partner_importance"] = other["importance"]
+    return mixed
+
+  return tf.data.Dataset.zip((own, partner, plans)).map(mix, num_parallel_calls=tf.data.AUTOTUNE)
+
+
 def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_batch: int,
                        seed: int, start_step: int = 0,
                        transform: InputTransform | None = None, train: bool = True,
-                       sampler: ClassSampler | None = None):
+                       sampler: ClassSampler | None = None, mixer: Mixer | None = None):
   """An endless distributed stream of batches, starting at step `start_step`.
 
   At every step replica r holds rows [r * b, (r + 1) * b) of the global batch (b =
-  global_batch / replicas), with their augmentation uniforms drawn over the global batch,
-  on any number of replicas and hosts, so one device and several replicas train on the
-  same global batches.
+  global_batch / replicas), with their augmentation uniforms (and mixing partners) drawn
+  over the global batch, on any number of replicas and hosts, so one device and several
+  replicas train on the same global batches.
   """
   replicas = strategy.num_replicas_in_sync
   transform = transform or InputTransform(tuple(split.examples.shape))
@@ -105,10 +128,20 @@ def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_ba
 
     def mine(step, index):
       randoms = augment.randoms_for_step(seed, step, global_batch)
-      return (tf.reshape(index, [replicas, local_batch])[first:first + local],
-              tf.reshape(randoms, [replicas, local_batch, -1])[first:first + local])
+      parts = (index, randoms)
+      if mixer is not None:
+        plan = mixer.plan(seed, step, global_batch)
+        parts += (tf.gather(index, plan.partner), tf.gather(randoms, plan.partner),
+                  plan.lam, plan.centre)
+      return tuple(tf.reshape(part, [replicas, local_batch, -1])[first:first + local]
+                   if part.shape.rank > 1 else
+                   tf.reshape(part, [replicas, local_batch])[first:first + local]
+                   for part in parts)
 
     per_replica = tf.data.Dataset.zip((steps, indices)).map(mine).unbatch()
+    if mixer is not None:
+      return mixed_batches(split, transform, per_replica, local_batch,
+                           mixer).prefetch(tf.data.AUTOTUNE)
     return batches(split, transform, per_replica, local_batch, train).prefetch(tf.data.AUTOTUNE)
 
   options = tf.distribute.InputOptions(experimental_fetch_to_device=True)
@@ -122,9 +155,10 @@ class InputStreams:
 
   def __init__(self, strategy: tf.distribute.Strategy, train: Split, batch_size: int,
                seed: int, val: Split | None = None, val_batch_size: int = 0,
-               transform: InputTransform | None = None, sampler: ClassSampler | None = None):
+               transform: InputTransform | None = None, sampler: ClassSampler | None = None,
+               mixer: Mixer | None = None):
     self.strategy, self.train_split, self.val_split = strategy, train, val
-    self.sampler = sampler
+    self.sampler, self.mixer = sampler, mixer
     self.batch_size, self.val_batch_size, self.seed = batch_size, val_batch_size, seed
     self.transform = transform or InputTransform(tuple(train.examples.shape))
     self.steps_per_epoch = steps_per_epoch(len(train), batch_size)
@@ -132,7 +166,8 @@ class InputStreams:
   def iterators(self, step: int) -> tuple:
     """(train iterator, validation iterator or None), positioned at `step`."""
     train = iter(distributed_stream(self.strategy, self.train_split, self.batch_size,
-                                    self.seed, step, self.transform, True, self.sampler))
+                                    self.seed, step, self.transform, True, self.sampler,
+                                    self.mixer))
     if self.val_split is None:
       return train, None
     return train, iter(distributed_stream(self.strategy, self.val_split, self.val_batch_size,

@@ -4,6 +4,14 @@
   (framework.train.experiment); `model.retrain="head"` then re-initialises the classifier (the last layer,
   named `logits` in the built-in models) and trains it alone, the rest frozen (batch norm
   in inference mode), typically with `data.sampler=class_balanced` for a few epochs.
+* Fine-tuning the classifier: `model.retrain="tune_head"` trains the classifier alone from
+  its values in the finished run (weight balancing's and MiSLAS's second stage);
+  "tune_head_shift_bn" also lets batch norm re-estimate its statistics on the new stream
+  (training mode, its scale and offset kept: MiSLAS's shift learning).
+* MaxNorm (weight balancing, Alshammari et al. 2022): `model.max_norm=t` projects each
+  class's classifier weight vector back into the ball of radius
+  T = min_c ||w_c|| + t (max_c ||w_c|| - min_c ||w_c||) after every step, T fixed from the
+  norms at the start of training (the bias is not constrained).
 * tau-norm: at evaluation, each class's classifier weights are rescaled,
   w_j <- w_j / ||w_j||^tau, and the bias dropped; `eval.tau_norm` gives tau, or "auto"
   picks it in {0, 0.1, ..., 1} by balanced accuracy on the clean validation split. The
@@ -29,17 +37,58 @@ def head_of(model: keras.Model) -> keras.layers.Layer:
     return model.layers[-1]
 
 
-def retrain_head(model: keras.Model, seed: int) -> None:
-  """Re-initialises the classifier layer and freezes every other layer."""
-  head = head_of(model)
+def _kernel_of(head: keras.layers.Layer, field: str, value) -> tf.Variable:
   if not hasattr(head, "kernel"):
-    raise ConfigError(f"model.retrain='head': the last layer {head.name!r} has no kernel")
-  initializer = keras.initializers.GlorotUniform(seed=seed)
-  head.kernel.assign(initializer(head.kernel.shape))
-  if getattr(head, "bias", None) is not None:
-    head.bias.assign(tf.zeros_like(head.bias))
+    raise ConfigError(f"{field}={value!r}: the classifier layer {head.name!r} has no kernel")
+  return head.kernel
+
+
+def retrain_head(model: keras.Model, seed: int, mode: str = "head") -> None:
+  """Freezes every layer but the classifier; "head" re-initialises it first,
+  "tune_head_shift_bn" keeps batch norm in training mode with its scale and offset frozen."""
+  head = head_of(model)
+  kernel = _kernel_of(head, "model.retrain", mode)
+  if mode == "head":
+    kernel.assign(keras.initializers.GlorotUniform(seed=seed)(kernel.shape))
+    if getattr(head, "bias", None) is not None:
+      head.bias.assign(tf.zeros_like(head.bias))
   for layer in model.layers:
     layer.trainable = layer is head
+  if mode == "tune_head_shift_bn":
+    for layer in model._flatten_layers(include_self=False):  # pylint: disable=protected-access
+      if isinstance(layer, keras.layers.BatchNormalization):
+        layer.trainable = True  # training mode: its moving statistics follow the stream
+        for variable in layer.trainable_variables:
+          variable.trainable = False
+
+
+@keras.saving.register_keras_serializable(package="framework")
+class ClassMaxNorm(keras.constraints.Constraint):
+  """Each column (a class's weight vector) of a [D, C] kernel scaled into norm <= radius."""
+
+  def __init__(self, radius: float):
+    self.radius = float(radius)
+
+  def __call__(self, kernel):
+    norms = tf.norm(kernel, axis=0, keepdims=True)
+    return kernel * tf.minimum(1.0, self.radius / tf.maximum(norms, 1e-30))
+
+  def get_config(self):
+    return {"radius": self.radius}
+
+
+def max_norm_radius(kernel: np.ndarray, fraction: float) -> float:
+  """Weight balancing's radius: min + fraction * (max - min) of the per-class norms."""
+  norms = np.linalg.norm(kernel, axis=0)
+  return float(norms.min() + fraction * (norms.max() - norms.min()))
+
+
+def constrain_head(model: keras.Model, fraction: float) -> float:
+  """Sets the classifier's MaxNorm constraint (`model.max_norm`); returns its radius."""
+  kernel = _kernel_of(head_of(model), "model.max_norm", fraction)
+  radius = max_norm_radius(kernel.numpy(), fraction)
+  kernel.constraint = ClassMaxNorm(radius)
+  return radius
 
 
 def features_model(model: keras.Model) -> keras.Model:

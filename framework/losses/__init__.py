@@ -26,18 +26,23 @@ from framework.losses.margin import (BalancedSoftmaxLoss, LDAMLoss, LogitAdjuste
 from framework.losses.robust import (BootstrapLoss, SymmetricCrossEntropyLoss, bootstrap,
                                      symmetric_cross_entropy)
 from framework.losses.sigmoid_focal import SigmoidFocalLoss, sigmoid_focal
+from framework.losses.smoothing import (LabelAwareSmoothingLoss, SoftmaxBinaryCrossEntropyLoss,
+                                        label_aware_epsilons, label_aware_smoothing,
+                                        softmax_binary_cross_entropy)
 from framework.losses.weighted import WeightedCrossEntropyLoss, weighted_cross_entropy
 
 __all__ = [
     "BalancedSoftmaxLoss", "BinaryFocalLoss", "BootstrapLoss", "CLASS_WEIGHTS",
     "CategoricalCrossEntropyLoss", "CategoricalFocalLoss", "ClassWeighting",
-    "GeneralizedCrossEntropyLoss", "LDAMLoss",
+    "GeneralizedCrossEntropyLoss", "LDAMLoss", "LabelAwareSmoothingLoss",
+    "SoftmaxBinaryCrossEntropyLoss",
     "LOSSES", "LogitAdjustedLoss", "PerExampleLoss", "SigmoidFocalLoss", "SparseCrossEntropyLoss",
     "SparseFocalLoss", "SymmetricCrossEntropyLoss", "WeightedCrossEntropyLoss",
     "balanced_softmax", "bootstrap", "symmetric_cross_entropy",
     "binary_cross_entropy", "binary_focal", "build_class_weighting", "build_loss",
     "categorical_cross_entropy", "categorical_focal", "custom", "effective_number",
-    "generalized_cross_entropy",
+    "generalized_cross_entropy", "label_aware_epsilons", "label_aware_smoothing",
+    "softmax_binary_cross_entropy",
     "inverse_frequency", "inverse_sqrt", "inverse_square", "ldam", "ldam_margins",
     "log_prior", "logit_adjusted", "per_example", "post_hoc_adjust", "register_loss",
     "sigmoid_focal",

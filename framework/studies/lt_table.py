@@ -9,7 +9,8 @@ order. A run whose results.json exists is read, not retrained, and an interrupte
 resumes from its checkpoint: re-running the same command finishes the study. Prints one
 markdown row per variant: mean ± sample std (ddof 1) over seeds, in percent; the
 `posthoc` and `tau_norm` variants report their post-hoc metrics (`posthoc/...`,
-`taunorm/...`); `crt` re-trains the classifier of the same seed's `ce` run.
+`taunorm/...`); `crt`, `wb` and `mislas` re-train the classifier of the same seed's
+first-stage run (`FIRST_STAGE` of experiments/fmnist_lt.py: ce, wb_stage1, mixup).
 """
 
 from __future__ import annotations
@@ -83,9 +84,10 @@ def main(argv):
     for variant in variants:
       start = time.time()
       extra = dict(fields)
-      if variant == "crt":  # re-trains the classifier of this seed's ce run (trained first)
-        base = run_dir(_WORKDIR.value, "ce", seed, _EPOCHS.value)
-        common.train_variant(module, "ce", seed, base, _EPOCHS.value, **fields)
+      first = module.FIRST_STAGE.get(variant)
+      if first:  # re-trains the classifier of this seed's first-stage run (trained first)
+        base = run_dir(_WORKDIR.value, first, seed, _EPOCHS.value)
+        common.train_variant(module, first, seed, base, _EPOCHS.value, **fields)
         extra["model__init_from"] = base
       results, reused = common.train_variant(
           module, variant, seed, run_dir(_WORKDIR.value, variant, seed, _EPOCHS.value),

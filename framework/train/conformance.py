@@ -61,10 +61,11 @@ def synthetic_config(strategy: str = "one_device", **overrides):
 
 
 def rule_config(name: str, kwargs: Mapping[str, Any] | None = None,
-                strategy: str = "one_device"):
-  """The synthetic run of rule `name` (with a clean validation split, for meta rules)."""
+                strategy: str = "one_device", overrides: Mapping[str, Any] | None = None):
+  """The synthetic run of rule `name` (with a clean validation split, for meta rules);
+  `overrides` as `synthetic_config` takes them (e.g. data__mix__name="mixup")."""
   return synthetic_config(strategy, rule__name=name, rule__kwargs=dict(kwargs or {}),
-                          data__val_per_class=8)
+                          data__val_per_class=8, **dict(overrides or {}))
 
 
 def train(config, steps: int = STEPS, loops: int = 1):
@@ -217,13 +218,15 @@ def _trained(name: str, config, steps: int, loops: int) -> tuple[Any, Check]:
 
 def run_checks(name: str, kwargs: Mapping[str, Any] | None = None,
                directory: str | None = None, steps: int = STEPS,
-               loops: int = LOOPS) -> list[Check]:
+               loops: int = LOOPS, overrides: Mapping[str, Any] | None = None) -> list[Check]:
   """Every check on rule `name`: trains it on one device and on two replicas (`loops`
   compiled loops of `steps` steps each), compares, and saves to and restores from
-  `directory` (no checkpoint check without one). A check whose run failed fails too."""
-  one, trained_one = _trained("trains on one device", rule_config(name, kwargs), steps, loops)
-  two, trained_two = _trained("trains on two replicas", rule_config(name, kwargs, "mirrored"),
-                              steps, loops)
+  `directory` (no checkpoint check without one). A check whose run failed fails too.
+  `overrides` set other fields of both runs (e.g. the mixing: data__mix__name="mixup")."""
+  one, trained_one = _trained("trains on one device",
+                              rule_config(name, kwargs, overrides=overrides), steps, loops)
+  two, trained_two = _trained("trains on two replicas",
+                              rule_config(name, kwargs, "mirrored", overrides), steps, loops)
   checks = [trained_one, trained_two]
   later = ["single trace", "table shapes", "finite", "one device = two replicas"]
   if directory is not None:

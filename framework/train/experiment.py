@@ -23,6 +23,7 @@ from framework.models import MODELS, PeerModel
 from framework.train.optimizers import build_optimizer
 from framework.train.schedule import resolve_schedule, schedule_line, sets_a_schedule
 from framework.data.stream import InputStreams
+from framework.data.mixing import MIXERS, Mixer
 from framework.data.samplers import ClassSampler
 from framework.runs import files
 from framework.runs.reader import FinishedRun
@@ -75,8 +76,9 @@ def _check_against_data(config: ml_collections.ConfigDict, data: data_lib.DataBu
   if config.eval.tau_norm == "auto" and data.val is None:
     raise ConfigError("eval.tau_norm='auto' picks tau on a clean validation split; set "
                       "data.val_per_class > 0 or give tau")
-  if config.model.retrain == "head" and not config.model.init_from:
-    raise ConfigError("model.retrain='head' re-trains a finished run's classifier; set "
+  if config.model.retrain != "all" and not config.model.init_from:
+    raise ConfigError(f"model.retrain={config.model.retrain!r} re-trains a finished run's "
+                      "classifier; set "
                       "model.init_from to that run's workdir")
   bad = [i for i in config.logging.tracked_indices if i >= len(data.train)]
   if bad:
@@ -153,6 +155,23 @@ def init_from(model: keras.Model, workdir: str) -> None:
                       f"this model ({one_line(e, 160)})") from None
 
 
+def _mixer(config: ml_collections.ConfigDict, data: data_lib.DataBundle, rule: Rule,
+           context: dict) -> Mixer | None:
+  """The training stream's mixing (data.mix), checked against the data and the rule."""
+  mix = config.data.mix
+  mixer = MIXERS.build(mix.name, mix.kwargs, field="data.mix", context=context)
+  if mixer is None:
+    return None
+  if mixer.boxes and not data.transform.is_image:
+    raise ConfigError(f"data.mix.name={mix.name!r} pastes image boxes; data.source="
+                      f"{config.data.source!r} is not images (use mixup)")
+  if rule.meta is not None:
+    raise ConfigError(f"data.mix.name={mix.name!r} cannot be combined with the meta rule "
+                      f"rule.name={config.rule.name!r} (its virtual step takes unmixed "
+                      "examples); set data.mix.name='none'")
+  return mixer
+
+
 def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data_lib.Source
           | None = None, model=None, loss: keras.losses.Loss | None = None,
           rule: Rule | None = None, optimizer: keras.optimizers.Optimizer | None = None,
@@ -186,7 +205,7 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
              ClassSampler(data.train.labels, config.data.sampler, t.epochs))
   inputs = InputStreams(strategy, data.train, t.batch_size, config.seed,
                         data.val if rule.needs_validation else None, t.val_batch_size,
-                        data.transform, sampler)
+                        data.transform, sampler, _mixer(config, data, rule, context))
   schedule = resolve_schedule(config, inputs.steps_per_epoch)
   class_weighting = build_class_weighting(config.class_weights, data.class_counts,
                                           start_epoch=schedule["drw_start_epoch"])
@@ -196,8 +215,10 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
     model = _model(spec, config, data.input_shape, num_classes, strategy)
     if config.model.init_from:
       init_from(model, config.model.init_from)
-    if config.model.retrain == "head":
-      decoupled.retrain_head(model, config.seed)
+    if config.model.retrain != "all":
+      decoupled.retrain_head(model, config.seed, config.model.retrain)
+    if config.model.max_norm:
+      decoupled.constrain_head(model, config.model.max_norm)
     if rule.peers > 1:  # co-teaching: independently initialised copies, one Keras model
       model = PeerModel([model] + [_model(copy(), config, data.input_shape, num_classes,
                                           strategy) for _ in range(rule.peers - 1)])

@@ -20,7 +20,7 @@ import keras
 import tensorflow as tf
 
 from framework.data.stream import InputStreams
-from framework.weights import Batch, MetaContext, Rule, StepResult, Tables, WeightState
+from framework.weights import Batch, MetaContext, Modulation, Rule, StepResult, Tables, WeightState
 
 _SUM = tf.distribute.ReduceOp.SUM
 _FIRST = tf.VariableAggregation.ONLY_FIRST_REPLICA
@@ -46,6 +46,15 @@ def _sum_over_replicas(ctx, tree):
   for i, value in zip(floats, summed):
     leaves[i] = value
   return tf.nest.pack_sequence_as(tree, leaves)
+
+
+def _mixed(own: Modulation, mix: tf.Tensor, partner: Modulation) -> Modulation:
+  """The modulation of mixed examples: weights mixed as the labels are; the rest (logit
+  scale, penalty, regulariser) the primary example's."""
+  weight = own.weight
+  if weight.shape.rank == 2:
+    mix = mix[:, None]
+  return own._replace(weight=mix * weight + (1.0 - mix) * partner.weight)
 
 
 def _zeros_where_none(grads, like):
@@ -151,15 +160,21 @@ class Trainer(tf.Module):
     return tf.math.divide_no_nan(total, done)
 
   def _base_weight(self, ctx, batch) -> tf.Tensor:
-    """class_weight(epoch)[y] (over the batch's weight sum when normalize_by_weights) times
-    the data's importance."""
-    label = batch["label"]
-    weight = tf.gather(self.class_weighting(self.step // self.steps_per_epoch), label)
+    """class_weight(epoch)[y] times the data's importance (mixed examples: mix * that of
+    y_i + (1 - mix) * that of the partner), over the batch's weight sum when
+    normalize_by_weights."""
+    class_weight = self.class_weighting(self.step // self.steps_per_epoch)
+    weight = tf.gather(class_weight, batch["label"])
+    if "importance" in batch:
+      weight *= batch["importance"]
+    if "mix" in batch:
+      partner = tf.gather(class_weight, batch["partner_label"])
+      if "partner_importance" in batch:
+        partner *= batch["partner_importance"]
+      weight = batch["mix"] * weight + (1.0 - batch["mix"]) * partner
     if self.options.normalize_by_weights:
       total = ctx.all_reduce(_SUM, tf.reduce_sum(weight))
       weight *= self.inputs.batch_size / total
-    if "importance" in batch:
-      weight *= batch["importance"]
     return weight
 
   def _replica_step(self, batch, val_batch=None):
@@ -170,7 +185,10 @@ class Trainer(tf.Module):
     view = self.state.gather(index)
     if self.rule.meta is not None:
       view = self.rule.meta(view, rule_batch, self._meta_context(features, base_weight, val_batch))
-    outputs = self._gradients(features, label, view, base_weight, rule_batch)
+    partner = () if "mix" not in batch else (
+        batch["mix"], Batch(batch["partner_index"], batch["partner_label"]),
+        self.state.gather(batch["partner_index"]))
+    outputs = self._gradients(features, label, view, base_weight, rule_batch, partner)
     loss, model_grads = outputs[0], outputs[2]
     if self.options.on_nonfinite == "off":  # no check (to measure the guard's cost)
       stop = ctx.all_reduce(_SUM, tf.cast(self._stop, tf.float32))
@@ -185,8 +203,14 @@ class Trainer(tf.Module):
     ctx.merge_call(self._apply_if_finite, args=(code == 0, (view, rule_batch) + outputs))
     return loss, tf.stack([code, tf.cast(flags[2] > 0, tf.int32)])
 
-  def _compute_gradients(self, features, label, view, base_weight, rule_batch):
-    """Loss, scaled loss, model and view gradients, and what the rule's update needs."""
+  def _compute_gradients(self, features, label, view, base_weight, rule_batch, partner=()):
+    """Loss, scaled loss, model and view gradients, and what the rule's update needs.
+
+    `partner` is () or, for mixed examples, (mix, the partners' Batch, their view): the
+    loss is mixed over the two labels and the rule's weight over the two examples (the
+    partners' rows of the tables get no gradient; each example is some position's primary
+    once per step).
+    """
     with tf.GradientTape() as tape:
       tape.watch([t for t in tf.nest.flatten(view) if t.dtype.is_floating])
       modulation = self.rule.modulate(view, rule_batch)
@@ -195,9 +219,12 @@ class Trainer(tf.Module):
           peers if isinstance(peers, (list, tuple)) else [peers])]
       if modulation.logit_scale is not None:
         logits = [z * modulation.logit_scale[:, None] for z in logits]
-      per_example = (self.loss_fn(label, logits[0]) if len(logits) == 1 else
-                     tf.stack([self.loss_fn(label, z) for z in logits], axis=1))
+      per_example = (self._example_loss(label, logits[0], partner) if len(logits) == 1 else
+                     tf.stack([self._example_loss(label, z, partner) for z in logits], axis=1))
       modulation = modulation.resolve(per_example)
+      if partner:
+        modulation = _mixed(modulation, partner[0], self.rule.modulate(
+            partner[2], partner[1]).resolve(per_example))
       if len(logits) == 1:
         weight = base_weight * modulation.weight
         weighted = weight * per_example
@@ -221,6 +248,14 @@ class Trainer(tf.Module):
     if scaled is not loss:
       view_grads = view_grads.map(lambda g: g * (loss / scaled))
     return loss, scaled, model_grads, view_grads, per_example, logits[0], weight
+
+  def _example_loss(self, label, logits, partner):
+    """The per-example loss; for mixed examples mix * loss(y_i) + (1 - mix) * loss(y_j)."""
+    loss = self.loss_fn(label, logits)
+    if not partner:
+      return loss
+    mix, partner_batch = partner[0], partner[1]
+    return mix * loss + (1.0 - mix) * self.loss_fn(partner_batch.label, logits)
 
   def _apply_if_finite(self, distribution, finite, payload):
     """In cross-replica context (a branch that syncs replicas may not sit in a replica
