@@ -11,18 +11,24 @@ logit-adjustment code trains CIFAR-100-LT longer: 1,419 epochs, warm-up 22, x0.1
 Published top-1 % (ResNet-32; REFERENCE.md, "Published results"), IR 100 / IR 10:
 ldam_drw_cao 42.04 / 58.71, sigmoid_focal_cui 38.41 / 55.78, mwnet_shu 42.09 / 58.46,
 l2rw_shu 40.23 / 53.73, logit_adjusted_menon 43.89 at IR 100 (the code's README: 44.06).
-cb_sigmoid_focal_cui quotes none here: the paper's best CIFAR-100-LT class-balanced runs
+mixup_zhong 39.5 (ECE 8.82) and mislas_zhong 47.0 (ECE 4.83) at IR 100 (MiSLAS's README;
+their cifar100 imb001 stage-2 config: smoothing head 0.4, tail 0.1, lr_factor 0.2, batch
+norm shifted). cb_sigmoid_focal_cui quotes none here: the paper's best CIFAR-100-LT class-balanced runs
 (39.60 / 57.99) used settings REFERENCE.md does not record.
 """
 
+from framework.experiments.cifar10_lt import FIRST_STAGE
 from framework.experiments.cifar10_lt import VARIANTS as CIFAR10_VARIANTS
 from framework.experiments.cifar10_lt import cifar_lt_config
 
-__all__ = ["VARIANTS", "get_config"]
+__all__ = ["FIRST_STAGE", "VARIANTS", "get_config"]
 
 VARIANTS = dict(CIFAR10_VARIANTS, logit_adjusted_menon={
     **CIFAR10_VARIANTS["logit_adjusted_menon"], "optimizer.warmup_epochs": 22,
-    "optimizer.decay_epochs": (691, 1059, 1290), "train.epochs": 1419})
+    "optimizer.decay_epochs": (691, 1059, 1290), "train.epochs": 1419}, mislas_zhong={
+        **CIFAR10_VARIANTS["mislas_zhong"], "model.retrain": "tune_head_shift_bn",
+        "loss.kwargs": {"smooth_head": 0.4, "smooth_tail": 0.1},
+        "optimizer.learning_rate": 0.2 * 0.1})
 
 
 def get_config(variant=None):

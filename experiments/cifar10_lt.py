@@ -46,6 +46,16 @@ Variants quoting a figure (top-1 %, IR 100 / IR 10; REFERENCE.md, "Published res
   l2rw_shu              learning to reweight in the same setting: 74.16 / 85.19.
   logit_adjusted_menon  logit-adjusted loss, tau 1: 77.67 at IR 100 (the code's README:
                         77.89).
+  mixup_zhong           MiSLAS's first stage (dvlab-research/MiSLAS `train_stage1.py`, the
+                        cifar10 imb001 stage-1 config): the LDAM recipe's optimiser with
+                        x0.1 at 160 and x0.01 at 180, mixup alpha 1 (one lam a batch):
+                        72.8 at IR 100, ECE 2.14 (the code's README).
+  mislas_zhong          MiSLAS's second stage on this seed's mixup_zhong run (set
+                        model.init_from): the classifier fine-tuned 10 epochs, class-balanced
+                        sampling, label-aware smoothing (concave, head 0.3, tail 0), torch's
+                        SGD momentum 0.9 at lr 0.5 x 0.1 (their lr_factor), wd 2e-4, cosine:
+                        82.5 at IR 100, ECE 3.66. Their learnable scale of each class's logit
+                        (trained at the full rate) is not modelled.
 The LDAM recipe under other losses, for comparison (no published figure is theirs):
 ce_ldam_recipe (default), focal_ldam_recipe, class_balanced_ldam_recipe,
 logit_adjusted_ldam_recipe, balanced_softmax_ldam_recipe, posthoc_ldam_recipe.
@@ -94,6 +104,16 @@ MENON_RECIPE = {
     "optimizer.decay_epochs": (604, 926, 1128), "optimizer.decay_factors": (0.1, 0.01, 0.001),
     "train.batch_size": 128, "train.epochs": 1241,
 }
+MISLAS_STAGE1 = {
+    **LDAM_RECIPE, "optimizer.decay_epochs": (160, 180), "optimizer.decay_factors": (0.1, 0.01),
+    "data.mix.name": "mixup", "data.mix.kwargs": {"alpha": 1.0, "per_batch": True},
+}
+MISLAS_STAGE2 = {
+    **LDAM_RECIPE, "model.retrain": "tune_head", "data.sampler": "class_balanced",
+    "loss.name": "label_aware_smoothing", "optimizer.schedule": "cosine",
+    "optimizer.warmup_epochs": 0, "optimizer.decay_epochs": (), "optimizer.decay_factors": (),
+    "train.epochs": 10,
+}
 
 _CB = {"class_weights.scheme": "effective_number", "class_weights.kwargs": {"beta": 0.9999}}
 _SIGMOID_FOCAL = {"loss.name": "sigmoid_focal", "loss.kwargs": {"gamma": 1.0}}
@@ -121,7 +141,13 @@ VARIANTS = {
                                    "loss.kwargs": {"tau": 1.0}},
     "balanced_softmax_ldam_recipe": {**LDAM_RECIPE, "loss.name": "balanced_softmax"},
     "posthoc_ldam_recipe": {**LDAM_RECIPE, "eval.posthoc_tau": 1.0},
+    "mixup_zhong": dict(MISLAS_STAGE1),
+    "mislas_zhong": {**MISLAS_STAGE2, "loss.kwargs": {"smooth_head": 0.3, "smooth_tail": 0.0},
+                     "optimizer.learning_rate": 0.5 * 0.1},
 }
+
+# Second stages: the variant whose finished run (same seed) model.init_from names.
+FIRST_STAGE = {"mislas_zhong": "mixup_zhong"}
 
 
 def cifar_lt_config(source: str, variant=None, variants=None):

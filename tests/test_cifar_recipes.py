@@ -87,6 +87,15 @@ SAXENA = dict(SHU_WRN, nesterov=False, batch=128, epochs=84, decay_epochs=[80, 1
               augment="crop_flip", mean=LDAM_MEAN, std=LDAM_STD, meta_per_class=0,
               noise=("permuted", 0.4))
 
+# Zhong et al. (dvlab-research/MiSLAS): stage-1 configs cifar10/100_imb001 (lr 0.1, batch
+# 128, wd 2e-4, 200 epochs, momentum 0.9, mixup alpha 1), train_stage1.py
+# adjust_learning_rate (warm-up 5, x0.1 after 160, x0.01 after 180), datasets/cifar10.py
+# (LDAM's constants, zero pad 4, every batch kept); stage 2 (train_stage2.py): 10 epochs,
+# cosine, the classifier's rate lr_factor x 0.1 (0.5 for cifar10 imb001, 0.2 cifar100)
+ZHONG_1 = dict(LDAM, decay_epochs=[160, 180], decay_factors=[0.1, 0.01])
+ZHONG_2 = dict(LDAM, lr=0.05, epochs=10, warmup=0, decay_epochs=[], decay_factors=[])
+ZHONG_2_100 = dict(ZHONG_2, lr=0.02)
+
 _CB = ("effective_number", {"beta": 0.9999})
 _V_LT = {"inner_lr": "model", "meta_lr": 1e-5, "meta_optimizer": "sgd", "meta_momentum": 0.9,
          "meta_nesterov": True, "weight_decay": 5e-4, "normalize": True, "init": "random"}
@@ -112,6 +121,9 @@ _LT = {
     "balanced_softmax_ldam_recipe": (LDAM, ("balanced_softmax", {}), ("none", {}, 0),
                                      ("fixed", {})),
     "posthoc_ldam_recipe": (LDAM, ("cross_entropy", {}), ("none", {}, 0), ("fixed", {})),
+    "mixup_zhong": (ZHONG_1, ("cross_entropy", {}), ("none", {}, 0), ("fixed", {})),
+    "mislas_zhong": (ZHONG_2, ("label_aware_smoothing", {"smooth_head": 0.3, "smooth_tail": 0.0}),
+                     ("none", {}, 0), ("fixed", {})),
 }
 _NOISY = {
     "ce_shu": (SHU_WRN, ("cross_entropy", {}), ("none", {}, 0), ("fixed", {})),
@@ -175,6 +187,8 @@ def test_variant_trains_its_sources_recipe(experiment, variant, classes):
   recipe, loss, weights, rule = (_NOISY if experiment == "cifar_noisy" else _LT)[variant]
   if experiment == "cifar100_lt" and recipe is MENON:
     recipe = MENON_100
+  if experiment == "cifar100_lt" and recipe is ZHONG_2:
+    recipe, loss = ZHONG_2_100, (loss[0], {"smooth_head": 0.4, "smooth_tail": 0.1})
   c = load_experiment(experiment).get_config(variant)
   got = _recipe_of(c)
   assert _mismatches(got, recipe) == {}
@@ -195,6 +209,20 @@ def test_the_ldam_and_cui_recipes_differ_where_their_code_does():
   assert load_experiment("cifar10_lt").get_config("posthoc_ldam_recipe").eval.posthoc_tau == 1.0
   ren = load_experiment("cifar_noisy").get_config("l2rw_ren").data
   assert 50_000 - 5_000 - 10 * ren.val_per_class == ren.train_size  # 5,000 held out
+
+
+@pytest.mark.parametrize("experiment, shift", [("cifar10_lt", False), ("cifar100_lt", True)])
+def test_mislas_mixes_then_fine_tunes_the_classifier(experiment, shift):
+  """Stage 1 mixes with one lam a batch (methods.py mixup_data); stage 2 fine-tunes the
+  classifier (not re-initialised) on class-balanced batches, batch norm shifted on
+  CIFAR-100 only (the configs' shift_bn)."""
+  m = load_experiment(experiment)
+  first = m.get_config("mixup_zhong").data.mix
+  assert (first.name, first.kwargs.to_dict()) == ("mixup", {"alpha": 1.0, "per_batch": True})
+  second = m.get_config("mislas_zhong")
+  assert second.model.retrain == ("tune_head_shift_bn" if shift else "tune_head")
+  assert second.data.sampler == "class_balanced" and second.optimizer.schedule == "cosine"
+  assert second.data.mix.name == "none" and m.FIRST_STAGE == {"mislas_zhong": "mixup_zhong"}
 
 
 @pytest.mark.parametrize("variant, images, batch, iterations, drops", [
@@ -225,6 +253,8 @@ _PUBLISHED = {
     "mwnet_shu": ("75.21", "87.84", "42.09", "58.46", "89.27", "67.73"),
     "l2rw_shu": ("74.16", "85.19", "40.23", "53.73"),
     "logit_adjusted_menon": ("77.67", "43.89"),
+    "mixup_zhong": ("72.8", "39.5", "2.14", "8.82"),
+    "mislas_zhong": ("82.5", "47.0", "3.66", "4.83"),
     "ce_shu": ("68.07", "51.11"),
     "l2rw_ren": ("86.92",),
     "data_parameters_saxena": ("71", "50.0"),

@@ -25,6 +25,15 @@ def test_the_plan_is_a_pure_function_of_seed_and_step():
   assert not np.array_equal(a.lam.numpy(), mixer.plan(4, tf.constant(7), 64).lam.numpy())
 
 
+def test_per_batch_draws_one_lam_and_one_box_for_the_batch():
+  plan = mixing.cutmix(per_batch=True).plan(1, tf.constant(2), 16)
+  assert len(set(plan.lam.numpy())) == 1 and len({tuple(c) for c in plan.centre.numpy()}) == 1
+  per_example = mixing.cutmix().plan(1, tf.constant(2), 16)
+  assert plan.lam.numpy()[0] == per_example.lam.numpy()[0]
+  assert len(set(per_example.lam.numpy())) == 16
+  np.testing.assert_array_equal(plan.partner.numpy(), per_example.partner.numpy())
+
+
 @pytest.mark.parametrize("alpha", [0.2, 1.0, 4.0])
 def test_lam_follows_beta_alpha_alpha(alpha):
   draws = np.concatenate([mixing.mixup(alpha).plan(0, tf.constant(s), 512).lam.numpy()
@@ -145,6 +154,7 @@ def test_the_stream_mixes_the_same_pairs_on_one_device_and_two_replicas(name):
     ({"data__mix__name": "remix", "data__mix__kwargs": {"kappa": 0.5}}, "kappa=0.5"),
     ({"data__mix__name": "mixup", "data__mix__kwargs": {"beta": 1}}, "data.mix.kwargs.beta"),
     ({"data__mix__name": "mixop"}, "not a known mixing"),
+    ({"data__mix__name": "cutmix", "data__mix__kwargs": {"per_batch": "yes"}}, "per_batch='yes'"),
     ({"data__mix__name": "mixup", "rule__name": "l2rw", "data__val_per_class": 4,
       "train__val_batch_size": 16},
      "meta rule"),

@@ -10,7 +10,8 @@
           n_i / n_j <= 1 / kappa and 1 - lam < tau, else lam (Chou et al. 2020).
 
 Every example i of the global batch is mixed with the example at `partner[i]`, a stateless
-permutation of the global batch's positions; lam and the box are drawn per position. All
+permutation of the global batch's positions; lam and the box are drawn per position, or
+once for the whole batch with `per_batch=True` (as the authors' code draws them). All
 are keyed by (seed, step) over the global batch, like the augmentation uniforms, so one
 device and several replicas mix the same pairs, and a resumed run mixes as the
 uninterrupted one would. Each replica's pipeline reads its partners' rows itself (with the
@@ -53,6 +54,7 @@ class Mixer:
   kappa: float = 0.0         # Remix's count ratio; 0: labels mixed as the inputs are
   tau: float = 0.5           # Remix's threshold on lam
   class_counts: tuple[float, ...] = ()
+  per_batch: bool = False    # one lam and one box centre for the whole global batch
 
   def plan(self, seed: int, step: tf.Tensor, global_batch: int) -> MixPlan:
     """The step's pairs, lam and box centres over the global batch (stateless)."""
@@ -65,6 +67,8 @@ class Mixer:
     b = tf.random.stateless_gamma([global_batch], keys[2], alpha=self.alpha)
     lam = a / (a + b)
     centre = tf.random.stateless_uniform([global_batch, 2], keys[3])
+    if self.per_batch:
+      lam, centre = tf.fill([global_batch], lam[0]), tf.tile(centre[:1], [global_batch, 1])
     return MixPlan(partner, tf.cast(lam, tf.float32), centre)
 
   def mix(self, x: tf.Tensor, partner_x: tf.Tensor, lam: tf.Tensor,
@@ -122,6 +126,12 @@ def _beta_alpha(alpha: float) -> float:
   return alpha
 
 
+def _flag(name: str, value: bool) -> bool:
+  if not isinstance(value, bool):
+    raise ValueError(f"{name}={value!r} must be true or false")
+  return value
+
+
 @MIXERS.register("none")
 def no_mixing() -> None:
   """No mixing: every example is trained as it is."""
@@ -129,26 +139,25 @@ def no_mixing() -> None:
 
 
 @MIXERS.register("mixup")
-def mixup(alpha: float = 1.0) -> Mixer:
+def mixup(alpha: float = 1.0, per_batch: bool = False) -> Mixer:
   """Zhang et al. 2018: inputs and labels blended with lam ~ Beta(alpha, alpha)."""
-  return Mixer(alpha=_beta_alpha(alpha))
+  return Mixer(alpha=_beta_alpha(alpha), per_batch=_flag("per_batch", per_batch))
 
 
 @MIXERS.register("cutmix")
-def cutmix(alpha: float = 1.0) -> Mixer:
+def cutmix(alpha: float = 1.0, per_batch: bool = False) -> Mixer:
   """Yun et al. 2019: a box of the partner pasted in; labels mixed by its area."""
-  return Mixer(alpha=_beta_alpha(alpha), boxes=True)
+  return Mixer(alpha=_beta_alpha(alpha), boxes=True, per_batch=_flag("per_batch", per_batch))
 
 
 @MIXERS.register("remix")
 def remix(class_counts: np.ndarray, alpha: float = 1.0, kappa: float = 3.0, tau: float = 0.5,
-          cutmix: bool = False) -> Mixer:  # pylint: disable=redefined-outer-name
+          cutmix: bool = False, per_batch: bool = False) -> Mixer:  # pylint: disable=redefined-outer-name
   """Chou et al. 2020: mixup (or CutMix) inputs, labels favouring the minority class."""
   if not float(kappa) >= 1:
     raise ValueError(f"kappa={kappa} must be >= 1 (a ratio of class counts)")
   if not 0 <= float(tau) <= 1:
     raise ValueError(f"tau={tau} must lie in [0, 1]")
-  if not isinstance(cutmix, bool):
-    raise ValueError(f"cutmix={cutmix!r} must be true or false")
-  return Mixer(alpha=_beta_alpha(alpha), boxes=cutmix, kappa=float(kappa), tau=float(tau),
-               class_counts=tuple(float(n) for n in class_counts))
+  return Mixer(alpha=_beta_alpha(alpha), boxes=_flag("cutmix", cutmix), kappa=float(kappa),
+               tau=float(tau), class_counts=tuple(float(n) for n in class_counts),
+               per_batch=_flag("per_batch", per_batch))
