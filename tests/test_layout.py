@@ -23,6 +23,7 @@ LAYERS = [
     {"train"},
     {"summaries"},
     {"api", "tools", "__init__"},
+    {"sweeps"},
     {"studies", "bench", "docs", "experiments"},
 ]
 # Modules that assemble the layers above their package's own (the run itself).
