@@ -15,8 +15,9 @@ import time
 import pytest
 
 from framework.errors import ConfigError
-from framework.sweeps import PlannedRun, Sweep, load_sweep, plan, shard
+from framework.sweeps import PlannedRun, devices, load_sweep, plan, shard
 from framework.sweeps import run as sweep_run
+from framework.sweeps.declaration import sweep_file
 from framework.sweeps.pool import Pool
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,6 +67,33 @@ def test_shards_are_disjoint_cover_the_sweep_and_keep_a_run_with_its_start(tmp_p
     for run in s:
       assert run.starts_from is None or run.starts_from in {r.name for r in s}
   assert [r.name for r in shard(runs, 1, 4)] == [r.name for r in shards[1]]  # deterministic
+
+
+def test_a_subset_of_variants_keeps_what_it_starts_from(tmp_path):
+  path = sweep_file("fmnist_lt_table")
+  assert os.path.samefile(path, os.path.join(REPO, "experiments", "sweeps", "fmnist_lt_table.py"))
+  sweep = load_sweep(path)
+  runs = plan(sweep.only(["crt", "ce"]), path, str(tmp_path))
+  assert [r.name for r in runs[:2]] == ["ce/seed0", "crt/seed0"] and len(runs) == 6
+  assert [r.name for r in plan(sweep.only(["focal"]), path, str(tmp_path))] == [
+      "focal/seed0", "focal/seed1", "focal/seed2"]
+  with pytest.raises(ConfigError, match="starts_from: 'ce' is not one of the sweep's variants"):
+    plan(sweep.only(["crt"]), path, str(tmp_path))
+
+
+def test_a_workdir_holding_another_run_stops_the_sweep_before_it_starts(tmp_path, capsys):
+  run = plan(load_sweep(RATIOS), RATIOS, str(tmp_path))[3]
+  other = run.config.copy_and_resolve_references()
+  other.optimizer.learning_rate = 0.5
+  os.makedirs(run.workdir)
+  with open(os.path.join(run.workdir, "config.json"), "w") as f:
+    f.write(other.to_json_best_effort())
+  status = sweep_run.main(["run", f"--sweep={RATIOS}", f"--root={tmp_path}"])
+  err = capsys.readouterr().err.strip()
+  assert status == 1 and len(err.splitlines()) == 1, err
+  assert err.startswith(f"error: run {run.name}: --workdir=") and \
+      "optimizer.learning_rate (0.5 -> 0.001)" in err, err
+  assert sorted(os.listdir(tmp_path)) == ["ldam_drw"]  # nothing else was started
 
 
 @pytest.mark.parametrize("body,message", [
@@ -202,3 +230,16 @@ def test_two_shards_write_one_sweep(swept, tmp_path):
   assert all("(shard" in out and "4 of 4 runs finished" in out for out in outputs), outputs
   for name in NAMES:
     assert _results(tmp_path, name) == _results(root, name), name
+
+
+def test_each_worker_gets_a_gpu_or_a_share_of_the_cores(monkeypatch):
+  monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
+  monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")  # the caller's choice is kept
+  assert devices.worker_env(3, ["4", "6"], 2)["CUDA_VISIBLE_DEVICES"] == "6"
+  cpu = devices.worker_env(1, [], 2)
+  assert (cpu["TF_NUM_INTRAOP_THREADS"], cpu["TF_NUM_INTEROP_THREADS"]) == ("3", "2")
+  monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+  assert devices.visible_gpus() == []
+  monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,5")
+  assert devices.visible_gpus() == ["2", "5"]
+  assert devices.cpu_threads(workers=64) == 1 and devices.cpu_threads(4, requested=7) == 7

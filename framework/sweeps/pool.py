@@ -65,6 +65,9 @@ class Pool:
           break  # only runs waiting on a run this process does not run
         time.sleep(POLL_SECONDS)
     finally:
+      for child in self.running.values():  # left only by an error in this process
+        child.process.send_signal(signal.SIGTERM)
+        child.process.wait()
       for number, handler in previous.items():
         signal.signal(number, handler)
     return self.outcomes
