@@ -243,3 +243,14 @@ def test_each_worker_gets_a_gpu_or_a_share_of_the_cores(monkeypatch):
   monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,5")
   assert devices.visible_gpus() == ["2", "5"]
   assert devices.cpu_threads(workers=64) == 1 and devices.cpu_threads(4, requested=7) == 7
+
+
+def test_the_tables_read_the_finished_runs_of_a_sweep_by_variant(tmp_path):
+  from framework.studies import common  # pylint: disable=g-import-not-at-top
+  for i, name in enumerate((NAMES[0], NAMES[2], NAMES[5])):
+    os.makedirs(tmp_path / name)
+    (tmp_path / name / "results.json").write_text(json.dumps({"final": {"accuracy": i}}))
+  os.makedirs(tmp_path / NAMES[1])  # started, not finished
+  runs = common.finished_by_variant(RATIOS, str(tmp_path))
+  assert {v: [r.results["final"]["accuracy"] for r in done] for v, done in runs.items()} == {
+      "ce": [0, 1], "ldam_drw": [2]}

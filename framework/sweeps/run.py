@@ -31,6 +31,12 @@ from framework.tools import cli
 
 
 def main(argv: list[str]) -> int:
+  if any(arg in ("--help", "-h", "--helpshort") for arg in argv[1:]):
+    try:
+      print(__doc__.strip())
+    except BrokenPipeError:  # | head
+      pass
+    return 0
   from absl import flags  # pylint: disable=g-import-not-at-top
   values = flags.FlagValues()  # fresh, so main() can run again in one process (tests)
   flags.DEFINE_string("sweep", None, "The sweep declaration (a .py file with get_sweep()).",
