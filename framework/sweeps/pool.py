@@ -117,7 +117,8 @@ class Pool:
         self.outcomes[child.run.name] = Outcome("stopped", seconds)
         self._report("stopped", f"{child.run.name} after {seconds:.0f} s")
       else:
-        message = last_line(os.path.join(child.run.workdir, files.SWEEP_LOG))
+        message = (last_line(os.path.join(child.run.workdir, files.SWEEP_LOG))
+                   or f"exit status {code}")
         self.outcomes[child.run.name] = Outcome("failed", seconds, message)
         self._report("FAILED", f"{child.run.name} after {seconds:.0f} s (exit {code}): "
                      f"{message}")
