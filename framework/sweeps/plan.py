@@ -1,5 +1,9 @@
 """A sweep's runs: each one's name (its workdir under the root) and config, built and
-checked before any run starts, and the disjoint share of them a shard runs."""
+checked before any run starts, and the disjoint share of them a shard runs.
+
+Planning loads no TensorFlow (a worker plans again before it trains); checking does, for
+the registered names and the relaunch rules of `framework.train`.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ import ml_collections
 
 from framework.config import fields, load_experiment, resolve_extra_modules, set_field
 from framework.errors import ConfigError, one_line
+from framework.runs import files
+from framework.runs.rundir import RunDir
 from framework.sweeps.declaration import Sweep, experiment_spec
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
@@ -63,7 +69,6 @@ def plan(sweep: Sweep, sweep_path: str, root: str) -> list[PlannedRun]:
 def check(runs: list[PlannedRun], root: str) -> None:
   """Every field value of every run, the root writable, and each workdir that already holds
   a run holding this one (a relaunch may change only what resuming allows)."""
-  from framework.runs.rundir import RunDir  # pylint: disable=g-import-not-at-top
   from framework.train.relaunch import relaunch_changes  # pylint: disable=g-import-not-at-top
   check_root(root)
   for run in runs:
@@ -161,8 +166,6 @@ def _set(config: ml_collections.ConfigDict, values: dict[str, Any], where: str) 
 def finished(run: PlannedRun) -> bool:
   """The run's results are written and its config is the planned one (a run extended by
   a larger train.epochs, say, is relaunched to resume)."""
-  from framework.runs import files  # pylint: disable=g-import-not-at-top
-  from framework.runs.rundir import RunDir  # pylint: disable=g-import-not-at-top
   from framework.train.relaunch import relaunch_changes  # pylint: disable=g-import-not-at-top
   rundir = RunDir(run.workdir)
   return rundir.exists(files.RESULTS) and not relaunch_changes(run.config, rundir)
