@@ -17,11 +17,11 @@ norm shifted). cb_sigmoid_focal_cui quotes none here: the paper's best CIFAR-100
 (39.60 / 57.99) used settings REFERENCE.md does not record.
 """
 
-from framework.experiments.cifar10_lt import FIRST_STAGE
+from framework.experiments.cifar10_lt import STARTS_FROM
 from framework.experiments.cifar10_lt import VARIANTS as CIFAR10_VARIANTS
 from framework.experiments.cifar10_lt import cifar_lt_config
 
-__all__ = ["FIRST_STAGE", "VARIANTS", "get_config"]
+__all__ = ["STARTS_FROM", "VARIANTS", "get_config"]
 
 VARIANTS = dict(CIFAR10_VARIANTS, logit_adjusted_menon={
     **CIFAR10_VARIANTS["logit_adjusted_menon"], "optimizer.warmup_epochs": 22,

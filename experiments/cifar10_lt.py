@@ -147,7 +147,7 @@ VARIANTS = {
 }
 
 # Second stages: the variant whose finished run (same seed) model.init_from names.
-FIRST_STAGE = {"mislas_zhong": "mixup_zhong"}
+STARTS_FROM = {"mislas_zhong": "mixup_zhong"}
 
 
 def cifar_lt_config(source: str, variant=None, variants=None):

@@ -1,7 +1,8 @@
 r"""Fashion-MNIST-LT: the project's long-tailed protocol (CPU scale), one variant per method.
 
   python launch.py --config=experiments/fmnist_lt.py:ce --workdir=/tmp/lt_runs/ce
-  python -m framework.studies.lt_table --seeds=0,1,2 --workdir=/tmp/lt_runs   # the table
+  python -m framework.sweeps.run --sweep=fmnist_lt_table --root=/tmp/lt_runs   # every variant
+  python -m framework.studies.lt_table --root=/tmp/lt_runs   # the table
 
 Data: the 60,000 Fashion-MNIST training images cut to an exponential long tail of imbalance
 ratio 100, n_c = floor(6000 * 0.01^(c/9)) = [6000, 3596, 2156, 1292, 774, 464, 278, 166,
@@ -97,8 +98,8 @@ VARIANTS = {
 }
 
 # Second stages: the variant whose finished run (same seed) a variant starts from, set
-# as model.init_from by the studies.
-FIRST_STAGE = {"crt": "ce", "wb": "wb_stage1", "mislas": "mixup"}
+# as model.init_from by the sweeps (experiments/sweeps/fmnist_lt_table.py).
+STARTS_FROM = {"crt": "ce", "wb": "wb_stage1", "mislas": "mixup"}
 
 
 def get_config(variant=None):

@@ -1,7 +1,8 @@
 r"""Fashion-MNIST-noisy: the project's noisy-label protocol (CPU scale), one variant per rule.
 
   python launch.py --config=experiments/fmnist_noisy.py:l2rw --workdir=/tmp/noisy_runs/l2rw
-  python -m framework.studies.noisy_table --seeds=0 --epochs=40 --workdir=/tmp/noisy_runs
+  python -m framework.sweeps.run --sweep=fmnist_noisy_table --root=/tmp/noisy_runs   # every variant
+  python -m framework.studies.noisy_table --root=/tmp/noisy_runs   # the table
 
 Data: a seeded permutation of the 60,000 training images; the first 100 of each class form
 the clean balanced validation set (1,000 images, used only by the meta rules); 10,000 of

@@ -222,7 +222,7 @@ def test_mislas_mixes_then_fine_tunes_the_classifier(experiment, shift):
   second = m.get_config("mislas_zhong")
   assert second.model.retrain == ("tune_head_shift_bn" if shift else "tune_head")
   assert second.data.sampler == "class_balanced" and second.optimizer.schedule == "cosine"
-  assert second.data.mix.name == "none" and m.FIRST_STAGE == {"mislas_zhong": "mixup_zhong"}
+  assert second.data.mix.name == "none" and m.STARTS_FROM == {"mislas_zhong": "mixup_zhong"}
 
 
 @pytest.mark.parametrize("variant, images, batch, iterations, drops", [

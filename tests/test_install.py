@@ -42,11 +42,12 @@ def test_the_package_comes_from_the_install(installed):
   assert all(line.startswith(str(installed)) for line in done.stdout.split()), done.stdout
 
 
-def test_a_study_finds_its_experiment(installed, tmp_path):
-  done = _run(installed, "-m", "framework.studies.lt_table", "--variants=nope",
-              f"--workdir={tmp_path}")
+def test_a_shipped_sweep_finds_its_experiment(installed, tmp_path):
+  done = _run(installed, "-m", "framework.sweeps.run", "--sweep=fmnist_lt_table",
+              "--variants=nope", f"--root={tmp_path}")
   assert done.returncode == 1
-  assert "--variants=nope not known; known: ce, focal" in done.stderr, done.stderr[-2000:]
+  assert "'nope' is not a variant of the experiment 'fmnist_lt'; known: ce, focal" in \
+      done.stderr, done.stderr[-2000:]
 
 
 def test_a_benchmark_runs(installed):

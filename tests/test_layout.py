@@ -23,7 +23,7 @@ LAYERS = [
     {"train"},
     {"summaries"},
     {"api", "tools", "__init__"},
-    {"report"},
+    {"report", "sweeps"},
     {"studies", "bench", "docs", "experiments"},
 ]
 # Modules that assemble the layers above their package's own (the run itself).
@@ -80,7 +80,8 @@ def test_no_module_is_named_after_the_standard_library():
 
 @pytest.mark.parametrize("name", ["results.json", "config.json", "model.keras", "data.json",
                                   "data_fingerprint.json",
-                                  "history.jsonl", "noise.npz", "labels.npy", "tracked.json"])
+                                  "history.jsonl", "noise.npz", "labels.npy", "tracked.json",
+                                  "sweep.log"])
 def test_each_workdir_file_name_is_spelled_in_one_module(name):
   spelled = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py")
              if re.search(r"[\"']" + re.escape(name) + r"[\"']", p.read_text())]

@@ -17,6 +17,7 @@
       weights/step_<step>.npz     snapshots of the weight tables ('per_sample/weight', ...)
       checkpoints/         tf.train.CheckpointManager's
       charted.json         the TensorBoard families that have moved so far
+      sweep.log            the output of the run's process when a sweep launched it
       events.out.tfevents.*, hparams/, classes/ (opt-in)   TensorBoard (see
                            framework.summaries.board)
 """
@@ -37,3 +38,4 @@ SAVED_MODEL = "saved_model"
 SNAPSHOTS = "weights"
 CHECKPOINTS = "checkpoints"
 CHARTED = "charted.json"
+SWEEP_LOG = "sweep.log"

@@ -1,7 +1,9 @@
-"""What the study scripts share: flags, loading an experiment's variants, resumable runs, cells."""
+"""What the study scripts share: flags, loading an experiment's variants, resumable runs, the
+finished runs of a sweep, cells."""
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 
@@ -13,6 +15,8 @@ from framework.errors import ConfigError
 from framework.runs import files
 from framework.runs.reader import FinishedRun
 from framework.runs.rundir import RunDir
+from framework.sweeps import load_sweep, plan
+from framework.sweeps.declaration import sweep_file
 
 
 def define_seeds_flag(default: list[str]) -> flags.FlagHolder:
@@ -50,6 +54,29 @@ def train_variant(module: types.ModuleType, variant: str, seed: int, workdir: st
     config.train.eval_every_epochs = min(config.train.eval_every_epochs, epochs)
   set_fields(config, fields)
   return train.run(config, workdir, verbose=False), False
+
+
+def finished_by_variant(sweep: str, root: str) -> dict[str, list[FinishedRun]]:
+  """The finished runs of a sweep (a declaration's path or shipped name) in `root`, by
+  variant in the sweep's order; a bad sweep ends the script with one line."""
+  try:
+    path = sweep_file(sweep)
+    runs = plan(load_sweep(path), path, root)
+  except ConfigError as e:
+    sys.exit(f"error: {e}")
+  by_variant: dict[str, list[FinishedRun]] = {}
+  for run in runs:
+    if RunDir(run.workdir).exists(files.RESULTS):
+      by_variant.setdefault(run.config.variant, []).append(FinishedRun(run.workdir))
+  return by_variant
+
+
+def write_table(root: str, name: str, table: str) -> None:
+  """Prints the table and writes it to ROOT/name."""
+  print(table, flush=True)
+  os.makedirs(root, exist_ok=True)
+  with open(os.path.join(root, name), "w") as f:
+    f.write(table + "\n")
 
 
 def cell(values, fmt: str = "{:.1f}") -> str:

@@ -1,33 +1,28 @@
-r"""The README's noisy-label table: variants of experiments/fmnist_noisy.py x seeds.
+r"""The README's noisy-label Fashion-MNIST tables, over the runs of a sweep.
 
-  python -m framework.studies.noisy_table --seeds=0,1,2 --epochs=40 --workdir=/tmp/noisy_runs
+  python -m framework.sweeps.run --sweep=fmnist_noisy_table --root=/tmp/noisy_runs --workers=2
+  python -m framework.studies.noisy_table --root=/tmp/noisy_runs
 
-Each (variant, seed) trains through `framework.train.run` in WORKDIR/<variant>-e<E>/seed<s>
-(config.seed and data.seed both s, evaluation and a weight snapshot every epoch). Prints a
-markdown row per variant: final and best (over the per-epoch evaluations) test accuracy,
-and the AUROC with which the per-sample weights rank the noisy labels (score = -weight;
-"-" for CE, whose weights are all 1) for the final signal the rule declares (l2rw's
-`kept` table, ELR's `agreement`, the others' `weight` table) and for the `weight` table
-averaged over the epoch snapshots; mean ± std over seeds. A finished run is re-read, not
-retrained.
+The runs are those of the sweep experiments/sweeps/fmnist_noisy_table.py (or --sweep) that
+have finished in ROOT. Prints a markdown row per variant, written also to ROOT/table.md:
+final and best (over the per-epoch evaluations) test accuracy, and the AUROC with which
+the per-sample weights rank the noisy labels (score = -weight; "-" for CE, whose weights
+are all 1) for the final signal the rule declares (l2rw's `kept` table, ELR's `agreement`,
+the others' `weight` table) and for the `weight` table averaged over the epoch snapshots;
+mean ± std over seeds.
 """
 
 from __future__ import annotations
 
-import os
-import time
-
-from absl import app, flags, logging
+from absl import app, flags
 
 from framework.runs.reader import FinishedRun
 from framework.studies import common
 from framework.tools.inspect_run import noise_auroc
 
-_VARIANTS = flags.DEFINE_list("variants", None, "Variants to run (default: all).")
-_SEEDS = common.define_seeds_flag(["0"])
-_EPOCHS = flags.DEFINE_integer("epochs", 40, "train.epochs (the protocol's is 40).",
-                               lower_bound=1)
-_WORKDIR = flags.DEFINE_string("workdir", "/tmp/noisy_runs", "Root of the runs' workdirs.")
+_SWEEP = flags.DEFINE_string("sweep", "fmnist_noisy_table",
+                             "The sweep (a path or a shipped name).")
+_ROOT = flags.DEFINE_string("root", "/tmp/noisy_runs", "The sweep's root.")
 
 
 def summary(run: FinishedRun) -> dict:
@@ -38,24 +33,8 @@ def summary(run: FinishedRun) -> dict:
           "best_epoch": best["epoch"], **noise_auroc(run)}
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  logging.set_verbosity(logging.WARNING)
-  module, variants = common.experiment_variants("fmnist_noisy", _VARIANTS.value)
-  seeds, epochs = [int(s) for s in _SEEDS.value], _EPOCHS.value
-  rows = {}
-  for variant in variants:
-    for seed in seeds:
-      workdir = os.path.join(_WORKDIR.value, f"{variant}-e{epochs}", f"seed{seed}")
-      start = time.time()
-      _, reused = common.train_variant(module, variant, seed, workdir, epochs)
-      s = summary(FinishedRun(workdir))
-      rows.setdefault(variant, []).append(s)
-      print(f"{variant} seed {seed}: final {s['final']:.1f}, best {s['best']:.1f} "
-            f"(epoch {s['best_epoch']:.0f}), noise AUROC {s['auroc']:.3f} "
-            f"(epoch-averaged {s['auroc_averaged']:.3f}) "
-            f"({'reused' if reused else f'{time.time() - start:.0f} s'})", flush=True)
+def format_table(rows: dict[str, list[dict]]) -> str:
+  """Markdown: method | final | best | noise AUROC (final, epoch-averaged) | seeds."""
   lines = ["| method | final test acc | best test acc | noise AUROC, final weights | "
            "noise AUROC, weights averaged over epochs | seeds |", "|---|---:|---:|---:|---:|---:|"]
   for variant, runs in rows.items():
@@ -63,11 +42,15 @@ def main(argv):
                  f"{common.cell([r['best'] for r in runs])} | "
                  f"{common.cell([r['auroc'] for r in runs], '{:.3f}')} | "
                  f"{common.cell([r['auroc_averaged'] for r in runs], '{:.3f}')} | {len(runs)} |")
-  table = "\n".join(lines)
-  print(f"Fashion-MNIST, 50% symmetric noise, {epochs} epochs\n" + table, flush=True)
-  os.makedirs(_WORKDIR.value, exist_ok=True)
-  with open(os.path.join(_WORKDIR.value, f"table-e{epochs}.md"), "w") as f:
-    f.write(table + "\n")
+  return "\n".join(lines)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  runs = common.finished_by_variant(_SWEEP.value, _ROOT.value)
+  rows = {v: [summary(r) for r in done] for v, done in runs.items()}
+  common.write_table(_ROOT.value, "table.md", format_table(rows))
 
 
 if __name__ == "__main__":
