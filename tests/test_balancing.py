@@ -71,6 +71,24 @@ def test_softmax_binary_cross_entropy_against_numpy():
   assert got.numpy()[-1] == pytest.approx((60 + 58.67) / 4, abs=0.01)  # not clamped
 
 
+def test_softmax_binary_cross_entropy_gradient_is_finite_where_p_rounds_to_one():
+  z = tf.Variable([[0.0, 60.0, -3.0, 1.0], [200.0, 0.0, 0.0, 0.0]], dtype=tf.float64)
+  y = tf.constant([0, 0])
+  with tf.GradientTape() as tape:
+    loss = tf.reduce_sum(losses.softmax_binary_cross_entropy(y, z))
+  grad = tape.gradient(loss, z).numpy()
+  assert np.all(np.isfinite(grad))
+  eps, numeric = 1e-6, np.zeros_like(grad)
+  for i in range(2):
+    for c in range(4):
+      step = np.zeros((2, 4))
+      step[i, c] = eps
+      up = losses.softmax_binary_cross_entropy(y, z + step).numpy().sum()
+      down = losses.softmax_binary_cross_entropy(y, z - step).numpy().sum()
+      numeric[i, c] = (up - down) / (2 * eps)
+  np.testing.assert_allclose(grad, numeric, atol=1e-5)
+
+
 def test_second_stage_config_errors():
   with pytest.raises(ConfigError, match="model.retrain='tune_head'"):
     build(synthetic_config(model__retrain="tune_head"))

@@ -75,7 +75,8 @@ def _log_one_minus_softmax(z: tf.Tensor) -> tf.Tensor:
   top = tf.one_hot(tf.argmax(z, axis=-1), tf.shape(z)[-1], on_value=True, off_value=False)
   rest = (tf.reduce_logsumexp(tf.where(top, tf.constant(-np.inf, z.dtype), z), axis=-1) -
           tf.reduce_logsumexp(z, axis=-1))
-  return tf.where(top, rest[..., None], tf.math.log1p(-tf.exp(log_p)))
+  others = tf.where(top, tf.constant(-1.0, z.dtype), log_p)  # no inf (nor its gradient) at p = 1
+  return tf.where(top, rest[..., None], tf.math.log1p(-tf.exp(others)))
 
 
 def softmax_binary_cross_entropy(labels: Any, logits: Any) -> tf.Tensor:
