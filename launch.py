@@ -48,9 +48,11 @@ def _launch(argv: list[str]) -> int:
     flags.DEFINE_bool("list", False, "List every registered component and exit.",
                       flag_values=values)
     try:
-      values(argv)
+      positional = values(argv)[1:]
     except Exception as e:  # pylint: disable=broad-except  (absl / ml_collections errors)
       return cli.fail(cli.explain_flag_error(e))
+    if positional:
+      return cli.fail(cli.explain_positional(positional[0]))
     logging.set_verbosity(logging.WARNING)
     config = values.config
     config.extra_modules = resolve_extra_modules(config.extra_modules, spec.partition(":")[0])

@@ -69,7 +69,7 @@ CASES = {  # name -> (arguments, a piece of the one line); {key} is a file of _f
     "imbalance ratio": (["--config.data.long_tail.imbalance_ratio=0.5"], "imbalance_ratio=0.5"),
     "noise rate": (["--config.data.noise.kind=symmetric", "--config.data.noise.rate=1.5"],
                    "rate=1.5"),
-    "negative seed": (["--config.seed=-5"], "seed=-5 must be an integer >= 0"),
+    "negative seed": (["--config.seed=-5"], "seed=-5 must be an integer in [0, 4294967295]"),
     "infinite lr": (["--config.optimizer.learning_rate=inf"], "learning_rate=inf"),
     "negative lr": (["--config.optimizer.learning_rate=-1.0"], "learning_rate=-1.0"),
     "zero batch": (["--config.train.batch_size=0"], "train.batch_size=0"),

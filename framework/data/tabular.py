@@ -47,11 +47,24 @@ def read_csv(path: str, field: str) -> tuple[list[str], np.ndarray, np.ndarray]:
   if len(rows) < 2:
     raise ConfigError(f"{field}={path!r} needs a header row and at least one data row")
   header = [name.strip() for name in rows[0]]
+  _check_header(header, field, path)
   for line, row in zip(lines[1:], rows[1:]):
     if len(row) != len(header):
       raise ConfigError(f"{field}={path!r}: line {line} has {len(row)} cells, the header "
                         f"has {len(header)}")
   return header, np.array(rows[1:], dtype=str), np.array(lines[1:], dtype=np.int64)
+
+
+def _check_header(header: list[str], field: str, path: str) -> None:
+  """Every column named, each name once: a blank or repeated name would make a column
+  unreachable or let one name stand for two columns."""
+  for j, name in enumerate(header):
+    if not name:
+      raise ConfigError(f"{field}={path!r}: column {j + 1} of the header has no name; name "
+                        "every column (the label column included) once")
+    if name in header[:j]:
+      raise ConfigError(f"{field}={path!r}: the header names column {name!r} twice (columns "
+                        f"{header.index(name) + 1} and {j + 1}); column names must be distinct")
 
 
 def _numeric_columns(cells: np.ndarray, lines: np.ndarray, names: list[str], field: str,

@@ -23,6 +23,9 @@ from framework.runs import files
 
 _LOCK = ".lock"  # held by the live run (see RunDir.lock)
 _SNAPSHOT = re.compile(r"^step_(\d+)\.npz$")
+# A write that a killed process left unfinished: `_atomic`'s "<name>.tmp", TensorFlow's
+# "<name>.tmp<32 hex digits>" (checkpoint state, saved_model.pb).
+_TEMPORARY = re.compile(r"\.tmp([0-9a-f]{32})?$")
 
 
 def _jsonable(value: Any) -> Any:
@@ -100,6 +103,17 @@ class RunDir:
     owner = handle.read().strip() or "another process"
     return ConfigError(f"--workdir={self.path!r} is in use by a running run ({owner}); "
                        "wait for it to end or choose another workdir")
+
+  def remove_temporaries(self) -> list[str]:
+    """Removes the temporary files of writes a killed process left unfinished (their
+    finished files were never replaced); returns their paths. Call under `lock`."""
+    removed = []
+    for folder, _, names in os.walk(self.path):
+      for name in names:
+        if _TEMPORARY.search(name):
+          removed.append(os.path.join(folder, name))
+          os.remove(removed[-1])
+    return removed
 
   # Writing.
   @staticmethod

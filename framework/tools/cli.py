@@ -155,6 +155,14 @@ def explain_flag_error(error: BaseException) -> str:
   return " ".join(text[-2:]).replace("\\'", "'") if text else type(error).__name__
 
 
+def explain_positional(argument: str) -> str:
+  """One line for an argument that is not a flag (the launcher takes flags only)."""
+  hint = (f"; to choose where the run goes, pass --workdir={argument}" if not
+          argument.startswith("-") else "")
+  return (f"unexpected argument {argument!r}: the launcher takes only --flags "
+          f"(`python launch.py --help` lists them){hint}")
+
+
 def help_text(argv: list[str], usage: str) -> str:
   """The launcher's help: usage, the experiment's variants, and every field with its value,
   its doc and what it allows (framework.config.fields), in the order of config.json."""

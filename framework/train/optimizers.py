@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 import keras
 import tensorflow as tf
 
-from framework.config.registry import Registry
+from framework.config.registry import Registry, check_kwarg_types
 from framework.errors import ConfigError
 from framework.train.torch_sgd import TorchSGD
 
@@ -136,6 +136,7 @@ def build_optimizer(cfg, schedule: Mapping[str, Any],
   if cfg.get("weight_decay_mode", "l2") == "decoupled" and cfg.get("weight_decay", 0.0):
     kwargs["weight_decay"] = cfg.weight_decay
   factory = OPTIMIZERS.get(cfg.name, "optimizer.name")
+  check_kwarg_types(factory, cfg.kwargs, "optimizer", none_is_number=True)
   try:
     optimizer = factory(learning_rate=lr, **kwargs)
   except (TypeError, ValueError) as e:
