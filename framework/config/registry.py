@@ -46,14 +46,23 @@ _SCALARS = {"bool": ("true or false", lambda v: isinstance(v, bool)),
             "None": ("None", lambda v: v is None)}
 
 
+_SEQUENCES = ("Sequence", "tuple", "list")
+
+
 def _scalar_types(parameter: inspect.Parameter, none_is_number: bool) -> list[str]:
   """The scalar types (keys of _SCALARS) `parameter` takes by its annotation, else by the
-  type of its default; [] when neither says (a sequence, a callable, no default)."""
+  type of its default; [] when neither says (a callable, no default). A sequence of scalars
+  ("Sequence[int]") is ["Sequence", "int"]."""
   annotation = parameter.annotation
   if annotation is not inspect.Parameter.empty:
-    words = re.findall(r"\w+", annotation if isinstance(annotation, str)
-                       else getattr(annotation, "__name__", str(annotation)))
-    return words if words and all(w in _SCALARS for w in words) else []
+    text = (annotation if isinstance(annotation, str)
+            else getattr(annotation, "__name__", str(annotation)))
+    words = [w for w in re.findall(r"\w+", text) if w != "Ellipsis"]
+    sequence = bool(words) and words[0] in _SEQUENCES
+    if sequence and ("|" in text or "Optional" in text):
+      return []  # a sequence or something else: left to the factory
+    items = words[1:] if sequence else words
+    return words if items and all(w in _SCALARS for w in items) else []
   default = parameter.default
   if default is None:
     return ["float", "None"] if none_is_number else []
@@ -75,7 +84,13 @@ def check_kwarg_types(factory: Callable, kwargs: Mapping[str, Any], field: str,
     if key not in params:
       continue
     types = _scalar_types(params[key], none_is_number)
-    if types and not any(_SCALARS[t][1](value) for t in types):
+    if types and types[0] in _SEQUENCES:
+      allowed = " or ".join(_SCALARS[t][0] for t in types[1:])
+      if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not all(
+          any(_SCALARS[t][1](item) for t in types[1:]) for item in value):
+        raise ConfigError(f"{field}.kwargs.{key}={value!r} must be a list, each item "
+                          f"{allowed}")
+    elif types and not any(_SCALARS[t][1](value) for t in types):
       allowed = " or ".join(_SCALARS[t][0] for t in types)
       raise ConfigError(f"{field}.kwargs.{key}={value!r} must be {allowed}")
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from framework.data import image_check, protocol_record
 from framework.data.examples import FileExamples
-from framework.data.sources import DATASETS, Arrays, Source, listing
+from framework.data.sources import DATASETS, Arrays, Source, listing, not_utf8
 from framework.errors import ConfigError
 
 EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # Keras's, case-insensitive
@@ -81,10 +81,7 @@ def _list_file(field: str, path: str, image_root: str) -> _Files:
   except OSError as e:
     raise ConfigError(f"{field}={path!r} cannot be read ({e.strerror})") from None
   except UnicodeDecodeError as e:
-    line = e.object[:e.start].count(b"\n") + 1
-    raise ConfigError(f"{field}={path!r} is not UTF-8 text (line {line} has the byte "
-                      f"{e.object[e.start:e.start + 1]!r}); save the list file as UTF-8"
-                      ) from None
+    raise not_utf8(field, path, e) from None
   for number, line in enumerate(lines, start=1):
     if not line.strip() or line.lstrip().startswith("#"):
       continue

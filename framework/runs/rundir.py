@@ -32,6 +32,11 @@ def _jsonable(value: Any) -> Any:
   return np.asarray(value).tolist()
 
 
+def _naming(error: OSError, path: str) -> OSError:
+  """`error`, naming `path` when it names no file (a write to an open file does not)."""
+  return error if error.filename else OSError(error.errno, error.strerror, path)
+
+
 class RunDir:
   """Paths and atomic reads / writes of one run's directory."""
 
@@ -124,8 +129,13 @@ class RunDir:
   def _atomic(self, name: str, write) -> str:
     path = self.file(name)
     tmp = f"{path}.tmp"
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+      write(tmp)
+      os.replace(tmp, path)
+    except OSError as e:  # a full disk: the error names no file unless told
+      with contextlib.suppress(OSError):
+        os.remove(tmp)
+      raise _naming(e, path) from None
     return path
 
   def write_json(self, name: str, payload: Any) -> str:
@@ -161,8 +171,11 @@ class RunDir:
       with open(path, "rb") as f:
         f.seek(-1, os.SEEK_END)
         prefix = "" if f.read(1) == b"\n" else "\n"
-    with open(path, "a") as f:
-      f.write(prefix + json.dumps(record, default=_jsonable) + "\n")
+    try:
+      with open(path, "a") as f:
+        f.write(prefix + json.dumps(record, default=_jsonable) + "\n")
+    except OSError as e:
+      raise _naming(e, path) from None
 
   def write_snapshot(self, step: int, tables: Mapping[str, np.ndarray]) -> str:
     """The weight tables (flat, 'per_sample/weight' -> array) at `step`."""

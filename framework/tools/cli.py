@@ -5,7 +5,9 @@
 
 `--config.<section>.kwargs.<key>=<value>` works for any key of the chosen component
 (model, loss, rule, class_weights, optimizer), checked against its factory's signature and
-parsed to the type of the factory's default. `--help` lists the experiment's fields (value,
+parsed to the type of the factory's default. Switching a component on the command line
+(`--config.model.name=mlp`) drops the experiment's kwargs of that section, which were for the
+component it had (a notice says so); kwargs given after it apply. `--help` lists the experiment's fields (value,
 doc, what is allowed) and variants without loading TensorFlow; `--list` lists every
 registered component.
 Exit status: 0 done, 1 bad input, 3 diverged (non-finite loss), 75 stopped by a signal
@@ -40,6 +42,9 @@ def load_config(spec: str):
   path, _, variant = spec.partition(":")
   if not os.path.isfile(path):
     raise ConfigError(f"--config={spec}: no such file {path!r}")
+  if not path.endswith(".py"):
+    raise ConfigError(f"--config={spec}: {path!r} is not an experiment file; it must be a "
+                      ".py file with get_config() (see experiments/)")
   try:
     module = load_experiment(path)
     config = module.get_config(*([variant] if variant else []))
@@ -118,6 +123,26 @@ def parse_value(raw: str, default, number_or_text: bool = False):
     return ast.literal_eval(raw)
   except (ValueError, SyntaxError):
     return raw
+
+
+def drop_stale_kwargs(experiment, config, argv: list[str]) -> list[str]:
+  """When the command line switches a component (`--config.model.name=mlp`) without giving
+  its whole kwargs mapping, drops the experiment's kwargs of that section: they were for the
+  component switched from. `--config.<section>.kwargs.<key>=` overrides apply afterwards.
+  Returns one notice per section dropped."""
+  notices = []
+  for section in KWARG_SECTIONS:
+    field = "scheme" if section == "class_weights" else "name"
+    before, now = experiment[section][field], config[section][field]
+    given = any(a.startswith(f"--config.{section}.kwargs=") for a in argv)
+    kwargs = experiment[section].kwargs
+    stale = kwargs.to_dict() if hasattr(kwargs, "to_dict") else dict(kwargs)
+    if now != before and stale and not given:
+      with config.unlocked():
+        config[section].kwargs = {}
+      notices.append(f"note: {section}.{field}={now!r} on the command line: the experiment's "
+                     f"{section}.kwargs {stale} (for {before!r}) are dropped")
+  return notices
 
 
 def apply_kwargs(config, overrides: dict) -> None:
@@ -199,8 +224,9 @@ def fail(message: str, status: int = 1) -> int:
   return status
 
 
-def report(error: Exception) -> int:
-  """Prints one line for a run that failed and returns its exit status."""
+def report(error: Exception, workdir: str | None = None) -> int:
+  """Prints one line for a run that failed and returns its exit status; an error about a
+  file that names none (a full disk) names the run's `workdir`."""
   from framework.errors import Diverged  # pylint: disable=g-import-not-at-top
   from framework.train.preemption import Preempted  # pylint: disable=g-import-not-at-top
   if isinstance(error, ConfigError):
@@ -209,11 +235,13 @@ def report(error: Exception) -> int:
     return fail(str(error), 3)
   if isinstance(error, Preempted):
     return fail(str(error), 75)
+  where = f" (writing in --workdir={workdir!r})" if workdir else ""
   if isinstance(error, OSError) and error.strerror:
-    where = error.filename or ""
-    return fail(f"{where}: {error.strerror}" if where else error.strerror)
+    if error.filename:
+      return fail(f"{error.filename}: {error.strerror}")
+    return fail(f"{error.strerror}{where}")
   if "No space left on device" in str(error):
-    return fail(f"no space left on the device ({one_line(error, 160)})")
+    return fail(f"no space left on the device{where} ({one_line(error, 160)})")
   if os.environ.get("FRAMEWORK_TRACEBACK"):
     raise error
   return fail(f"{type(error).__name__}: {one_line(error, 300)} (an unexpected error: set "
