@@ -2,10 +2,11 @@
 
   python -m tests.bad_input_totals [--lines]    (from the repository root, PYTHONPATH=.)
 
-tried / clean one line / traceback / silent acceptance / other, then the cases that are not
-clean with their output (--lines: every case's line), and the other launcher tests of
-tests/test_bad_inputs.py. Each
-case runs the launcher's `main` in this process, in a fresh temporary workdir.
+tried / clean one line (and how many of those hold the case's expected words) / traceback /
+silent acceptance / other; then each case that is not clean or lacks its expected words,
+with its output (--lines: every case's line); then the other launcher tests of
+tests/test_bad_inputs.py. Each case runs the launcher's `main` in this process, in a fresh
+temporary workdir.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def totals(show_lines: bool = False) -> tuple[collections.Counter, dict[str, str
       status, out, err = launch(launcher, [a.format(**files) for a in args], workdir)
       ended = outcome(status, out, err, workdir.exists())
       counts[ended] += 1
+      counts["as expected"] += ended == "clean" and needle in err
       if show_lines:
         print(f"{name}: {err.strip()}")
       if ended != "clean" or needle not in err:
@@ -48,9 +50,10 @@ def other_launcher_tests() -> list[str]:
 def main() -> int:
   counts, odd = totals("--lines" in sys.argv[1:])
   others = other_launcher_tests()
-  print(f"launcher sweep: {sum(counts.values())} cases tried: {counts['clean']} clean one "
-        f"line, {counts['traceback']} traceback, {counts['accepted']} silent acceptance, "
-        f"{counts['other']} other")
+  tried = sum(counts[k] for k in ("clean", "traceback", "accepted", "other"))
+  print(f"launcher sweep: {tried} cases tried: {counts['clean']} clean one line "
+        f"({counts['as expected']} with the expected words), {counts['traceback']} traceback, "
+        f"{counts['accepted']} silent acceptance, {counts['other']} other")
   for name, what in odd.items():
     print(f"  not clean or not the expected line: {name}: {what}")
   print(f"other launcher tests in tests/test_bad_inputs.py: {len(others)}; kinds in all: "
