@@ -5,8 +5,9 @@
 
 Relaunching with the same --workdir resumes from its last checkpoint. Switching a component
 on the command line (--config.model.name=mlp, --config.class_weights.scheme=none, ...) drops
-the experiment's kwargs of that section; --config.model.kwargs.KEY=VALUE sets the new one's. `--help` lists the
-experiment's fields and variants; `--list` every registered component with its kwargs.
+the experiment's kwargs of that section; --config.model.kwargs.KEY=VALUE sets the new one's.
+`--help` lists the experiment's fields and variants; `--list` every registered component
+with its kwargs. Arguments are flags only (the run's folder is --workdir).
 """
 
 import signal

@@ -17,7 +17,8 @@ import re
 import sys
 import tempfile
 
-from tests.bad_input_cases import CASES, launch, load_launcher, outcome, write_files
+from tests.bad_input_cases import CASES, launch, load_launcher, outcome
+from tests.bad_input_files import write_files
 
 
 def totals(show_lines: bool = False) -> tuple[collections.Counter, dict[str, str]]:

@@ -44,9 +44,7 @@ _SCALARS = {"bool": ("true or false", lambda v: isinstance(v, bool)),
                       and not isinstance(v, bool)),
             "str": ("a string", lambda v: isinstance(v, str)),
             "None": ("None", lambda v: v is None)}
-
-
-_SEQUENCES = ("Sequence", "tuple", "list")
+_SEQUENCES = ("Sequence", "tuple", "list")  # an annotation "Sequence[int]": a list of ints
 
 
 def _scalar_types(parameter: inspect.Parameter, none_is_number: bool) -> list[str]:

@@ -7,9 +7,9 @@
 (model, loss, rule, class_weights, optimizer), checked against its factory's signature and
 parsed to the type of the factory's default. Switching a component on the command line
 (`--config.model.name=mlp`) drops the experiment's kwargs of that section, which were for the
-component it had (a notice says so); kwargs given after it apply. `--help` lists the experiment's fields (value,
-doc, what is allowed) and variants without loading TensorFlow; `--list` lists every
-registered component.
+component it had (a notice says so); kwargs given after it apply. `--help` lists the
+experiment's fields (value, doc, what is allowed) and variants without loading TensorFlow;
+`--list` lists every registered component.
 Exit status: 0 done, 1 bad input, 3 diverged (non-finite loss), 75 stopped by a signal
 (a checkpoint was saved: relaunch to resume).
 """
