@@ -18,6 +18,9 @@ def import_extra_modules(modules) -> None:
   A file is executed once per process, like an imported module.
   """
   for name in modules:
+    if name[:1] in "([":  # the shell kept the parentheses and dropped the quotes
+      raise ConfigError(f"extra_modules: {name!r} is a list written without quotes; quote "
+                        f"each item: --config.extra_modules=\"('mine.py',)\"")
     if name.endswith(".py") and os.path.abspath(name) in _LOADED_FILES:
       continue
     try:

@@ -29,6 +29,7 @@ from framework.errors import ConfigError, one_line
 DEFAULT_SPEC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "experiments", "default.py")
 KWARG_SECTIONS = ("model", "loss", "rule", "class_weights", "optimizer")
+_FLAG_VALUE = re.compile(r"flag --config\.([\w.]+)=(.*?): ")  # absl's parse errors
 _KWARG = re.compile(r"^--config\.(" + "|".join(KWARG_SECTIONS) + r")\.kwargs\.(\w+)=(.*)$", re.S)
 
 
@@ -177,6 +178,13 @@ def explain_flag_error(error: BaseException) -> str:
       return str(cause)
     cause = cause.__cause__ or cause.__context__
   text = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+  value = _FLAG_VALUE.search(" ".join(text))
+  if value and value.group(1) in fields.FIELDS:  # a value of the wrong type: say what fits
+    field, given = value.groups()
+    allowed = fields.FIELDS[field].check.allowed
+    quote = (f" (quote each item: --config.{field}=\"('a', 'b')\")"
+             if "list" in allowed and "'" not in given else "")
+    return f"--config.{field}={given}: {field} must be {allowed}{quote}"
   return " ".join(text[-2:]).replace("\\'", "'") if text else type(error).__name__
 
 
