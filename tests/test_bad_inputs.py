@@ -120,12 +120,15 @@ def test_temporaries_of_unfinished_writes_are_removed(tmp_path):
   run = RunDir(tmp_path)
   hex32 = "0123456789abcdef" * 2
   left = [tmp_path / "checkpoints" / f"checkpoint.tmp{hex32}",
-          tmp_path / "saved_model" / f"saved_model.pb.tmp{hex32}", tmp_path / "results.json.tmp"]
+          tmp_path / "saved_model" / f"saved_model.pb.tmp{hex32}", tmp_path / "results.json.tmp",
+          tmp_path / "saved_model" / "variables" / f"variables.index.tmp{hex32}"]
   kept = [tmp_path / "checkpoints" / "ckpt-8.index", tmp_path / "notes.tmp.txt",
-          tmp_path / "saved_model" / "saved_model.pb"]
+          tmp_path / "saved_model" / "saved_model.pb", tmp_path / "mine" / "draft.tmp"]
   for path in left + kept:
     os.makedirs(path.parent, exist_ok=True)
     path.write_text("x")
+  assert not run.remove_temporaries()  # no config.json: not a run's folder, left alone
+  (tmp_path / run_files.CONFIG).write_text("{}")
   assert sorted(run.remove_temporaries()) == sorted(str(p) for p in left)
   assert [p.exists() for p in left + kept] == [False] * len(left) + [True] * len(kept)
 

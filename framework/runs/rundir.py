@@ -111,13 +111,21 @@ class RunDir:
 
   def remove_temporaries(self) -> list[str]:
     """Removes the temporary files of writes a killed process left unfinished (their
-    finished files were never replaced); returns their paths. Call under `lock`."""
+    finished files were never replaced) from the folders a run writes, when the workdir
+    holds a run (a folder of the user's is left alone); returns their paths. Call under
+    `lock`."""
+    if not self.exists(files.CONFIG):
+      return []
+    folders = [self.path] + [folder for sub in (files.CHECKPOINTS, files.SNAPSHOTS,
+                                                files.SAVED_MODEL)
+                             for folder, _, _ in os.walk(self.file(sub))]
     removed = []
-    for folder, _, names in os.walk(self.path):
-      for name in names:
-        if _TEMPORARY.search(name):
-          removed.append(os.path.join(folder, name))
-          os.remove(removed[-1])
+    for folder in folders:
+      for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if _TEMPORARY.search(name) and os.path.isfile(path):
+          os.remove(path)
+          removed.append(path)
     return removed
 
   # Writing.
