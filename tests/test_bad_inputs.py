@@ -198,3 +198,15 @@ def test_skip_mode_at_its_limit_advises_what_helps_and_a_new_workdir(tmp_path):
   status, lines, _ = _run(args + ["--config.optimizer.learning_rate=1e-4"],
                           tmp_path / "run")  # the advice, in the same workdir
   assert status == 1 and len(lines) == 1 and "new --workdir" in lines[0], lines
+
+
+def test_a_list_file_with_a_byte_order_mark_is_read(tmp_path):
+  """Windows editors start UTF-8 files with a byte-order mark; it is not part of the first
+  path."""
+  from framework.data.images import load_image_list  # pylint: disable=g-import-not-at-top
+  from tests.test_data_images import make_cfg, write_image_folder  # pylint: disable=g-import-not-at-top
+  written = sorted(write_image_folder(tmp_path, ("a", "b"), 2))
+  lines = "".join(f"{os.path.relpath(p, tmp_path)} {i % 2}\n" for i, p in enumerate(written))
+  (tmp_path / "list.txt").write_bytes(b"\xef\xbb\xbf" + lines.encode())
+  source = load_image_list(make_cfg(source="image_list", path=str(tmp_path / "list.txt")))
+  assert list(source.pool.y) == [0, 1, 0, 1] and list(source.pool.x.paths) == written
