@@ -3,8 +3,11 @@
   python launch.py --config=experiments/fmnist_lt.py:focal --workdir=runs/focal \\
       --config.optimizer.learning_rate=3e-4 --config.loss.kwargs.gamma=1
 
-Relaunching with the same --workdir resumes from its last checkpoint. `--help` lists the
-experiment's fields and variants; `--list` every registered component with its kwargs.
+Relaunching with the same --workdir resumes from its last checkpoint. Switching a component
+on the command line (--config.model.name=mlp, --config.class_weights.scheme=none, ...) drops
+the experiment's kwargs of that section; --config.model.kwargs.KEY=VALUE sets the new one's.
+`--help` lists the experiment's fields and variants; `--list` every registered component
+with its kwargs. Arguments are flags only (the run's folder is --workdir).
 """
 
 import signal
@@ -35,6 +38,7 @@ def _launch(argv: list[str]) -> int:
   from absl import flags, logging  # pylint: disable=g-import-not-at-top
   from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
   from framework.runs.rundir import RunDir  # pylint: disable=g-import-not-at-top (numpy)
+  workdir = None
   try:
     spec = cli.config_spec(argv)
     _, loaded = cli.load_config(spec)
@@ -48,23 +52,27 @@ def _launch(argv: list[str]) -> int:
     flags.DEFINE_bool("list", False, "List every registered component and exit.",
                       flag_values=values)
     try:
-      values(argv)
+      positional = values(argv)[1:]
     except Exception as e:  # pylint: disable=broad-except  (absl / ml_collections errors)
       return cli.fail(cli.explain_flag_error(e))
+    if positional:
+      return cli.fail(cli.explain_positional(positional[0]))
     logging.set_verbosity(logging.WARNING)
     config = values.config
     config.extra_modules = resolve_extra_modules(config.extra_modules, spec.partition(":")[0])
     if values.list:  # with the experiment's own components
       print(_listing(config.extra_modules))
       return 0
-    workdir = values.workdir or cli.default_workdir(spec)
+    workdir = values.workdir or cli.default_workdir(spec)  # named by a full disk's error
     RunDir(workdir).check_not_in_use()  # at once, not after loading TensorFlow
+    for notice in cli.drop_stale_kwargs(loaded, config, argv):
+      print(notice)
     cli.apply_kwargs(config, kwarg_overrides)
     from framework import train  # pylint: disable=g-import-not-at-top (TensorFlow)
     train.run(config, workdir)
     return 0
   except Exception as e:  # pylint: disable=broad-except  (every failure is one line)
-    return cli.report(e)
+    return cli.report(e, workdir)
   except KeyboardInterrupt:
     return cli.fail("interrupted outside the training loop; relaunch to resume from the last "
                     "checkpoint", 130)

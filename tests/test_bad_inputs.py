@@ -1,188 +1,212 @@
-"""A sweep of bad inputs through the launcher: each is one line on stderr starting with
-"error:", a non-zero exit status, no traceback, and the workdir absent (or, when it held a
-run, byte-identical). The launcher's `main` runs in this process, so the sweep is quick."""
+"""A sweep of bad inputs through the launcher (tests/bad_input_cases.py): each is one line
+on stderr starting with "error:", a non-zero exit status, no traceback, and the workdir
+absent (or, when it held a run, byte-identical). The launcher's `main` runs in this process,
+so the sweep is quick; `python -m tests.bad_input_totals` counts how the cases end."""
 
+import errno
 import hashlib
-import importlib.util
+import json
 import os
 import shutil
 
-import numpy as np
 import pytest
 
+from framework.runs import files as run_files
 from framework.runs.rundir import RunDir
-from tests.test_launch import FAST, ROOT
+from framework.tools import cli
+from tests.bad_input_cases import CASES, FAST, launch, load_launcher, outcome
+from tests.bad_input_files import write_files
 
-_spec = importlib.util.spec_from_file_location("launcher", os.path.join(ROOT, "launch.py"))
-launcher = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(launcher)
-
-
-def _files(tmp):
-  """The bad data files and experiment files the cases below point at."""
-  rng = np.random.default_rng(0)
-  def csv(name, text):
-    (tmp / name).write_text(text)
-    return str(tmp / name)
-  rows = "".join(f"{i % 7},{i % 3},{i % 2}\n" for i in range(60))
-  images = rng.integers(0, 255, (40, 4, 4), dtype=np.uint8).astype(np.float32) / 255
-  images[3, 1, 1] = np.nan
-  np.savez(tmp / "nan.npz", x=images, y=np.arange(40) % 2)
-  np.savez(tmp / "empty_features.npz", x=np.zeros((40, 0)), y=np.arange(40) % 2)
-  np.savez(tmp / "no_keys.npz", a=np.zeros(3))
-  (tmp / "a_file").write_text("not a folder")
-  (tmp / "none.py").write_text("def get_config(variant=None):\n  return None\n")
-  (tmp / "raises.py").write_text("def get_config(variant=None):\n  raise RuntimeError('x')\n")
-  os.makedirs(tmp / "no_classes")
-  (tmp / "list.txt").write_text("a.jpg 0\nnot a line\n")
-  return {
-      "no_label": csv("no_label.csv", "a,b,klass\n" + rows),
-      "text": csv("text.csv", "a,b,label\n" + "x,1,0\n" * 20 + "1,1,1\n" * 20),
-      "huge": csv("huge.csv", "a,label\n" + "".join(f"{1e308 * (1 - i % 2)},{i % 2}\n"
-                                                     for i in range(40))),
-      "label_1e9": csv("label.csv", "a,label\n" + "".join(f"{i},{i % 2}\n" for i in range(39))
-                       + "5,1000000000\n"),
-      "nan": str(tmp / "nan.npz"), "empty_features": str(tmp / "empty_features.npz"),
-      "no_keys": str(tmp / "no_keys.npz"), "a_file": str(tmp / "a_file"),
-      "none": str(tmp / "none.py"), "raises": str(tmp / "raises.py"),
-      "no_classes": str(tmp / "no_classes"), "list": str(tmp / "list.txt"),
-  }
-
-
-CASES = {  # name -> (arguments, a piece of the one line); {key} is a file of _files
-    "unknown field": (["--config.foo=1"], "no field 'foo'"),
-    "typo": (["--config.optimizer.learning_rat=1"], "did you mean 'optimizer.learning_rate'"),
-    "unknown variant": (["--config=experiments/default.py:nope"], "variant 'nope'"),
-    "missing experiment": (["--config=nope.py"], "no such file"),
-    "get_config returns None": (["--config={none}"], "returned NoneType"),
-    "get_config raises": (["--config={raises}"], "does not load (RuntimeError"),
-    "unknown flag": (["--wrkdir=x"], "Did you mean: workdir"),
-    "wrong type": (["--config.train.epochs=abc"], "--config.train.epochs=abc"),
-    "unknown source": (["--config.data.source=nope"], "data.source='nope'"),
-    "unknown loss": (["--config.loss.name=nope"], "loss.name='nope'"),
-    "unknown rule": (["--config.rule.name=nope"], "rule.name='nope'"),
-    "unknown model": (["--config.model.name=nope"], "model.name='nope'"),
-    "unknown strategy": (["--config.strategy.name=nope"], "strategy.name='nope'"),
-    "unknown optimizer": (["--config.optimizer.name=nope"], "optimizer.name='nope'"),
-    "unknown scheme": (["--config.class_weights.scheme=nope"], "class_weights.scheme='nope'"),
-    "unknown precision": (["--config.precision=float8"], "precision='float8'"),
-    "imbalance ratio": (["--config.data.long_tail.imbalance_ratio=0.5"], "imbalance_ratio=0.5"),
-    "noise rate": (["--config.data.noise.kind=symmetric", "--config.data.noise.rate=1.5"],
-                   "rate=1.5"),
-    "negative seed": (["--config.seed=-5"], "seed=-5 must be an integer >= 0"),
-    "infinite lr": (["--config.optimizer.learning_rate=inf"], "learning_rate=inf"),
-    "negative lr": (["--config.optimizer.learning_rate=-1.0"], "learning_rate=-1.0"),
-    "zero batch": (["--config.train.batch_size=0"], "train.batch_size=0"),
-    "zero epochs": (["--config.train.epochs=0"], "train.epochs=0"),
-    "zero eval batch": (["--config.eval.batch_size=0"], "eval.batch_size=0"),
-    "heatmap": (["--config.logging.heatmap_max_columns=0"], "heatmap_max_columns=0"),
-    "tracked index": (["--config.logging.tracked_indices=(5000,)"], "tracked_indices has 5000"),
-    "nonfinite policy": (["--config.train.on_nonfinite=maybe"], "on_nonfinite='maybe'"),
-    "unknown augment": (["--config.data.augment=flip"], "data.augment='flip'"),
-    "mean channels": (["--config.data.mean=(0.1,0.2)"], "data.mean has 2 values"),
-    "empty test split": (FAST + ["--config.data.test_fraction=0.0001"], "no test examples"),
-    "validation too large": (["--config.data.val_per_class=1000"], "val_per_class=1000"),
-    "select best without validation": (["--config.eval.select_best=macro_f1"],
-                                       "needs a clean validation split"),
-    "unknown kwarg": (["--config.rule.name=loss_ema", "--config.rule.kwargs.rat=0.5"],
-                      "allowed: rate, temperature"),
-    "bad kwarg value": (["--config.loss.name=focal", "--config.loss.kwargs.gamma=-1"],
-                        "gamma=-1.0"),
-    "optimizer kwarg type": (["--config.optimizer.name=sgd",
-                              "--config.optimizer.kwargs.momentum=fast"], "momentum=fast"),
-    "model kwarg type": (FAST + ["--config.model.name=mlp", "--config.model.kwargs.hidden=wide"],
-                         "model (mlp)"),
-    "csv without path": (["--config.data.source=csv"], "data.path=''"),
-    "csv without label": (["--config.data.source=csv", "--config.data.path={no_label}"],
-                          "label_column"),
-    "csv text column": (["--config.data.source=csv", "--config.data.path={text}"],
-                        "is not numeric"),
-    "csv overflow": (["--config.data.source=csv", "--config.data.path={huge}",
-                      "--config.model.name=mlp"], "overflows when standardised"),
-    "csv huge label": (["--config.data.source=csv", "--config.data.path={label_1e9}",
-                        "--config.data.remap_labels=False", "--config.model.name=mlp"],
-                       "leave class ids 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ... (999999998 in all)"),
-    "npz nan pixel": (["--config.data.source=npz", "--config.data.path={nan}"], "non-finite"),
-    "npz zero columns": (["--config.data.source=npz", "--config.data.path={empty_features}"],
-                         "no values per example"),
-    "npz keys": (["--config.data.source=npz", "--config.data.path={no_keys}"], "lacks"),
-    "folder without classes": (["--config.data.source=image_folder",
-                                "--config.data.path={no_classes}"], "no class sub-folders"),
-    "list line": (["--config.data.source=image_list", "--config.data.path={list}"],
-                  "line 1: image 'a.jpg' not found"),
-    "missing extra module": (["--config.extra_modules=('missing.py',)"], "missing.py"),
-    "mirrored batch": (FAST + ["--config.strategy.name=mirrored", "--config.strategy.cpu_devices=2",
-                               "--config.train.batch_size=33"], "divisible by the 2"),
-    "workdir is a file": (FAST + ["--workdir={a_file}"], "is a file"),
-    "workdir under /proc": (FAST + ["--workdir=/proc/framework/run"], "cannot be created"),
-}
+launcher = load_launcher()
 
 
 def _digest(folder):
+  """{path: sha256} of every file under `folder` but the lock (a launch takes it)."""
   out = {}
-  for dirpath, _, files in os.walk(folder):
-    for f in files:
-      out[os.path.join(dirpath, f)] = hashlib.sha256(open(os.path.join(dirpath, f), "rb")
-                                                     .read()).hexdigest()
+  for dirpath, _, names in os.walk(folder):
+    for name in names:
+      if name != ".lock":
+        with open(os.path.join(dirpath, name), "rb") as f:
+          out[os.path.join(dirpath, name)] = hashlib.sha256(f.read()).hexdigest()
   return out
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-  return _files(tmp_path_factory.mktemp("bad"))
+  return write_files(tmp_path_factory.mktemp("bad"))
 
 
-def _run(args, workdir, capsys, env=None):
+def _run(args, workdir, env=None):
+  """(status, one line list of stderr's lines, out + err) of a launch in this process."""
   old = {k: os.environ.get(k) for k in (env or {})}
   os.environ.update(env or {})
   try:
-    status = launcher.main(["launch.py", *args] + ([] if any(a.startswith("--workdir")
-                                                              for a in args)
-                                                   else [f"--workdir={workdir}"]))
+    status, out, err = launch(launcher, args, workdir)
   finally:
     for k, v in old.items():
       os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-  return status, capsys.readouterr()
+  return status, [line for line in err.splitlines() if line.strip()], out + err
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_input_is_one_line(name, files, tmp_path, capsys):
+def test_bad_input_is_one_line(name, files, tmp_path):
   args, needle = CASES[name]
-  args = [a.format(**files) for a in args]
-  status, out = _run(args, tmp_path / "run", capsys)
-  lines = [l for l in out.err.splitlines() if l.strip()]
-  assert status != 0 and len(lines) == 1 and lines[0].startswith("error: "), out.err
-  assert needle in lines[0], lines[0]
-  assert "Traceback" not in out.err + out.out
+  workdir = tmp_path / "run"
+  status, out, err = launch(launcher, [a.format(**files) for a in args], workdir)
+  assert outcome(status, out, err, workdir.exists()) == "clean", (status, out, err)
+  assert needle in err, err
+
+
+def test_bad_tf_config_for_multi_worker(tmp_path):
+  status, lines, _ = _run(["--config.strategy.name=multi_worker"], tmp_path / "run",
+                          env={"TF_CONFIG": "{not json"})
+  assert status == 1 and len(lines) == 1 and "TF_CONFIG is not valid" in lines[0]
   assert not (tmp_path / "run").exists()
 
 
-def test_bad_tf_config_for_multi_worker(tmp_path, capsys):
-  status, out = _run(["--config.strategy.name=multi_worker"], tmp_path / "run", capsys,
-                     env={"TF_CONFIG": "{not json"})
-  assert status == 1 and out.err.count("\n") == 1 and "TF_CONFIG is not valid" in out.err
-  assert not (tmp_path / "run").exists()
-
-
-@pytest.mark.slow
-def test_a_failed_start_leaves_an_existing_run_untouched(tmp_path, capsys, finished_run):
-  workdir = shutil.copytree(finished_run, tmp_path / "run")  # 2 epochs
+def test_a_garbage_config_json_is_named_and_left_as_it_was(tmp_path):
+  workdir = tmp_path / "run"
+  os.makedirs(workdir)
+  (workdir / run_files.CONFIG).write_text("{half written")
   before = _digest(workdir)
-  for args in (["--config.loss.name=nope"], ["--config.loss.name=focal"],
-               ["--config.seed=-1"]):
-    status, out = _run(FAST + ["--config.train.epochs=2"] + args, workdir, capsys)
-    assert status == 1 and len(out.err.strip().splitlines()) == 1, out.err
-  with RunDir(workdir).lock():  # a live run holds the workdir
-    status, out = _run(FAST + ["--config.train.epochs=2"], workdir, capsys)
-    assert status == 1 and "in use by a running run" in out.err
-  after = _digest(workdir)
-  assert {k: v for k, v in after.items() if not k.endswith(".lock")} == {
-      k: v for k, v in before.items() if not k.endswith(".lock")}
+  status, lines, _ = _run(FAST + ["--config.train.epochs=1"], workdir)
+  assert status == 1 and len(lines) == 1, lines
+  assert f"{workdir / run_files.CONFIG} is not the JSON of a run's config" in lines[0]
+  assert "new --workdir" in lines[0]
+  assert _digest(workdir) == before
+
+
+def test_switching_a_component_drops_the_experiment_kwargs_for_the_old_one(tmp_path):
+  """default.py:cb sets class_weights.kwargs.beta for effective_number; switching the
+  scheme on the command line must not hand beta to inverse_frequency."""
+  _, experiment = cli.load_config("experiments/default.py:cb")
+  config = experiment.copy_and_resolve_references()
+  config.class_weights.scheme = "inverse_frequency"
+  notices = cli.drop_stale_kwargs(experiment, config,
+                                  ["--config.class_weights.scheme=inverse_frequency"])
+  assert dict(config.class_weights.kwargs) == {} and len(notices) == 1
+  assert "class_weights.kwargs {'beta': 0.999} (for 'effective_number') are dropped" in notices[0]
+  kept = experiment.copy_and_resolve_references()  # the whole mapping given: kept
+  kept.class_weights.scheme = "inverse_frequency"
+  assert not cli.drop_stale_kwargs(experiment, kept, [
+      "--config.class_weights.scheme=inverse_frequency", "--config.class_weights.kwargs={}"])
+  assert dict(kept.class_weights.kwargs) == {"beta": 0.999}
+  assert "drops\nthe experiment's kwargs of that section" in launcher.__doc__  # in --help
 
 
 def test_a_full_disk_is_one_line_naming_the_path(capsys):
-  import errno  # pylint: disable=g-import-not-at-top
-  from framework.tools import cli  # pylint: disable=g-import-not-at-top
   status = cli.report(OSError(errno.ENOSPC, "No space left on device", "/runs/x/results.json"))
   err = capsys.readouterr().err
   assert status == 1 and err == "error: /runs/x/results.json: No space left on device\n"
+  status = cli.report(OSError(errno.ENOSPC, "No space left on device"), "runs/x")
+  err = capsys.readouterr().err
+  assert err == "error: No space left on device (writing in --workdir='runs/x')\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_write_to_a_full_disk_names_its_file(tmp_path):
+  """A write to an open file fails without a file name; the run directory's writes add it
+  (and leave no temporary file). /dev/full fails every write with ENOSPC."""
+  run = RunDir(tmp_path)
+  os.symlink("/dev/full", tmp_path / "results.json.tmp")
+  with pytest.raises(OSError) as error:
+    run.write_json("results.json", {"accuracy": 0.5})
+  assert error.value.errno == errno.ENOSPC
+  assert error.value.filename == str(tmp_path / "results.json")
+  assert not os.path.lexists(tmp_path / "results.json.tmp")
+
+
+def test_temporaries_of_unfinished_writes_are_removed(tmp_path):
+  run = RunDir(tmp_path)
+  hex32 = "0123456789abcdef" * 2
+  left = [tmp_path / "checkpoints" / f"checkpoint.tmp{hex32}",
+          tmp_path / "saved_model" / f"saved_model.pb.tmp{hex32}", tmp_path / "results.json.tmp",
+          tmp_path / "saved_model" / "variables" / f"variables.index.tmp{hex32}"]
+  kept = [tmp_path / "checkpoints" / "ckpt-8.index", tmp_path / "notes.tmp.txt",
+          tmp_path / "saved_model" / "saved_model.pb", tmp_path / "mine" / "draft.tmp"]
+  for path in left + kept:
+    os.makedirs(path.parent, exist_ok=True)
+    path.write_text("x")
+  assert not run.remove_temporaries()  # no config.json: not a run's folder, left alone
+  (tmp_path / run_files.CONFIG).write_text("{}")
+  assert sorted(run.remove_temporaries()) == sorted(str(p) for p in left)
+  assert [p.exists() for p in left + kept] == [False] * len(left) + [True] * len(kept)
+
+
+@pytest.mark.slow
+def test_a_failed_start_leaves_an_existing_run_untouched(tmp_path, finished_run):
+  workdir = shutil.copytree(finished_run, tmp_path / "run")  # 2 epochs
+  before = _digest(workdir)
+  for args in (["--config.loss.name=nope"], ["--config.loss.name=focal"],
+               ["--config.seed=-1"], ["--config.train.epochs=1"],
+               ["--config.optimizer.learning_rate=0.5"]):
+    status, lines, _ = _run(FAST + ["--config.train.epochs=2"] + args, workdir)
+    assert status == 1 and len(lines) == 1, lines
+  with RunDir(workdir).lock():  # a live run holds the workdir
+    status, lines, _ = _run(FAST + ["--config.train.epochs=2"], workdir)
+    assert status == 1 and "in use by a running run" in lines[0]
+  assert _digest(workdir) == before
+
+
+@pytest.mark.slow
+def test_a_relaunch_shorter_than_the_run_is_refused(tmp_path, finished_run):
+  workdir = shutil.copytree(finished_run, tmp_path / "run")  # 2 epochs
+  before = _digest(workdir)
+  status, lines, _ = _run(FAST + ["--config.train.epochs=1"], workdir)
+  assert status == 1 and len(lines) == 1, lines
+  assert "train.epochs=1: --workdir=" in lines[0] and "already trained 2 epochs" in lines[0]
+  assert "train.epochs >= 2 to continue it" in lines[0] and "new --workdir" in lines[0]
+  assert _digest(workdir) == before
+
+
+@pytest.mark.slow
+def test_a_relaunch_removes_temporaries_and_keeps_the_results(tmp_path, finished_run):
+  workdir = shutil.copytree(finished_run, tmp_path / "run")
+  stale = [workdir / "checkpoints" / f"checkpoint.tmp{'ab' * 16}",
+           workdir / "saved_model" / f"saved_model.pb.tmp{'cd' * 16}"]
+  for path in stale:
+    path.write_text("half")
+  results = json.loads((workdir / run_files.RESULTS).read_text())
+  status, lines, _ = _run(FAST + ["--config.train.epochs=2"], workdir)
+  assert status == 0, lines
+  assert not any(p.exists() for p in stale)
+  assert json.loads((workdir / run_files.RESULTS).read_text())["step"] == results["step"]
+
+
+ALWAYS_NAN = '''
+import framework, tensorflow as tf
+
+@framework.register_rule("always_nan")
+def always_nan():
+  """Every step's loss is NaN: a run that skipping cannot save."""
+  def modulate(view, batch):
+    return framework.Modulation(weight=float("nan") * tf.ones_like(view.per_sample["weight"]))
+  return framework.Rule(modulate=modulate)
+'''
+
+
+@pytest.mark.slow
+def test_skip_mode_at_its_limit_advises_what_helps_and_a_new_workdir(tmp_path):
+  (tmp_path / "always_nan.py").write_text(ALWAYS_NAN)
+  args = FAST + ["--config.train.epochs=2", "--config.rule.name=always_nan",
+                 f"--config.extra_modules=('{tmp_path / 'always_nan.py'}',)",
+                 "--config.train.on_nonfinite=skip", "--config.train.max_skipped=2"]
+  status, lines, _ = _run(args, tmp_path / "run")
+  assert status == 3 and len(lines) == 1, lines
+  assert "train.max_skipped=2" in lines[0] and "lower the learning rate" in lines[0]
+  assert "set train.on_nonfinite=skip" not in lines[0] and "new --workdir" in lines[0]
+  status, lines, _ = _run(args + ["--config.optimizer.learning_rate=1e-4"],
+                          tmp_path / "run")  # the advice, in the same workdir
+  assert status == 1 and len(lines) == 1 and "new --workdir" in lines[0], lines
+
+
+def test_a_list_file_with_a_byte_order_mark_is_read(tmp_path):
+  """Windows editors start UTF-8 files with a byte-order mark; it is not part of the first
+  path."""
+  from framework.data.images import load_image_list  # pylint: disable=g-import-not-at-top
+  from tests.test_data_images import make_cfg, write_image_folder  # pylint: disable=g-import-not-at-top
+  written = sorted(write_image_folder(tmp_path, ("a", "b"), 2))
+  lines = "".join(f"{os.path.relpath(p, tmp_path)} {i % 2}\n" for i, p in enumerate(written))
+  (tmp_path / "list.txt").write_bytes(b"\xef\xbb\xbf" + lines.encode())
+  source = load_image_list(make_cfg(source="image_list", path=str(tmp_path / "list.txt")))
+  assert list(source.pool.y) == [0, 1, 0, 1] and list(source.pool.x.paths) == written

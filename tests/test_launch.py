@@ -110,7 +110,8 @@ def test_help_does_not_import_tensorflow():
 
 
 def test_a_kwarg_of_the_wrong_type_is_one_line_before_the_workdir(tmp_path):
-  """A factory's TypeError (here mlp's hidden widths given as a string) is a ConfigError."""
+  """A kwarg of the wrong type (here mlp's hidden widths given as a string) is a one-line
+  ConfigError naming it, before the factory is called."""
   (tmp_path / "exp.py").write_text(
       "from framework.config import base_config\n"
       "VARIANTS = {}\n"
@@ -122,7 +123,8 @@ def test_a_kwarg_of_the_wrong_type_is_one_line_before_the_workdir(tmp_path):
   result = launch_here(f"--config={tmp_path / 'exp.py'}", workdir=tmp_path / "run")
   lines = _stderr_lines(result)
   assert result.returncode != 0 and len(lines) == 1, result.stderr
-  assert lines[0].startswith("error: model (mlp): ") and "Traceback" not in result.stderr
+  assert lines[0].startswith("error: model.kwargs.hidden='wide' must be a list")
+  assert "Traceback" not in result.stderr
   assert not (tmp_path / "run").exists()
 
 

@@ -52,9 +52,11 @@ def _is_number(value: Any) -> bool:
   return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def integer(least: int, allowed: str | None = None) -> Check:
-  """An int >= `least`."""
-  return Check(lambda v: _is_int(v) and v >= least, allowed or f"an integer >= {least}")
+def integer(least: int, allowed: str | None = None, most: int | None = None) -> Check:
+  """An int >= `least` (and <= `most`, if given)."""
+  default = f"an integer >= {least}" if most is None else f"an integer in [{least}, {most}]"
+  return Check(lambda v: _is_int(v) and least <= v and (most is None or v <= most),
+               allowed or default)
 
 
 def number(*, at_least: float | None = None, above: float | None = None,

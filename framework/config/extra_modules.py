@@ -18,6 +18,9 @@ def import_extra_modules(modules) -> None:
   A file is executed once per process, like an imported module.
   """
   for name in modules:
+    if name[:1] in "([":  # the shell kept the parentheses and dropped the quotes
+      raise ConfigError(f"extra_modules: {name!r} is a list written without quotes; quote "
+                        f"each item: --config.extra_modules=\"('mine.py',)\"")
     if name.endswith(".py") and os.path.abspath(name) in _LOADED_FILES:
       continue
     try:
@@ -30,6 +33,10 @@ def import_extra_modules(modules) -> None:
         _LOADED_FILES.add(os.path.abspath(name))
       else:
         importlib.import_module(name)
+    except SystemExit as e:  # a script's exit would end the launch with nothing run
+      raise ConfigError(f"extra_modules: {name!r} calls sys.exit({e.code!r}) when imported; "
+                        "a module of extra_modules must only define and register components "
+                        "(guard a script's code with `if __name__ == '__main__':`)") from None
     except Exception as e:  # pylint: disable=broad-except
       raise ConfigError(f"extra_modules: {name!r} does not import "
                         f"({type(e).__name__}: {one_line(e)})") from None

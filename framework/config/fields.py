@@ -29,7 +29,8 @@ class Field:
 
 
 FIELDS: dict[str, Field] = {
-    "seed": Field(0, integer(0), "seed of the model's initialisation and the input order"),
+    "seed": Field(0, integer(0, most=2**32 - 1), "seed of the model's initialisation and the "
+                  "input order (NumPy's seeds are 32-bit)"),
     "deterministic": Field(False, BOOLEAN, "deterministic TensorFlow ops "
                            "(tf.config.experimental.enable_op_determinism)"),
     "extra_modules": Field((), sequence_of(TEXT, "module names or .py paths"),

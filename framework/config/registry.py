@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import numbers
 import os
+import re
 from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from framework.errors import ConfigError, one_line
@@ -32,6 +34,63 @@ def same_factory(old: Callable, new: Callable) -> bool:
   file = _source_file(old)
   return (file is not None and file == _source_file(new) and
           getattr(old, "__qualname__", None) == getattr(new, "__qualname__", ""))
+
+
+# The scalar types a keyword argument's annotation or default names, and how each is said.
+_SCALARS = {"bool": ("true or false", lambda v: isinstance(v, bool)),
+            "int": ("an integer", lambda v: isinstance(v, numbers.Integral)
+                    and not isinstance(v, bool)),
+            "float": ("a number", lambda v: isinstance(v, numbers.Real)
+                      and not isinstance(v, bool)),
+            "str": ("a string", lambda v: isinstance(v, str)),
+            "None": ("None", lambda v: v is None)}
+_SEQUENCES = ("Sequence", "tuple", "list")  # an annotation "Sequence[int]": a list of ints
+
+
+def _scalar_types(parameter: inspect.Parameter, none_is_number: bool) -> list[str]:
+  """The scalar types (keys of _SCALARS) `parameter` takes by its annotation, else by the
+  type of its default; [] when neither says (a callable, no default). A sequence of scalars
+  ("Sequence[int]") is ["Sequence", "int"]."""
+  annotation = parameter.annotation
+  if annotation is not inspect.Parameter.empty:
+    text = (annotation if isinstance(annotation, str)
+            else getattr(annotation, "__name__", str(annotation)))
+    words = [w for w in re.findall(r"\w+", text) if w != "Ellipsis"]
+    sequence = bool(words) and words[0] in _SEQUENCES
+    if sequence and ("|" in text or "Optional" in text):
+      return []  # a sequence or something else: left to the factory
+    items = words[1:] if sequence else words
+    return words if items and all(w in _SCALARS for w in items) else []
+  default = parameter.default
+  if default is None:
+    return ["float", "None"] if none_is_number else []
+  kind = type(default).__name__
+  return [kind] if kind in _SCALARS and kind != "None" else []
+
+
+def check_kwarg_types(factory: Callable, kwargs: Mapping[str, Any], field: str,
+                      none_is_number: bool = False) -> None:
+  """A one-line ConfigError for a keyword argument of the wrong scalar type (a string where
+  a number or true / false is meant), before the factory gets it: its own error would come
+  late or name nothing. `none_is_number`: a parameter defaulting to None takes a number
+  (as Keras optimizers' clipnorm, weight_decay, ...)."""
+  try:
+    params = inspect.signature(factory).parameters
+  except (TypeError, ValueError):
+    return
+  for key, value in kwargs.items():
+    if key not in params:
+      continue
+    types = _scalar_types(params[key], none_is_number)
+    if types and types[0] in _SEQUENCES:
+      allowed = " or ".join(_SCALARS[t][0] for t in types[1:])
+      if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not all(
+          any(_SCALARS[t][1](item) for t in types[1:]) for item in value):
+        raise ConfigError(f"{field}.kwargs.{key}={value!r} must be a list, each item "
+                          f"{allowed}")
+    elif types and not any(_SCALARS[t][1](value) for t in types):
+      allowed = " or ".join(_SCALARS[t][0] for t in types)
+      raise ConfigError(f"{field}.kwargs.{key}={value!r} must be {allowed}")
 
 
 class Registry(Generic[T]):
@@ -98,6 +157,7 @@ class Registry(Generic[T]):
       raise ConfigError(
           f"{field}.kwargs.{unknown[0]} is not a parameter of {self.kind} {name!r}; "
           f"allowed: {', '.join(allowed) or 'none'}")
+    check_kwarg_types(factory, kwargs, field)
     for key, value in context.items():
       if key in params and key not in kwargs:
         kwargs[key] = value

@@ -25,7 +25,7 @@ import numpy as np
 
 from framework.data import image_check, protocol_record
 from framework.data.examples import FileExamples
-from framework.data.sources import DATASETS, Arrays, Source, listing
+from framework.data.sources import DATASETS, Arrays, Source, listing, not_utf8
 from framework.errors import ConfigError
 
 EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # Keras's, case-insensitive
@@ -75,21 +75,27 @@ def _list_file(field: str, path: str, image_root: str) -> _Files:
     raise ConfigError(f"{field}={path!r} is not a readable list file")
   root = os.path.expanduser(image_root) if image_root else os.path.dirname(os.path.abspath(path))
   files = _Files([], [], [])
-  with open(path, encoding="utf-8") as f:
-    for number, line in enumerate(f, start=1):
-      if not line.strip() or line.lstrip().startswith("#"):
-        continue
-      parts = line.strip().rsplit(None, 1)
-      if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
-        raise ConfigError(f"{field}={path!r}: line {number} does not parse "
-                          f"({line.strip()[:80]!r}); expected 'relative/path label'")
-      file = os.path.join(root, parts[0])
-      if not os.path.isfile(file):
-        raise ConfigError(f"{field}={path!r}: line {number}: image {parts[0]!r} not found "
-                          f"under data.image_root={root!r}")
-      files.paths.append(file)
-      files.labels.append(int(parts[1]))
-      files.shown.append(f"line {number}: {parts[0]}")
+  try:
+    with open(path, encoding="utf-8-sig") as f:  # "-sig": a byte-order mark is skipped
+      lines = f.readlines()
+  except OSError as e:
+    raise ConfigError(f"{field}={path!r} cannot be read ({e.strerror})") from None
+  except UnicodeDecodeError as e:
+    raise not_utf8(field, path, e) from None
+  for number, line in enumerate(lines, start=1):
+    if not line.strip() or line.lstrip().startswith("#"):
+      continue
+    parts = line.strip().rsplit(None, 1)
+    if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
+      raise ConfigError(f"{field}={path!r}: line {number} does not parse "
+                        f"({line.strip()[:80]!r}); expected 'relative/path label'")
+    file = os.path.join(root, parts[0])
+    if not os.path.isfile(file):
+      raise ConfigError(f"{field}={path!r}: line {number}: image {parts[0]!r} not found "
+                        f"under data.image_root={root!r}")
+    files.paths.append(file)
+    files.labels.append(int(parts[1]))
+    files.shown.append(f"line {number}: {parts[0]}")
   if not files.paths:
     raise ConfigError(f"{field}={path!r} lists no images")
   return files

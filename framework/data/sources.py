@@ -96,6 +96,14 @@ def readable_file(field: str, path: str, what: str) -> str:
   return full
 
 
+def not_utf8(field: str, path: str, error: UnicodeDecodeError) -> ConfigError:
+  """The one-line error of a text file (csv, list file) that is not UTF-8, naming the line
+  of the first byte that does not decode."""
+  line = error.object[:error.start].count(b"\n") + 1
+  return ConfigError(f"{field}={path!r} is not UTF-8 text (line {line} has the byte "
+                     f"{error.object[error.start:error.start + 1]!r}); save the file as UTF-8")
+
+
 def as_int_labels(values: Any, field: str) -> np.ndarray:
   """Converts labels (ints, integral floats or numeric strings) to int64, else ConfigError."""
   array = np.asarray(values)

@@ -14,13 +14,14 @@ to [0, 1], floats must already lie in [0, 1]).
 from __future__ import annotations
 
 import csv
+import zipfile
 
 import ml_collections
 import numpy as np
 
 from framework.data.labels import LabelCells, class_ids
 from framework.data.sources import (DATASETS, Arrays, Source, as_importance, as_int_labels,
-                                    listing, readable_file)
+                                    listing, not_utf8, readable_file)
 from framework.errors import ConfigError, one_line
 
 _X_KEYS = ("x", "features", "x_train")
@@ -42,16 +43,31 @@ def read_csv(path: str, field: str) -> tuple[list[str], np.ndarray, np.ndarray]:
           rows.append(row)
           lines.append(start)
         start = reader.line_num + 1
-  except (OSError, UnicodeDecodeError, csv.Error) as e:
+  except UnicodeDecodeError as e:
+    raise not_utf8(field, path, e) from None
+  except (OSError, csv.Error) as e:
     raise ConfigError(f"{field}={path!r} cannot be read as csv ({one_line(e)})") from None
   if len(rows) < 2:
     raise ConfigError(f"{field}={path!r} needs a header row and at least one data row")
   header = [name.strip() for name in rows[0]]
+  _check_header(header, field, path)
   for line, row in zip(lines[1:], rows[1:]):
     if len(row) != len(header):
       raise ConfigError(f"{field}={path!r}: line {line} has {len(row)} cells, the header "
                         f"has {len(header)}")
   return header, np.array(rows[1:], dtype=str), np.array(lines[1:], dtype=np.int64)
+
+
+def _check_header(header: list[str], field: str, path: str) -> None:
+  """Every column named, each name once: a blank or repeated name would make a column
+  unreachable or let one name stand for two columns."""
+  for j, name in enumerate(header):
+    if not name:
+      raise ConfigError(f"{field}={path!r}: column {j + 1} of the header has no name; name "
+                        "every column (the label column included) once")
+    if name in header[:j]:
+      raise ConfigError(f"{field}={path!r}: the header names column {name!r} twice (columns "
+                        f"{header.index(name) + 1} and {j + 1}); column names must be distinct")
 
 
 def _numeric_columns(cells: np.ndarray, lines: np.ndarray, names: list[str], field: str,
@@ -60,7 +76,11 @@ def _numeric_columns(cells: np.ndarray, lines: np.ndarray, names: list[str], fie
     values = np.char.strip(cells).astype(np.float64)
   except ValueError:
     for j, name in enumerate(names):
-      for line, cell in zip(lines, cells[:, j]):
+      for line, cell in zip(lines, cells[:, j].tolist()):
+        if not cell.strip():
+          raise ConfigError(f"{field}={path!r}: column {name!r} has an empty cell on line "
+                            f"{line}; feature columns must hold a number in every row (fill "
+                            "or drop the rows with missing values)") from None
         try:
           float(cell)
         except ValueError:
@@ -70,6 +90,12 @@ def _numeric_columns(cells: np.ndarray, lines: np.ndarray, names: list[str], fie
   if not np.all(np.isfinite(values)):
     j = int(np.argmax(~np.all(np.isfinite(values), axis=0)))
     raise ConfigError(f"{field}={path!r}: column {names[j]!r} has missing or non-finite values")
+  beyond = np.abs(values) > np.finfo(np.float32).max  # features train as float32
+  if beyond.any():
+    row, j = (int(i[0]) for i in np.nonzero(beyond))
+    raise ConfigError(f"{field}={path!r}: column {names[j]!r} holds {values[row, j]:g} on line "
+                      f"{lines[row]}, beyond the float32 range (+-3.4e38) features train in; "
+                      "rescale the column")
   return values
 
 
@@ -142,6 +168,8 @@ def _check_extension(cfg: ml_collections.ConfigDict, source: str, other: str) ->
 
 
 def _read_npz(path: str, field: str) -> dict[str, np.ndarray]:
+  if not zipfile.is_zipfile(path):  # else NumPy reads it as a pickle, and says so
+    raise ConfigError(f"{field}={path!r} is not an .npz archive (numpy.savez writes one)")
   try:
     with np.load(path, allow_pickle=False) as f:
       return {k: f[k] for k in f.files}

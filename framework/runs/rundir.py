@@ -23,10 +23,18 @@ from framework.runs import files
 
 _LOCK = ".lock"  # held by the live run (see RunDir.lock)
 _SNAPSHOT = re.compile(r"^step_(\d+)\.npz$")
+# A write that a killed process left unfinished: `_atomic`'s "<name>.tmp", TensorFlow's
+# "<name>.tmp<32 hex digits>" (checkpoint state, saved_model.pb).
+_TEMPORARY = re.compile(r"\.tmp([0-9a-f]{32})?$")
 
 
 def _jsonable(value: Any) -> Any:
   return np.asarray(value).tolist()
+
+
+def _naming(error: OSError, path: str) -> OSError:
+  """`error`, naming `path` when it names no file (a write to an open file does not)."""
+  return error if error.filename else OSError(error.errno, error.strerror, path)
 
 
 class RunDir:
@@ -101,6 +109,25 @@ class RunDir:
     return ConfigError(f"--workdir={self.path!r} is in use by a running run ({owner}); "
                        "wait for it to end or choose another workdir")
 
+  def remove_temporaries(self) -> list[str]:
+    """Removes the temporary files of writes a killed process left unfinished (their
+    finished files were never replaced) from the folders a run writes, when the workdir
+    holds a run (a folder of the user's is left alone); returns their paths. Call under
+    `lock`."""
+    if not self.exists(files.CONFIG):
+      return []
+    folders = [self.path] + [folder for sub in (files.CHECKPOINTS, files.SNAPSHOTS,
+                                                files.SAVED_MODEL)
+                             for folder, _, _ in os.walk(self.file(sub))]
+    removed = []
+    for folder in folders:
+      for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if _TEMPORARY.search(name) and os.path.isfile(path):
+          os.remove(path)
+          removed.append(path)
+    return removed
+
   # Writing.
   @staticmethod
   def replace(source: str, target: str) -> None:
@@ -110,8 +137,13 @@ class RunDir:
   def _atomic(self, name: str, write) -> str:
     path = self.file(name)
     tmp = f"{path}.tmp"
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+      write(tmp)
+      os.replace(tmp, path)
+    except OSError as e:  # a full disk: the error names no file unless told
+      with contextlib.suppress(OSError):
+        os.remove(tmp)
+      raise _naming(e, path) from None
     return path
 
   def write_json(self, name: str, payload: Any) -> str:
@@ -147,8 +179,11 @@ class RunDir:
       with open(path, "rb") as f:
         f.seek(-1, os.SEEK_END)
         prefix = "" if f.read(1) == b"\n" else "\n"
-    with open(path, "a") as f:
-      f.write(prefix + json.dumps(record, default=_jsonable) + "\n")
+    try:
+      with open(path, "a") as f:
+        f.write(prefix + json.dumps(record, default=_jsonable) + "\n")
+    except OSError as e:
+      raise _naming(e, path) from None
 
   def write_snapshot(self, step: int, tables: Mapping[str, np.ndarray]) -> str:
     """The weight tables (flat, 'per_sample/weight' -> array) at `step`."""

@@ -5,9 +5,11 @@
 
 `--config.<section>.kwargs.<key>=<value>` works for any key of the chosen component
 (model, loss, rule, class_weights, optimizer), checked against its factory's signature and
-parsed to the type of the factory's default. `--help` lists the experiment's fields (value,
-doc, what is allowed) and variants without loading TensorFlow; `--list` lists every
-registered component.
+parsed to the type of the factory's default. Switching a component on the command line
+(`--config.model.name=mlp`) drops the experiment's kwargs of that section, which were for the
+component it had (a notice says so); kwargs given after it apply. `--help` lists the
+experiment's fields (value, doc, what is allowed) and variants without loading TensorFlow;
+`--list` lists every registered component.
 Exit status: 0 done, 1 bad input, 3 diverged (non-finite loss), 75 stopped by a signal
 (a checkpoint was saved: relaunch to resume).
 """
@@ -27,6 +29,7 @@ from framework.errors import ConfigError, one_line
 DEFAULT_SPEC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "experiments", "default.py")
 KWARG_SECTIONS = ("model", "loss", "rule", "class_weights", "optimizer")
+_FLAG_VALUE = re.compile(r"flag --config\.([\w.]+)=(.*?): ")  # absl's parse errors
 _KWARG = re.compile(r"^--config\.(" + "|".join(KWARG_SECTIONS) + r")\.kwargs\.(\w+)=(.*)$", re.S)
 
 
@@ -40,6 +43,9 @@ def load_config(spec: str):
   path, _, variant = spec.partition(":")
   if not os.path.isfile(path):
     raise ConfigError(f"--config={spec}: no such file {path!r}")
+  if not path.endswith(".py"):
+    raise ConfigError(f"--config={spec}: {path!r} is not an experiment file; it must be a "
+                      ".py file with get_config() (see experiments/)")
   try:
     module = load_experiment(path)
     config = module.get_config(*([variant] if variant else []))
@@ -120,6 +126,26 @@ def parse_value(raw: str, default, number_or_text: bool = False):
     return raw
 
 
+def drop_stale_kwargs(experiment, config, argv: list[str]) -> list[str]:
+  """When the command line switches a component (`--config.model.name=mlp`) without giving
+  its whole kwargs mapping, drops the experiment's kwargs of that section: they were for the
+  component switched from. `--config.<section>.kwargs.<key>=` overrides apply afterwards.
+  Returns one notice per section dropped."""
+  notices = []
+  for section in KWARG_SECTIONS:
+    field = "scheme" if section == "class_weights" else "name"
+    before, now = experiment[section][field], config[section][field]
+    given = any(a.startswith(f"--config.{section}.kwargs=") for a in argv)
+    kwargs = experiment[section].kwargs
+    stale = kwargs.to_dict() if hasattr(kwargs, "to_dict") else dict(kwargs)
+    if now != before and stale and not given:
+      with config.unlocked():
+        config[section].kwargs = {}
+      notices.append(f"note: {section}.{field}={now!r} on the command line: the experiment's "
+                     f"{section}.kwargs {stale} (for {before!r}) are dropped")
+  return notices
+
+
 def apply_kwargs(config, overrides: dict) -> None:
   """Sets each kwargs override after checking its key against the chosen factory."""
   if not overrides:
@@ -152,7 +178,22 @@ def explain_flag_error(error: BaseException) -> str:
       return str(cause)
     cause = cause.__cause__ or cause.__context__
   text = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+  value = _FLAG_VALUE.search(" ".join(text))
+  if value and value.group(1) in fields.FIELDS:  # a value of the wrong type: say what fits
+    field, given = value.groups()
+    allowed = fields.FIELDS[field].check.allowed
+    quote = (f" (quote each item: --config.{field}=\"('a', 'b')\")"
+             if "list" in allowed and "'" not in given else "")
+    return f"--config.{field}={given}: {field} must be {allowed}{quote}"
   return " ".join(text[-2:]).replace("\\'", "'") if text else type(error).__name__
+
+
+def explain_positional(argument: str) -> str:
+  """One line for an argument that is not a flag (the launcher takes flags only)."""
+  hint = (f"; to choose where the run goes, pass --workdir={argument}" if not
+          argument.startswith("-") else "")
+  return (f"unexpected argument {argument!r}: the launcher takes only --flags "
+          f"(`python launch.py --help` lists them){hint}")
 
 
 def help_text(argv: list[str], usage: str) -> str:
@@ -191,8 +232,9 @@ def fail(message: str, status: int = 1) -> int:
   return status
 
 
-def report(error: Exception) -> int:
-  """Prints one line for a run that failed and returns its exit status."""
+def report(error: Exception, workdir: str | None = None) -> int:
+  """Prints one line for a run that failed and returns its exit status; an error about a
+  file that names none (a full disk) names the run's `workdir`."""
   from framework.errors import Diverged  # pylint: disable=g-import-not-at-top
   from framework.train.preemption import Preempted  # pylint: disable=g-import-not-at-top
   if isinstance(error, ConfigError):
@@ -201,11 +243,13 @@ def report(error: Exception) -> int:
     return fail(str(error), 3)
   if isinstance(error, Preempted):
     return fail(str(error), 75)
+  where = f" (writing in --workdir={workdir!r})" if workdir else ""
   if isinstance(error, OSError) and error.strerror:
-    where = error.filename or ""
-    return fail(f"{where}: {error.strerror}" if where else error.strerror)
+    if error.filename:
+      return fail(f"{error.filename}: {error.strerror}")
+    return fail(f"{error.strerror}{where}")
   if "No space left on device" in str(error):
-    return fail(f"no space left on the device ({one_line(error, 160)})")
+    return fail(f"no space left on the device{where} ({one_line(error, 160)})")
   if os.environ.get("FRAMEWORK_TRACEBACK"):
     raise error
   return fail(f"{type(error).__name__}: {one_line(error, 300)} (an unexpected error: set "

@@ -88,8 +88,7 @@ class Controller:
       step, loop = self.trainer.current_step, loop + 1
       if self.trainer.diverged:
         raise Diverged(f"step {step}: {self.trainer.diverged} went non-finite (NaN or "
-                       "infinity); nothing was updated or saved from it. Lower the learning "
-                       "rate, or set train.on_nonfinite=skip to skip such steps")
+                       f"infinity); nothing was updated or saved from it. {self._advice()}")
       if self.trainer.stop_requested:
         self._stop(step)
       final = step == self.total_steps
@@ -104,6 +103,18 @@ class Controller:
     for index, action in enumerate(self.actions):
       self._timed(index, action.finish, step, metrics)
     return step
+
+  def _advice(self) -> str:
+    """What to change after the run diverged; a changed method is a new run, so a new
+    workdir (the relaunch checks refuse it in this one)."""
+    options = self.trainer.options
+    if options.on_nonfinite == "skip":
+      change = (f"It stayed non-finite for train.max_skipped={options.max_skipped} steps in "
+                "a row, so skipping does not help: lower the learning rate (or clip the "
+                "gradients, optimizer.kwargs.clipnorm)")
+    else:
+      change = "Lower the learning rate, or set train.on_nonfinite=skip to skip such steps,"
+    return f"{change} in a new --workdir (this one keeps the run's config)"
 
   def _timed(self, index: int, method, *args) -> None:
     start = time.perf_counter()

@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 import keras
 import tensorflow as tf
 
-from framework.config.registry import Registry
+from framework.config.registry import Registry, check_kwarg_types
 from framework.errors import ConfigError
 from framework.train.torch_sgd import TorchSGD
 
@@ -112,6 +112,12 @@ def _check(cfg) -> None:
   if cfg.schedule == "step" and not decay_epochs:
     raise ConfigError("optimizer.schedule='step' needs optimizer.decay_epochs, the epochs at "
                       "which the rate drops, e.g. (160, 180)")
+  if cfg.schedule != "step" and (decay_epochs or factors):
+    given = "decay_epochs" if decay_epochs else "decay_factors"
+    raise ConfigError(f"optimizer.{given}={decay_epochs or factors} has no effect with "
+                      f"optimizer.schedule={cfg.schedule!r} (only 'step' drops the rate at "
+                      "epochs); set optimizer.schedule=step, or leave optimizer.decay_epochs "
+                      "and optimizer.decay_factors empty")
   if factors and len(factors) != len(decay_epochs):
     raise ConfigError(f"optimizer.decay_factors={factors} must give one multiplier for each of "
                       f"the {len(decay_epochs)} optimizer.decay_epochs={decay_epochs}")
@@ -136,6 +142,7 @@ def build_optimizer(cfg, schedule: Mapping[str, Any],
   if cfg.get("weight_decay_mode", "l2") == "decoupled" and cfg.get("weight_decay", 0.0):
     kwargs["weight_decay"] = cfg.weight_decay
   factory = OPTIMIZERS.get(cfg.name, "optimizer.name")
+  check_kwarg_types(factory, cfg.kwargs, "optimizer", none_is_number=True)
   try:
     optimizer = factory(learning_rate=lr, **kwargs)
   except (TypeError, ValueError) as e:

@@ -3,7 +3,11 @@ is the run's, and its record."""
 
 from __future__ import annotations
 
+import glob
 import json
+import math
+import os
+import re
 
 import ml_collections
 
@@ -36,7 +40,12 @@ def relaunch_changes(config: ml_collections.ConfigDict, rundir: RunDir) -> dict:
   """
   if not rundir.exists(files.CONFIG):
     return {}
-  before = _flat(rundir.read_json(files.CONFIG))
+  try:
+    before = _flat(rundir.read_json(files.CONFIG))
+  except (ValueError, UnicodeDecodeError, AttributeError) as e:
+    raise ConfigError(f"--workdir={rundir.path!r}: its {rundir.file(files.CONFIG)} is not the "
+                      f"JSON of a run's config ({type(e).__name__}); restore it, or use a new "
+                      "--workdir") from None
   now = _flat(json.loads(config.to_json_best_effort()))
   changed = {k: [before.get(k), now.get(k)] for k in sorted(set(before) | set(now))
              if before.get(k) != now.get(k)}
@@ -45,7 +54,9 @@ def relaunch_changes(config: ml_collections.ConfigDict, rundir: RunDir) -> dict:
     shown = ", ".join(f"{k} ({changed[k][0]!r} -> {changed[k][1]!r})" for k in refused[:4])
     raise ConfigError(f"--workdir={rundir.path!r} holds a run with a different config: "
                       f"{shown}{' ...' if len(refused) > 4 else ''}; only train.epochs, "
-                      "logging.*, eval.* and strategy.* may change on a relaunch")
+                      "logging.*, eval.* and strategy.* may change on a relaunch: relaunch "
+                      "with the run's config to resume it, or start the changed run in a new "
+                      "--workdir")
   bound = laid_out_over_the_run(config)
   if "train.epochs" in changed and bound:
     raise ConfigError(f"train.epochs {changed['train.epochs'][0]} -> "
@@ -53,6 +64,29 @@ def relaunch_changes(config: ml_collections.ConfigDict, rundir: RunDir) -> dict:
                       f"({', '.join(bound)}), so its length cannot change on a relaunch; start "
                       "a new workdir")
   return changed
+
+
+def trained_steps(rundir: RunDir) -> int:
+  """The step of the run's newest checkpoint (the controller numbers them by step); 0 when
+  there is none."""
+  names = glob.glob(os.path.join(rundir.checkpoints, "ckpt-*.index"))
+  steps = [int(m.group(1)) for n in names
+           if (m := re.match(r"^ckpt-(\d+)\.index$", os.path.basename(n)))]
+  return max(steps, default=0)
+
+
+def check_length(config: ml_collections.ConfigDict, rundir: RunDir, steps_per_epoch: int,
+                 total_steps: int) -> None:
+  """Refuses a relaunch whose train.epochs ends before the steps the run already trained:
+  its model is past that point, so results.json would report an epoch the config has not."""
+  done = trained_steps(rundir)
+  if done > total_steps:
+    epochs = done / steps_per_epoch
+    shown = f"{epochs:g}" if epochs.is_integer() else f"{epochs:.2f}"
+    raise ConfigError(f"train.epochs={config.train.epochs}: --workdir={rundir.path!r} already "
+                      f"trained {shown} epochs (step {done}); relaunch with train.epochs >= "
+                      f"{math.ceil(epochs)} to continue it, or train the shorter run in a new "
+                      "--workdir")
 
 
 def check_data(data: DataBundle, rundir: RunDir) -> None:

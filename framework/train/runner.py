@@ -28,7 +28,8 @@ from framework.train.components import effective_kwargs
 from framework.train.controller import Controller
 from framework.train.optimizers import current_learning_rate
 from framework.train.preemption import StopOnSignal
-from framework.train.relaunch import check_data, record_relaunch, relaunch_changes
+from framework.train.relaunch import (check_data, check_length, record_relaunch,
+                                      relaunch_changes)
 from framework.train.workdir import write_start
 from framework.weights.effective import EffectiveWeights
 
@@ -121,11 +122,14 @@ def run(config: ml_collections.ConfigDict, workdir: str, verbose: bool = True) -
 def run_guarded(exp: experiment_lib.Experiment, workdir: str, verbose: bool = True) -> dict:
   """`run_experiment` under the workdir's lock and the signal handlers, after the relaunch
   checks (a resumed run must keep its method and its data): what `run` and `framework.fit`
-  share. The lock comes first, so the workdir read is the one no other launch writes."""
+  share. The lock comes first, so the workdir read is the one no other launch writes; then
+the temporary files of writes a killed process left unfinished are removed."""
   rundir = RunDir(workdir)
   with rundir.lock(), StopOnSignal(exp.trainer):
     changes = relaunch_changes(exp.config, rundir)
+    check_length(exp.config, rundir, exp.steps_per_epoch, exp.total_steps)
     check_data(exp.data, rundir)
+    rundir.remove_temporaries()  # a refused relaunch leaves the workdir as it was
     if changes:
       record_relaunch(exp.config, rundir, changes)
     return run_experiment(exp, workdir, verbose)
