@@ -20,6 +20,7 @@ import keras
 import tensorflow as tf
 
 from framework.data.stream import InputStreams
+from framework.train.epoch_pass import TrainingSetPass
 from framework.weights import Batch, MetaContext, Rule, StepResult, Tables, WeightState
 
 _SUM = tf.distribute.ReduceOp.SUM
@@ -77,6 +78,8 @@ class Trainer(tf.Module):
       self._diverged = tf.Variable(0, dtype=tf.int64, trainable=False)  # NONFINITE code
       self._stop = tf.Variable(False, trainable=False, aggregation=_FIRST,
                                synchronization=tf.VariableSynchronization.ON_WRITE)
+      # the step of the rule's last epoch pass (see `_epoch_pass_if_due`)
+      self.pass_step = tf.Variable(-1, dtype=tf.int64, trainable=False, name="pass_step")
       if not optimizer.built:
         optimizer.build(model.trainable_variables)
     decayed = [v for v in model.trainable_variables if options.decay_all or "kernel" in v.name]
@@ -85,6 +88,8 @@ class Trainer(tf.Module):
                        if options.jit_compile else self._compute_gradients)
     self._train = tf.function(self._train_loop)
     self._iterators, self._position = None, -1
+    self._pass = (TrainingSetPass(model, loss_fn, inputs.train_split, inputs.transform,
+                                  inputs.batch_size) if rule.epoch_pass is not None else None)
 
   @property
   def trace_count(self) -> int:
@@ -107,10 +112,18 @@ class Trainer(tf.Module):
     """Asks the running loop to stop after its current step (safe from another thread)."""
     self._stop.assign(True)
 
+  @property
+  def pass_every_steps(self) -> int:
+    """Steps between the points where an epoch pass may fall (0: the rule has none); a
+    `train` call must not cross one."""
+    return self.steps_per_epoch if self._pass is not None else 0
+
   def checkpoint(self) -> tf.train.Checkpoint:
     """Everything a resumed run needs; the data position is the step (see pipeline)."""
+    epoch_pass = {"pass_step": self.pass_step} if self._pass is not None else {}
     return tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
-                               weights=self.state, step=self.step, skipped=self.skipped)
+                               weights=self.state, step=self.step, skipped=self.skipped,
+                               **epoch_pass)
 
   def train(self, num_steps: int) -> tf.Tensor:
     """Runs up to `num_steps` steps from the current step; returns their mean training loss.
@@ -120,12 +133,26 @@ class Trainer(tf.Module):
     Fewer steps run when the loss or a gradient went non-finite (see `diverged`).
     """
     step = self.current_step
+    if self._pass is not None:
+      self._epoch_pass_if_due(step, num_steps)
     if self._position != step:
       self._iterators = self.inputs.iterators(step)
     loss = self._train(self._iterators[0], tf.constant(num_steps, tf.int32),
                        self._iterators[1])
     self._position = step + num_steps
     return loss
+
+  def _epoch_pass_if_due(self, step: int, num_steps: int) -> None:
+    """At the first step of an epoch the rule's pass is due at, the pass and the rule's
+    update of its tables, unless already made at this step (a run resumed after it)."""
+    epoch, into = divmod(step, self.steps_per_epoch)
+    if into + num_steps > self.steps_per_epoch:
+      raise ValueError(f"train({num_steps}) from step {step} crosses the start of epoch "
+                       f"{epoch + 1}, where the rule may make an epoch pass; end loops there "
+                       "(see pass_every_steps)")
+    if into == 0 and self.rule.epoch_pass.due(epoch) and int(self.pass_step.numpy()) != step:
+      self.state.assign(self.rule.epoch_pass.update(self.state.tables(), self._pass(epoch)))
+      self.pass_step.assign(step)
 
   def _train_loop(self, iterator, num_steps, val_iterator):
     total, done = tf.constant(0.0), tf.constant(0.0)
