@@ -67,7 +67,8 @@ def test_variant_builds_valid_components(filename, variant):
   start_epoch = resolve_schedule(c, steps_per_epoch=10)["drw_start_epoch"]
   weighting = build_class_weighting(c.class_weights, counts, start_epoch=start_epoch)
   assert weighting.weights.shape == (3,) and (weighting.weights > 0).all()
-  shape = {"small_cnn": (8, 8, 1), "resnet32": (32, 32, 3), "wrn": (32, 32, 3)}.get(
+  shape = {"small_cnn": (8, 8, 1), "resnet32": (32, 32, 3), "wrn": (32, 32, 3),
+           "preact_resnet18": (32, 32, 3)}.get(
       c.model.name, (16,))
   model = MODELS.build(c.model.name, c.model.kwargs, field="model",
                        context={"input_shape": shape, "num_classes": 3})
@@ -171,7 +172,7 @@ def test_fmnist_noisy_variants_keep_the_protocol():
 _EPOCHS_BEFORE_FRACTIONS = {
     "cifar10_lt.py": {"*": (5, [160, 180], 0), "ldam_drw": (5, [160, 180], 160)},
     "cifar100_lt.py": {"*": (5, [160, 180], 0), "ldam_drw": (5, [160, 180], 160)},
-    "cifar_noisy.py": {"*": (0, [36, 38], 0)},
+    "cifar_noisy.py": {"*": (0, [36, 38], 0), "dividemix_li": (0, [150], 0)},
     "fmnist_lt.py": {"*": (0, [], 0), "ldam_drw": (0, [], 8)},
     "fmnist_noisy.py": {"*": (0, [], 0), "ce_sgd": (0, [36, 38], 0),
                         "mwnet_sgd": (0, [36, 38], 0)},

@@ -84,8 +84,8 @@ class Trainer(tf.Module):
         optimizer.build(model.trainable_variables)
     decayed = [v for v in model.trainable_variables if options.decay_all or "kernel" in v.name]
     self._decayed = decayed if options.weight_decay else []
-    self._gradients = (tf.function(self._compute_gradients, jit_compile=True)
-                       if options.jit_compile else self._compute_gradients)
+    compute = self._compute_gradients if rule.objective is None else self._objective_gradients
+    self._gradients = tf.function(compute, jit_compile=True) if options.jit_compile else compute
     self._train = tf.function(self._train_loop)
     self._iterators, self._position = None, -1
     self._pass = (TrainingSetPass(model, loss_fn, inputs.train_split, inputs.transform,
@@ -146,9 +146,10 @@ class Trainer(tf.Module):
     """At the first step of an epoch the rule's pass is due at, the pass and the rule's
     update of its tables, unless already made at this step (a run resumed after it)."""
     epoch, into = divmod(step, self.steps_per_epoch)
-    if into + num_steps > self.steps_per_epoch:
+    crossed = range(epoch + 1, (step + num_steps - 1) // self.steps_per_epoch + 1)
+    if due := [e for e in crossed if self.rule.epoch_pass.due(e)]:
       raise ValueError(f"train({num_steps}) from step {step} crosses the start of epoch "
-                       f"{epoch + 1}, where the rule may make an epoch pass; end loops there "
+                       f"{due[0]}, where the rule makes an epoch pass; end loops there "
                        "(see pass_every_steps)")
     if into == 0 and self.rule.epoch_pass.due(epoch) and int(self.pass_step.numpy()) != step:
       self.state.assign(self.rule.epoch_pass.update(self.state.tables(), self._pass(epoch)))
@@ -236,18 +237,37 @@ class Trainer(tf.Module):
       loss = tf.nn.compute_average_loss(weighted, global_batch_size=self.inputs.batch_size)
       if modulation.penalty is not None:
         loss += modulation.penalty / tf.distribute.get_replica_context().num_replicas_in_sync
-      regularization = list(self.model.losses) + [
-          0.5 * self.options.weight_decay * tf.add_n([tf.reduce_sum(tf.square(v))
-                                                      for v in self._decayed])
-      ] if self._decayed else list(self.model.losses)
-      if regularization:
-        loss += tf.nn.scale_regularization_loss(tf.add_n(regularization))
+      loss += self._regularization()
       scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
     model_grads, view_grads = tape.gradient(scaled, (self.model.trainable_variables, view))
     view_grads = _zeros_where_none(view_grads, view)
     if scaled is not loss:
       view_grads = view_grads.map(lambda g: g * (loss / scaled))
     return loss, scaled, model_grads, view_grads, per_example, logits[0], weight
+
+  def _regularization(self) -> tf.Tensor:
+    """The model's own losses and the L2 weight decay, scaled for this replica."""
+    regularization = list(self.model.losses) + [
+        0.5 * self.options.weight_decay * tf.add_n([tf.reduce_sum(tf.square(v))
+                                                    for v in self._decayed])
+    ] if self._decayed else list(self.model.losses)
+    if not regularization:
+      return tf.constant(0.0)
+    return tf.nn.scale_regularization_loss(tf.add_n(regularization))
+
+  def _objective_gradients(self, features, label, view, base_weight, rule_batch):
+    """`_compute_gradients` for a rule forming its own loss (`Rule.objective`)."""
+    del label, base_weight
+    with tf.GradientTape() as tape:
+      objective = self.rule.objective(view, rule_batch, self.model, features, self.step)
+      replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+      loss = (tf.nn.compute_average_loss(objective.terms,
+                                         global_batch_size=self.inputs.batch_size)
+              + objective.penalty / replicas + self._regularization())
+      scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
+    model_grads = tape.gradient(scaled, self.model.trainable_variables)
+    return (loss, scaled, model_grads, view.map(tf.zeros_like), objective.loss,
+            objective.logits, tf.ones_like(objective.loss))
 
   def _apply_if_finite(self, distribution, finite, payload):
     """In cross-replica context (a branch that syncs replicas may not sit in a replica

@@ -24,7 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from framework.config.registry import Registry
-from framework.weights.tables import Batch, Modulation, StepResult, Tables, flat_key
+from framework.weights.tables import (Batch, Modulation, Objective, StepResult, Tables,
+                                      flat_key)
 
 WEIGHT = "weight"  # the per-sample weight table every state has (initialised to 1)
 ALPHA = "alpha"    # the per-class alpha every state has (initialised to 1)
@@ -106,6 +107,10 @@ class Rule:
       (default: the `weight` table, averaged over the snapshots).
     epoch_pass: a periodic pass over the training set that updates the tables from the
       model's losses and predictions on every example (DivideMix's co-divide). None: none.
+    objective: (view, batch, model, features, step) -> Objective, for a rule that forms
+      the step's loss itself (DivideMix's MixMatch: mixed inputs, soft targets) instead of
+      weighting the configured per-example loss; `modulate` is then unused, and neither
+      class weighting nor the data's importance enters the loss. None: the weighted loss.
   """
   init: Callable[[int, int], Tables] = no_tables
   modulate: Callable[[Tables, Batch], Modulation] = product_modulation
@@ -114,6 +119,7 @@ class Rule:
   peers: int = 1
   signal: Signal = Signal()
   epoch_pass: EpochPass | None = None
+  objective: Callable[..., Objective] | None = None
 
   @property
   def needs_validation(self) -> bool:

@@ -59,15 +59,12 @@ def co_guess(probabilities: list[tf.Tensor], temperature: float) -> tf.Tensor:
   return sharpen(tf.add_n(probabilities) / len(probabilities), temperature)
 
 
-def mixup(inputs: tf.Tensor, targets: tf.Tensor, lam: tf.Tensor, permutation: tf.Tensor
-          ) -> tuple[tf.Tensor, tf.Tensor]:
-  """MixMatch's mixup: lam' x + (1 - lam') x[perm] for inputs and targets, lam' = max(lam,
-  1 - lam), so each mixed example stays closer to its own (labelled or not) first half."""
-  lam = tf.maximum(lam, 1.0 - lam)
-  def mix(x):
-    lam_x = tf.cast(lam, x.dtype)
-    return lam_x * x + (1.0 - lam_x) * tf.gather(x, permutation)
-  return mix(inputs), mix(targets)
+def mixup(lam: tf.Tensor, first: tf.Tensor, second: tf.Tensor) -> tf.Tensor:
+  """MixMatch's mixup of an example (or its target) with its partner: lam' first + (1 - lam')
+  second, lam' = max(lam, 1 - lam), so the mix stays closer to its own (labelled or
+  unlabelled) first example."""
+  lam = tf.cast(tf.maximum(lam, 1.0 - lam), first.dtype)
+  return lam * first + (1.0 - lam) * second
 
 
 def soft_cross_entropy(logits: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
