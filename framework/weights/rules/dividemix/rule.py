@@ -56,6 +56,23 @@ def _mix_partners(step: tf.Tensor, peer: int, alpha: float, size: tf.Tensor):
   return x / (x + y), permutation
 
 
+def _mixmatch_loss(ctx, logits, targets, labelled, weight_u):
+  """(per-example terms [b], penalty) of one peer on its mixed rows: its loss is
+  sum(terms) / B + penalty = mean_L soft CE + weight_u mean_U squared error + the prior term,
+  the means over the global batch's labelled (L) and unlabelled (U) rows."""
+  is_labelled = tf.cast(labelled, tf.float32)
+  counts = ctx.all_reduce(_SUM, tf.stack([tf.reduce_sum(is_labelled),
+                                          tf.reduce_sum(1.0 - is_labelled)]))
+  size = tf.reduce_sum(counts)
+  labelled_part = is_labelled * tf.math.divide_no_nan(
+      maths.soft_cross_entropy(logits, targets), counts[0])
+  unlabelled_part = (1.0 - is_labelled) * tf.math.divide_no_nan(
+      maths.unlabelled_loss(logits, targets), counts[1])
+  mean_prediction = ctx.all_reduce(_SUM, tf.reduce_sum(tf.nn.softmax(logits), 0)) / size
+  return (size * (labelled_part + weight_u * unlabelled_part),
+          maths.uniform_prior_penalty(mean_prediction))
+
+
 @register_rule("dividemix")
 def dividemix(steps_per_epoch: int, warm_up: int = 10, lambda_u: float = 25.0,
               p_threshold: float = 0.5, temperature: float = 0.5, alpha: float = 4.0) -> Rule:
@@ -77,7 +94,6 @@ def dividemix(steps_per_epoch: int, warm_up: int = 10, lambda_u: float = 25.0,
 
   def objective(view, batch, model, features, step):
     ctx = tf.distribute.get_replica_context()
-    networks = model.networks
     first = [tf.cast(z, tf.float32) for z in model(features, training=True)]
     probabilities = [tf.stop_gradient(tf.nn.softmax(z)) for z in first]
     one_hot = tf.one_hot(batch.label, tf.shape(first[0])[1])
@@ -88,7 +104,8 @@ def dividemix(steps_per_epoch: int, warm_up: int = 10, lambda_u: float = 25.0,
     epoch = tf.cast(step, tf.float32) / steps_per_epoch
     weight_u = maths.lambda_u_ramp(epoch, warm_up, lambda_u)
     terms, penalty, peer_losses = [], 0.0, []
-    for k, network in enumerate(networks):
+    warming = epoch < warm_up
+    for k, network in enumerate(model.networks):
       clean = view.per_sample[CLEAN][:, 1 - k]  # co-divide: the other peer's division
       labelled = clean > p_threshold
       targets = tf.where(labelled[:, None],
@@ -99,17 +116,10 @@ def dividemix(steps_per_epoch: int, warm_up: int = 10, lambda_u: float = 25.0,
       logits = tf.cast(network(maths.mixup(lam, features, tf.gather(everyone, partner)),
                                training=True), tf.float32)
       mixed_targets = maths.mixup(lam, targets, tf.gather(all_targets, partner))
-      is_l = tf.cast(labelled, tf.float32)
-      counts = ctx.all_reduce(_SUM, tf.stack([tf.reduce_sum(is_l), tf.reduce_sum(1.0 - is_l)]))
-      total = tf.cast(size, tf.float32)
-      semi = total * (is_l * tf.math.divide_no_nan(
-          maths.soft_cross_entropy(logits, mixed_targets), counts[0]) + weight_u * (1.0 - is_l)
-          * tf.math.divide_no_nan(maths.unlabelled_loss(logits, mixed_targets), counts[1]))
-      mean_prediction = ctx.all_reduce(_SUM, tf.reduce_sum(tf.nn.softmax(logits), 0)) / total
+      semi, prior_penalty = _mixmatch_loss(ctx, logits, mixed_targets, labelled, weight_u)
       cross_entropy = -tf.reduce_sum(one_hot * tf.nn.log_softmax(first[k]), axis=-1)
-      warming = epoch < warm_up
       terms.append(tf.where(warming, cross_entropy, semi))
-      penalty += tf.where(warming, 0.0, maths.uniform_prior_penalty(mean_prediction))
+      penalty += tf.where(warming, 0.0, prior_penalty)
       peer_losses.append(cross_entropy)
     return Objective(tf.add_n(terms), penalty, tf.stack(peer_losses, axis=1), first[0])
 
