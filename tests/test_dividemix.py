@@ -110,3 +110,22 @@ def test_one_device_equals_two_replicas_after_the_warm_up():
 def test_variants(module, variant):
   config = framework.load_experiment(module).get_config(variant)
   assert config.rule.name == "dividemix"
+
+
+@pytest.mark.slow
+def test_resume_after_its_division_is_bit_identical(tmp_path):
+  whole = experiment.build(fmnist_tiny())
+  spe = whole.trainer.steps_per_epoch
+  for length in (spe, 2, 2):
+    whole.trainer.train(length)
+  first = experiment.build(fmnist_tiny())
+  first.trainer.train(spe)
+  first.trainer.train(2)
+  path = first.trainer.checkpoint().save(str(tmp_path / "ckpt"))
+  resumed = experiment.build(fmnist_tiny())
+  resumed.trainer.checkpoint().restore(path).assert_existing_objects_matched()
+  resumed.trainer.train(2)
+  for key, value in whole.state.numpy().items():
+    np.testing.assert_array_equal(resumed.state.numpy()[key], value, err_msg=key)
+  for a, b in zip(whole.model.trainable_variables, resumed.model.trainable_variables):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())

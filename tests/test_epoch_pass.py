@@ -100,3 +100,12 @@ def test_a_train_call_may_not_cross_an_epoch_where_a_pass_may_fall():
   assert exp.trainer.pass_every_steps == spe
   with pytest.raises(ValueError, match="crosses the start of epoch 1"):
     exp.trainer.train(spe + 1)
+
+
+@pytest.mark.slow
+def test_the_controller_ends_loops_where_a_pass_falls():
+  exp = experiment.build(config())
+  spe = exp.trainer.steps_per_epoch
+  controller = framework.Controller(exp.trainer, 2 * spe + 1, steps_per_loop=5 * spe)
+  assert controller.run() == 2 * spe + 1  # loops of spe, spe, 1: no loop crosses a pass
+  assert int(exp.state.numpy()["shared/passes"]) == 2  # epochs 1 and 2
