@@ -4,6 +4,8 @@ Shaped like Orbit's `StandardTrainer`: it owns its input streams, and `train(num
 runs `num_steps` steps inside one `tf.function` over `tf.range`, with `strategy.run` per
 replica, so it is traced once per run whatever the number of loops. Eager work
 (evaluation, summaries, checkpoints) happens between calls, in the controller.
+A rule's epoch pass over the training set (`Rule.epoch_pass`, see `epoch_pass`) runs
+eagerly at the start of the epochs it asks for, before that epoch's first compiled loop.
 
 Every step checks the loss and the gradients (of every replica) for NaN and infinity
 before anything is updated: a non-finite step touches neither the model, nor the
