@@ -43,6 +43,14 @@ Variants (top-1 % at 40% noise; REFERENCE.md, "Published results"):
   l2rw_ren                learning to reweight, Ren et al.'s own setting: 86.92 (C-10).
   data_parameters_saxena  instance data parameters (the CIFAR-100-noisy preset): 71 (CE in
                           the same setting: 50.0).
+  dividemix_li            DivideMix (Li et al. 2020) with their CIFAR-10 recipe at 50%
+                          symmetric noise (LiJunnan1992/DivideMix `Train_cifar.py`): two
+                          PreAct-ResNet-18, no clean meta set, torch's SGD lr 0.02 momentum
+                          0.9, wd 5e-4 on every parameter, 300 epochs, lr / 10 from epoch
+                          150, warm-up 10 epochs (30 on CIFAR-100), lambda_u 25 (0 at 20%
+                          noise, 150 at 80%), 128 examples a step (their 64 labelled + 64
+                          unlabelled; 128 in the warm-up): best 94.6, last 94.4 (their
+                          Table 1, as quoted; not checked against the paper here).
 The baselines depend on late-epoch overfitting, so compare final, not best, accuracy.
 What the ports do not reproduce: the authors' WRNs differ in detail (Saxena's convs carry
 biases, 10,096 parameters more; Ren's clean set is drawn at random, not 100 a class).
@@ -91,6 +99,16 @@ VARIANTS = {
     "l2rw_ren": {**REN_RECIPE, "rule.name": "l2rw", "rule.kwargs": {"inner_lr": "model"}},
     "data_parameters_saxena": {**SAXENA_RECIPE, "rule.name": "data_parameters",
                                "rule.kwargs": {"preset": "cifar100_noisy"}},
+    "dividemix_li": {
+        "rule.name": "dividemix", "rule.kwargs": {"warm_up": 10, "lambda_u": 25.0},
+        "data.val_per_class": 0, "data.noise.kind": "symmetric", "data.noise.rate": 0.5,
+        "data.augment": "crop_flip", "data.crop_padding": 4, "data.mean": LDAM_MEAN,
+        "data.std": LDAM_STD, "data.drop_remainder": False, "model.name": "preact_resnet18",
+        "optimizer.name": "torch_sgd", "optimizer.learning_rate": 0.02,
+        "optimizer.kwargs": {"momentum": 0.9}, "optimizer.weight_decay": 5e-4,
+        "optimizer.weight_decay_mode": "l2_all", "optimizer.schedule": "step",
+        "optimizer.decay_epochs": (150,), "optimizer.decay_factors": (0.1,),
+        "train.batch_size": 128, "train.epochs": 300, "train.eval_every_epochs": 5},
 }
 
 

@@ -22,6 +22,7 @@ _EXPORTS = {
     "Batch": "weights", "MetaContext": "weights",
     "Modulation": "weights", "Rule": "weights",
     "StepResult": "weights", "Tables": "weights", "Signal": "weights",
+    "EpochPass": "weights", "PassResult": "weights", "Objective": "weights",
     "WeightState": "weights", "register_rule": "weights",
     "optim": "weights",
     "LOSSES": "losses", "PerExampleLoss": "losses",

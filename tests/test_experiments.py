@@ -68,7 +68,7 @@ def test_variant_builds_valid_components(filename, variant):
   weighting = build_class_weighting(c.class_weights, counts, start_epoch=start_epoch)
   assert weighting.weights.shape == (3,) and (weighting.weights > 0).all()
   shape = {"small_cnn": (8, 8, 1), "resnet32": (32, 32, 3), "resnet32_bottleneck": (32, 32, 3),
-           "wrn": (32, 32, 3)}.get(
+           "wrn": (32, 32, 3), "preact_resnet18": (32, 32, 3)}.get(
       c.model.name, (16,))
   model = MODELS.build(c.model.name, c.model.kwargs, field="model",
                        context={"input_shape": shape, "num_classes": 3})
@@ -188,7 +188,8 @@ _EPOCHS_BEFORE_FRACTIONS = {
                        "logit_adjusted_menon": (22, [691, 1059, 1290], 0),
                        "mislas_zhong": (0, [], 0)},
     "cifar_noisy.py": {"*": (0, [37, 39], 0), "l2rw_ren": (0, [91, 114], 0),
-                       "data_parameters_saxena": (0, [80, 100], 0)},
+                       "data_parameters_saxena": (0, [80, 100], 0),
+                       "dividemix_li": (0, [150], 0)},
     "fmnist_lt.py": {"*": (0, [], 0), "ldam_drw": (0, [], 8)},
     "fmnist_noisy.py": {"*": (0, [], 0), "ce_sgd": (0, [36, 38], 0),
                         "mwnet_sgd": (0, [36, 38], 0)},

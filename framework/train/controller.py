@@ -66,7 +66,8 @@ class Controller:
   def _loop_length(self, step: int) -> int:
     length = min(self.steps_per_loop, self.total_steps - step)
     scheduled = self.actions + ((self.evaluation,) if self.evaluation is not None else ())
-    for every in (each.every_steps for each in scheduled):
+    passes = getattr(self.trainer, "pass_every_steps", 0)  # a rule's epoch pass (trainer)
+    for every in [each.every_steps for each in scheduled] + [passes]:
       if every > 0:
         length = min(length, every - step % every)
     return length

@@ -165,6 +165,10 @@ def _mixer(config: ml_collections.ConfigDict, data: data_lib.DataBundle, rule: R
   if mixer.boxes and not data.transform.is_image:
     raise ConfigError(f"data.mix.name={mix.name!r} pastes image boxes; data.source="
                       f"{config.data.source!r} is not images (use mixup)")
+  if rule.objective is not None:
+    raise ConfigError(f"data.mix.name={mix.name!r} cannot be combined with rule.name="
+                      f"{config.rule.name!r}, which forms (and mixes) its own objective; set "
+                      "data.mix.name='none'")
   if rule.meta is not None:
     raise ConfigError(f"data.mix.name={mix.name!r} cannot be combined with the meta rule "
                       f"rule.name={config.rule.name!r} (its virtual step takes unmixed "

@@ -4,6 +4,8 @@ Shaped like Orbit's `StandardTrainer`: it owns its input streams, and `train(num
 runs `num_steps` steps inside one `tf.function` over `tf.range`, with `strategy.run` per
 replica, so it is traced once per run whatever the number of loops. Eager work
 (evaluation, summaries, checkpoints) happens between calls, in the controller.
+A rule's epoch pass over the training set (`Rule.epoch_pass`, see `epoch_pass`) runs
+eagerly at the start of the epochs it asks for, before that epoch's first compiled loop.
 
 Every step checks the loss and the gradients (of every replica) for NaN and infinity
 before anything is updated: a non-finite step touches neither the model, nor the
@@ -20,6 +22,7 @@ import keras
 import tensorflow as tf
 
 from framework.data.stream import InputStreams
+from framework.train.epoch_pass import TrainingSetPass
 from framework.weights import Batch, MetaContext, Modulation, Rule, StepResult, Tables, WeightState
 
 _SUM = tf.distribute.ReduceOp.SUM
@@ -86,14 +89,18 @@ class Trainer(tf.Module):
       self._diverged = tf.Variable(0, dtype=tf.int64, trainable=False)  # NONFINITE code
       self._stop = tf.Variable(False, trainable=False, aggregation=_FIRST,
                                synchronization=tf.VariableSynchronization.ON_WRITE)
+      # the step of the rule's last epoch pass (see `_epoch_pass_if_due`)
+      self.pass_step = tf.Variable(-1, dtype=tf.int64, trainable=False, name="pass_step")
       if not optimizer.built:
         optimizer.build(model.trainable_variables)
     decayed = [v for v in model.trainable_variables if options.decay_all or "kernel" in v.name]
     self._decayed = decayed if options.weight_decay else []
-    self._gradients = (tf.function(self._compute_gradients, jit_compile=True)
-                       if options.jit_compile else self._compute_gradients)
+    compute = self._compute_gradients if rule.objective is None else self._objective_gradients
+    self._gradients = tf.function(compute, jit_compile=True) if options.jit_compile else compute
     self._train = tf.function(self._train_loop)
     self._iterators, self._position = None, -1
+    self._pass = (TrainingSetPass(model, loss_fn, inputs.train_split, inputs.transform,
+                                  inputs.batch_size) if rule.epoch_pass is not None else None)
 
   @property
   def trace_count(self) -> int:
@@ -116,10 +123,18 @@ class Trainer(tf.Module):
     """Asks the running loop to stop after its current step (safe from another thread)."""
     self._stop.assign(True)
 
+  @property
+  def pass_every_steps(self) -> int:
+    """Steps between the points where an epoch pass may fall (0: the rule has none); a
+    `train` call must not cross one."""
+    return self.steps_per_epoch if self._pass is not None else 0
+
   def checkpoint(self) -> tf.train.Checkpoint:
     """Everything a resumed run needs; the data position is the step (see pipeline)."""
+    epoch_pass = {"pass_step": self.pass_step} if self._pass is not None else {}
     return tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
-                               weights=self.state, step=self.step, skipped=self.skipped)
+                               weights=self.state, step=self.step, skipped=self.skipped,
+                               **epoch_pass)
 
   def train(self, num_steps: int) -> tf.Tensor:
     """Runs up to `num_steps` steps from the current step; returns their mean training loss.
@@ -129,12 +144,27 @@ class Trainer(tf.Module):
     Fewer steps run when the loss or a gradient went non-finite (see `diverged`).
     """
     step = self.current_step
+    if self._pass is not None:
+      self._epoch_pass_if_due(step, num_steps)
     if self._position != step:
       self._iterators = self.inputs.iterators(step)
     loss = self._train(self._iterators[0], tf.constant(num_steps, tf.int32),
                        self._iterators[1])
     self._position = step + num_steps
     return loss
+
+  def _epoch_pass_if_due(self, step: int, num_steps: int) -> None:
+    """At the first step of an epoch the rule's pass is due at, the pass and the rule's
+    update of its tables, unless already made at this step (a run resumed after it)."""
+    epoch, into = divmod(step, self.steps_per_epoch)
+    crossed = range(epoch + 1, (step + num_steps - 1) // self.steps_per_epoch + 1)
+    if due := [e for e in crossed if self.rule.epoch_pass.due(e)]:
+      raise ValueError(f"train({num_steps}) from step {step} crosses the start of epoch "
+                       f"{due[0]}, where the rule makes an epoch pass; end loops there "
+                       "(see pass_every_steps)")
+    if into == 0 and self.rule.epoch_pass.due(epoch) and int(self.pass_step.numpy()) != step:
+      self.state.assign(self.rule.epoch_pass.update(self.state.tables(), self._pass(epoch)))
+      self.pass_step.assign(step)
 
   def _train_loop(self, iterator, num_steps, val_iterator):
     total, done = tf.constant(0.0), tf.constant(0.0)
@@ -236,12 +266,7 @@ class Trainer(tf.Module):
       loss = tf.nn.compute_average_loss(weighted, global_batch_size=self.inputs.batch_size)
       if modulation.penalty is not None:
         loss += modulation.penalty / tf.distribute.get_replica_context().num_replicas_in_sync
-      regularization = list(self.model.losses) + [
-          0.5 * self.options.weight_decay * tf.add_n([tf.reduce_sum(tf.square(v))
-                                                      for v in self._decayed])
-      ] if self._decayed else list(self.model.losses)
-      if regularization:
-        loss += tf.nn.scale_regularization_loss(tf.add_n(regularization))
+      loss += self._regularization()
       scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
     model_grads, view_grads = tape.gradient(scaled, (self.model.trainable_variables, view))
     view_grads = _zeros_where_none(view_grads, view)
@@ -256,6 +281,31 @@ class Trainer(tf.Module):
       return loss
     mix, partner_batch = partner[0], partner[1]
     return mix * loss + (1.0 - mix) * self.loss_fn(partner_batch.label, logits)
+
+  def _regularization(self) -> tf.Tensor:
+    """The model's own losses and the L2 weight decay, scaled for this replica."""
+    regularization = list(self.model.losses) + [
+        0.5 * self.options.weight_decay * tf.add_n([tf.reduce_sum(tf.square(v))
+                                                    for v in self._decayed])
+    ] if self._decayed else list(self.model.losses)
+    if not regularization:
+      return tf.constant(0.0)
+    return tf.nn.scale_regularization_loss(tf.add_n(regularization))
+
+  def _objective_gradients(self, features, label, view, base_weight, rule_batch, partner=()):
+    """`_compute_gradients` for a rule forming its own loss (`Rule.objective`; such a rule
+    mixes its examples itself, so the stream's mixing is refused with it)."""
+    del label, base_weight, partner
+    with tf.GradientTape() as tape:
+      objective = self.rule.objective(view, rule_batch, self.model, features, self.step)
+      replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+      loss = (tf.nn.compute_average_loss(objective.terms,
+                                         global_batch_size=self.inputs.batch_size)
+              + objective.penalty / replicas + self._regularization())
+      scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
+    model_grads = tape.gradient(scaled, self.model.trainable_variables)
+    return (loss, scaled, model_grads, view.map(tf.zeros_like), objective.loss,
+            objective.logits, tf.ones_like(objective.loss))
 
   def _apply_if_finite(self, distribution, finite, payload):
     """In cross-replica context (a branch that syncs replicas may not sit in a replica

@@ -24,7 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from framework.config.registry import Registry
-from framework.weights.tables import Batch, Modulation, StepResult, Tables, flat_key
+from framework.weights.tables import (Batch, Modulation, Objective, StepResult, Tables,
+                                      flat_key)
 
 WEIGHT = "weight"  # the per-sample weight table every state has (initialised to 1)
 ALPHA = "alpha"    # the per-class alpha every state has (initialised to 1)
@@ -58,6 +59,33 @@ class Signal(NamedTuple):
     return -values if self.high_is_clean else values
 
 
+class PassResult(NamedTuple):
+  """What an epoch pass saw: the model on the whole training set, in `index` order, without
+  augmentation (the model at inference, as evaluation runs it)."""
+  loss: np.ndarray           # [N, P] per-example loss of each peer (P = Rule.peers)
+  probabilities: np.ndarray  # [N, P, C] softmax of each peer's logits
+  label: np.ndarray          # [N] observed labels
+  epoch: int                 # the epoch about to start
+
+
+class EpochPass(NamedTuple):
+  """A rule's request for a pass over the training set at the start of some epochs.
+
+  `update(tables, result)` runs on the host with every table as NumPy arrays (the whole
+  state, `WeightState.tables()`) and returns the tables to replace, whole. The pass runs
+  before the first step of each epoch e >= `first_epoch` with (e - first_epoch) a multiple
+  of `every_epochs`. Its tables are checkpointed with the state and the trainer records the
+  step of its last pass, so a run resumed after a pass does not repeat it, and one resumed
+  before it makes it from the same model, to the same result.
+  """
+  update: Callable[[Tables, PassResult], Tables]
+  first_epoch: int = 0
+  every_epochs: int = 1
+
+  def due(self, epoch: int) -> bool:
+    return epoch >= self.first_epoch and (epoch - self.first_epoch) % self.every_epochs == 0
+
+
 @dataclasses.dataclass(frozen=True)
 class Rule:
   """A weight-update rule.
@@ -77,6 +105,12 @@ class Rule:
       the per-example loss `modulate`'s callables and `update` see is [B, peers].
     signal: the table that ranks the training labels by how likely they are clean
       (default: the `weight` table, averaged over the snapshots).
+    epoch_pass: a periodic pass over the training set that updates the tables from the
+      model's losses and predictions on every example (DivideMix's co-divide). None: none.
+    objective: (view, batch, model, features, step) -> Objective, for a rule that forms
+      the step's loss itself (DivideMix's MixMatch: mixed inputs, soft targets) instead of
+      weighting the configured per-example loss; `modulate` is then unused, and neither
+      class weighting nor the data's importance enters the loss. None: the weighted loss.
   """
   init: Callable[[int, int], Tables] = no_tables
   modulate: Callable[[Tables, Batch], Modulation] = product_modulation
@@ -84,6 +118,8 @@ class Rule:
   meta: Callable[[Tables, Batch, Any], Tables] | None = None
   peers: int = 1
   signal: Signal = Signal()
+  epoch_pass: EpochPass | None = None
+  objective: Callable[..., Objective] | None = None
 
   @property
   def needs_validation(self) -> bool:

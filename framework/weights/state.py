@@ -79,6 +79,12 @@ class WeightState(tf.Module):
     for group, values in ((self.per_class, view.per_class), (self.shared, view.shared)):
       tf.nest.map_structure(lambda variable, value: variable.assign(value), group, dict(values))
 
+  def assign(self, tables: Tables) -> None:
+    """Replaces the tables given (whole: N rows per per-sample table), e.g. an epoch pass's."""
+    for group, values in zip((self.per_sample, self.per_class, self.shared), tables):
+      for key, value in dict(values).items():
+        tf.nest.map_structure(lambda variable, v: variable.assign(v), group[key], value)
+
   def tables(self) -> Tables:
     """The whole state as NumPy arrays, with the rule's structure (plain dicts)."""
     def plain(tree):

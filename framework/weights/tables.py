@@ -104,6 +104,15 @@ class Modulation(NamedTuple):
     return Modulation(weight, self.logit_scale, penalty, self.regularizer)
 
 
+class Objective(NamedTuple):
+  """A rule's own loss for a step (`Rule.objective`), on this replica's rows: the step's
+  loss is sum(terms) / global batch + penalty (plus the model's regularisation)."""
+  terms: tf.Tensor    # [b] per-example contributions, differentiable
+  penalty: tf.Tensor  # scalar added once to the mean loss (the same on every replica)
+  loss: tf.Tensor     # [b, P] per-example loss of each peer, handed to `update`
+  logits: tf.Tensor   # [b, C] the first peer's logits, handed to `update`
+
+
 class StepResult(NamedTuple):
   """What the model step saw, handed to `Rule.update` for the global batch.
 

@@ -3,6 +3,7 @@
 from framework.weights.rules import combine
 from framework.weights.rules.co_teaching import co_teaching
 from framework.weights.rules.data_parameters import data_parameters
+from framework.weights.rules import dividemix  # the package; registers "dividemix"
 from framework.weights.rules.elr import elr
 from framework.weights.rules.exp_gradient import exp_gradient
 from framework.weights.rules.loss_ema import loss_ema
