@@ -121,7 +121,7 @@ def _first_batches(config, strategy):
 
 
 class _NoMeta:  # what the mixing checks read of a rule
-  meta = None
+  meta = objective = None
 
 
 _NO_META = _NoMeta()
