@@ -4,8 +4,8 @@ Histograms, the inner quantiles and the per-example statistics of [N, C] tables 
 over a fixed sample: `SAMPLE_SIZE` example indices drawn once from the run's seed (every
 index when N is no larger), the same at every summary and after a resume, so a histogram
 moves only when the weights do. Per class, the effective weight's sum, minimum, maximum
-and number of zeros are exact: one compiled pass over the table in chunks of `CHUNK` rows
-(segment reductions), so a summary never copies an [N] table. The rows read are gathered,
+and number of zeros are exact: one XLA-compiled pass over the table in chunks of `CHUNK`
+rows (segment reductions), so a summary never holds an [N] temporary. The rows read are gathered,
 never the whole table; reading draws no random number and writes no variable, so training
 is the same with summaries on or off.
 """
@@ -91,39 +91,52 @@ class WeightReader:
     self._importance = (None if effective.importance is None
                         else tf.constant(effective.importance, tf.float32))
     self._per_sample = _flat(state.per_sample, "per_sample")
-    self._read = tf.function(self._read_graph)
+    self._read_rows = tf.function(self._gather)
+    self._read_classes = tf.function(self._class_statistics, jit_compile=True)
 
-  def _read_graph(self, factor: tf.Tensor) -> tuple[dict, tuple]:
+  def _gather(self) -> dict[str, tf.Tensor]:
+    """The sample's and tracked rows of every per-sample table (never a copy of a table);
+    rows of C values as their `ROW_STATISTICS`."""
     rows, labels = tf.constant(self._rows), tf.constant(self._row_labels)
     gathered = {}
     for key, variable in self._per_sample.items():
-      values = tf.gather(variable, rows)  # the rows only: never a copy of the table
+      values = tf.gather(variable, rows)
       if values.shape.rank == 2 and values.shape[1] == self.num_classes:
         gathered.update({f"{key}/{name}": v
                          for name, v in _row_statistics(values, labels).items()})
       else:
         gathered[key] = values
-    return gathered, self._class_statistics(factor)
+    return gathered
 
   def _class_statistics(self, factor: tf.Tensor) -> tuple[tf.Tensor, ...]:
-    """Exact per-class sum, min, max and zero count of the effective weight, chunk by
-    chunk; the same float32 products as `effective_weights`."""
-    weight, c = self.state.per_sample[WEIGHT], self.num_classes
-    n = tf.shape(self._labels, out_type=tf.int64)[0]
-    sums = tf.zeros([c], tf.float64)
-    lows, highs = tf.fill([c], np.float32(np.inf)), tf.fill([c], np.float32(-np.inf))
-    zeros = tf.zeros([c], tf.int64)
-    for start in tf.range(tf.constant(0, tf.int64), n, CHUNK):
-      index = tf.range(start, tf.minimum(start + CHUNK, n))
-      y = tf.gather(self._labels, index)
-      w = tf.gather(weight, index) * tf.gather(factor, y)
+    """Exact per-class sum, min, max and zero count of the effective weight (the float32
+    products of `effective_weights`), in chunks of `CHUNK` rows: XLA fuses each chunk's
+    products into its reductions, so the pass holds no [N] temporary."""
+    weight, c = self.state.per_sample[WEIGHT].read_value(), self.num_classes
+    n = self._labels.shape[0]
+
+    def chunk(start, size: int) -> tuple[tf.Tensor, ...]:
+      y = tf.slice(self._labels, [start], [size])
+      w = tf.slice(weight, [start], [size]) * tf.gather(factor, y)
       if self._importance is not None:
-        w = w * tf.gather(self._importance, index)
-      sums += tf.math.unsorted_segment_sum(tf.cast(w, tf.float64), y, c)
-      lows = tf.minimum(lows, tf.math.unsorted_segment_min(w, y, c))
-      highs = tf.maximum(highs, tf.math.unsorted_segment_max(w, y, c))
-      zeros += tf.math.unsorted_segment_sum(tf.cast(tf.abs(w) < ZERO, tf.int64), y, c)
-    return sums, lows, highs, zeros
+        w = w * tf.slice(self._importance, [start], [size])
+      return (tf.math.unsorted_segment_sum(tf.cast(w, tf.float64), y, c),
+              tf.math.unsorted_segment_min(w, y, c), tf.math.unsorted_segment_max(w, y, c),
+              tf.math.unsorted_segment_sum(tf.cast(tf.abs(w) < ZERO, tf.int64), y, c))
+
+    def combine(a, b):
+      return a[0] + b[0], tf.minimum(a[1], b[1]), tf.maximum(a[2], b[2]), a[3] + b[3]
+
+    full = n // CHUNK  # whole chunks in a loop (static sizes, as XLA needs), then the rest
+    total = (tf.zeros([c], tf.float64), tf.fill([c], np.float32(np.inf)),
+             tf.fill([c], np.float32(-np.inf)), tf.zeros([c], tf.int64))
+    if full:
+      _, total = tf.while_loop(lambda k, _: k < full,
+                               lambda k, t: (k + 1, combine(t, chunk(k * CHUNK, CHUNK))),
+                               (tf.constant(0), total))
+    if n % CHUNK:
+      total = combine(total, chunk(full * CHUNK, n % CHUNK))
+    return total
 
   def __call__(self, step: int) -> WeightReading:
     """The reading at `step` (whose class weights are those `step - 1` trained with)."""
@@ -132,8 +145,8 @@ class WeightReader:
     class_weight = self.effective.class_weight(step)
     alpha = tables[flat_key("per_class", ALPHA)]
     factor = np.asarray(class_weight, np.float32) * np.asarray(alpha, np.float32)
-    gathered, statistics = self._read(tf.constant(factor))
-    gathered = {key: value.numpy() for key, value in gathered.items()}
+    statistics = self._read_classes(tf.constant(factor))
+    gathered = {key: value.numpy() for key, value in self._read_rows().items()}
     weight = effective_weights({flat_key("per_sample", WEIGHT): gathered.pop(
         flat_key("per_sample", WEIGHT)), flat_key("per_class", ALPHA): alpha},
         self._row_labels, class_weight, self._row_importance)
