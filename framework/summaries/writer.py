@@ -16,7 +16,7 @@ from tensorboard.plugins.hparams import api as hparams_api
 from tensorboard.plugins.histogram import metadata as histogram_metadata
 from tensorboard.plugins.scalar import metadata as scalar_metadata
 
-from tensorflow.core.framework import summary_pb2
+from tensorflow.core.framework import summary_pb2, types_pb2
 
 _SCALAR_METADATA, _HISTOGRAM_METADATA = (
     summary_pb2.SummaryMetadata.FromString(plugin.create_summary_metadata(
@@ -162,7 +162,8 @@ class SummaryWriter(MetricWriter):
     summary = summary_pb2.Summary()
     for tag, value in scalars.items():
       entry = summary.value.add(tag=tag, metadata=_SCALAR_METADATA)
-      entry.tensor.CopyFrom(tf.make_tensor_proto(np.float32(value)))
+      entry.tensor.dtype = types_pb2.DT_FLOAT  # a float32 scalar, built without conversion
+      entry.tensor.float_val.append(np.float32(value))
     with self._writer.as_default():
       tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=step)
 
