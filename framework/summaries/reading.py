@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from framework.weights import ALPHA, WEIGHT, WeightState
-from framework.weights.effective import EffectiveWeights, effective_weights
+from framework.weights.effective import EffectiveWeights
 from framework.weights.tables import flat_key
 
 SAMPLE_SIZE = 4096
@@ -69,12 +69,14 @@ def _row_statistics(rows: tf.Tensor, labels: tf.Tensor) -> dict[str, tf.Tensor]:
   total = tf.reduce_sum(rows, axis=1, keepdims=True)
   p = tf.math.divide_no_nan(rows, total)
   entropy = -tf.reduce_sum(tf.math.multiply_no_nan(tf.math.log(p), p), axis=1)
-  return {"entropy": entropy, "max": tf.reduce_max(rows, axis=1),
-          "label": tf.gather(rows, labels, batch_dims=1)}
+  return dict(zip(ROW_STATISTICS, (entropy, tf.reduce_max(rows, axis=1),
+                                   tf.gather(rows, labels, batch_dims=1))))
 
 
 class WeightReader:
-  """Reads a `WeightState` for the training summaries (see the module docstring)."""
+  """Reads a `WeightState` for the training summaries (see the module docstring), in one
+  compiled call (XLA for the pass over the table, which it fuses; the rest compiles faster
+  without)."""
 
   def __init__(self, state: WeightState, effective: EffectiveWeights, sample: np.ndarray,
                tracked: np.ndarray):
@@ -84,42 +86,51 @@ class WeightReader:
     self.num_classes = state.num_classes
     self.class_count = np.bincount(labels, minlength=self.num_classes).astype(np.int64)
     self._rows = np.concatenate([self.sample, self.tracked])
-    self._row_labels = labels[self._rows]
-    self._row_importance = (None if effective.importance is None
-                            else np.asarray(effective.importance, np.float32)[self._rows])
     self._labels = tf.constant(labels)
     self._importance = (None if effective.importance is None
                         else tf.constant(effective.importance, tf.float32))
     self._per_sample = _flat(state.per_sample, "per_sample")
-    self._read_rows = tf.function(self._gather)
-    self._read_classes = tf.function(self._class_statistics, jit_compile=True)
+    self._small = {**_flat(state.per_class, "per_class"), **_flat(state.shared, "shared")}
+    self._read = tf.function(self._read_state)
+    self._statistics = tf.function(self._class_statistics, jit_compile=True)
 
-  def _gather(self) -> dict[str, tf.Tensor]:
-    """The sample's and tracked rows of every per-sample table (never a copy of a table);
-    rows of C values as their `ROW_STATISTICS`."""
-    rows, labels = tf.constant(self._rows), tf.constant(self._row_labels)
+  def _effective(self, weight: tf.Tensor, factor: tf.Tensor, index: tf.Tensor,
+                 labels: tf.Tensor) -> tf.Tensor:
+    """The effective weights of examples `index` (labels `labels`) whose rule weights are
+    `weight`: the float32 products of `effective_weights`, in the same order."""
+    w = weight * tf.gather(factor, labels)
+    return w if self._importance is None else w * tf.gather(self._importance, index)
+
+  def _read_state(self, class_weight: tf.Tensor) -> tuple:
+    """(effective weights of the sample and tracked rows, their rows of the other per-sample
+    tables, the small tables, the per-class statistics)."""
+    factor = class_weight * self.state.per_class[ALPHA]
+    rows = tf.constant(self._rows)
+    labels = tf.gather(self._labels, rows)
     gathered = {}
     for key, variable in self._per_sample.items():
-      values = tf.gather(variable, rows)
-      if values.shape.rank == 2 and values.shape[1] == self.num_classes:
+      values = tf.gather(variable, rows)  # the rows only: never a copy of the table
+      if key == flat_key("per_sample", WEIGHT):
+        weight = self._effective(values, factor, rows, labels)
+      elif values.shape.rank == 2 and values.shape[1] == self.num_classes:
         gathered.update({f"{key}/{name}": v
                          for name, v in _row_statistics(values, labels).items()})
       else:
         gathered[key] = values
-    return gathered
+    small = {key: tf.convert_to_tensor(variable) for key, variable in self._small.items()}
+    return weight, gathered, small, self._statistics(factor)
 
   def _class_statistics(self, factor: tf.Tensor) -> tuple[tf.Tensor, ...]:
-    """Exact per-class sum, min, max and zero count of the effective weight (the float32
-    products of `effective_weights`), in chunks of `CHUNK` rows: XLA fuses each chunk's
-    products into its reductions, so the pass holds no [N] temporary."""
-    weight, c = self.state.per_sample[WEIGHT].read_value(), self.num_classes
+    """Exact per-class sum, min, max and zero count of the effective weight, in chunks of
+    `CHUNK` rows: XLA fuses each chunk's products into its reductions, so the pass holds
+    no [N] temporary."""
+    weight, c = tf.convert_to_tensor(self.state.per_sample[WEIGHT]), self.num_classes
     n = self._labels.shape[0]
 
     def chunk(start, size: int) -> tuple[tf.Tensor, ...]:
+      index = tf.range(size) + start
       y = tf.slice(self._labels, [start], [size])
-      w = tf.slice(weight, [start], [size]) * tf.gather(factor, y)
-      if self._importance is not None:
-        w = w * tf.slice(self._importance, [start], [size])
+      w = self._effective(tf.slice(weight, [start], [size]), factor, index, y)
       return (tf.math.unsorted_segment_sum(tf.cast(w, tf.float64), y, c),
               tf.math.unsorted_segment_min(w, y, c), tf.math.unsorted_segment_max(w, y, c),
               tf.math.unsorted_segment_sum(tf.cast(tf.abs(w) < ZERO, tf.int64), y, c))
@@ -140,18 +151,12 @@ class WeightReader:
 
   def __call__(self, step: int) -> WeightReading:
     """The reading at `step` (whose class weights are those `step - 1` trained with)."""
-    small = {**_flat(self.state.per_class, "per_class"), **_flat(self.state.shared, "shared")}
-    tables = {key: variable.numpy() for key, variable in small.items()}
     class_weight = self.effective.class_weight(step)
-    alpha = tables[flat_key("per_class", ALPHA)]
-    factor = np.asarray(class_weight, np.float32) * np.asarray(alpha, np.float32)
-    statistics = self._read_classes(tf.constant(factor))
-    gathered = {key: value.numpy() for key, value in self._read_rows().items()}
-    weight = effective_weights({flat_key("per_sample", WEIGHT): gathered.pop(
-        flat_key("per_sample", WEIGHT)), flat_key("per_class", ALPHA): alpha},
-        self._row_labels, class_weight, self._row_importance)
-    s = self.sample.size
+    weight, gathered, small, statistics = self._read(tf.constant(class_weight, tf.float32))
+    weight, s = weight.numpy(), self.sample.size
     sums, lows, highs, zeros = (v.numpy() for v in statistics)
-    return WeightReading(self._row_labels[:s], weight[:s], weight[s:],
-                         {key: value[:s] for key, value in gathered.items()}, tables,
-                         class_weight, self.class_count, sums, lows, highs, zeros)
+    return WeightReading(
+        self.effective.labels[self.sample].astype(np.int32), weight[:s], weight[s:],
+        {key: value.numpy()[:s] for key, value in gathered.items()},
+        {key: value.numpy() for key, value in small.items()},
+        class_weight, self.class_count, sums, lows, highs, zeros)
