@@ -137,3 +137,22 @@ def test_the_heatmap_is_redrawn_once_an_epoch_and_at_the_end():
     state.per_sample["weight"].assign(np.full(100, float(step), np.float32))
     summaries.run(LoopEnd(step, step // 5, step == 75, 1.0))
   assert images.steps == [10, 20, 30, 40, 50, 60, 70, 75]
+
+
+@pytest.mark.slow
+def test_summaries_leave_training_bit_identical(tmp_path):
+  from framework import train
+  from tests.tensorboard_run import noisy_config
+  results, snapshots = {}, {}
+  for every in (1, 0):
+    workdir = tmp_path / f"every_{every}"
+    results[every] = train.run(noisy_config(train__epochs=2, logging__summary_every_loops=every),
+                               str(workdir), verbose=False)
+    final = sorted((workdir / "weights").iterdir())[-1]
+    with np.load(final) as f:
+      snapshots[every] = {k: f[k] for k in f.files}
+  assert results[1]["history"] == results[0]["history"]
+  assert results[1]["final"]["accuracy"] == results[0]["final"]["accuracy"]
+  assert snapshots[1].keys() == snapshots[0].keys()
+  for key in snapshots[0]:
+    np.testing.assert_array_equal(snapshots[1][key], snapshots[0][key], err_msg=key)
