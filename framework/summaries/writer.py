@@ -37,7 +37,7 @@ class MetricWriter(abc.ABC):
   @abc.abstractmethod
   def write_histograms(self, step: int, arrays: Mapping[str, Any],
                        num_buckets: int | None = None) -> None:
-    """Writes a histogram of each array's values (any shape, flattened)."""
+    """Writes a histogram of each array's finite values (any shape, flattened)."""
 
   @abc.abstractmethod
   def write_images(self, step: int, images: Mapping[str, Any],
