@@ -3,9 +3,10 @@
 * `TrainingSummaries` (every `every_loops` loops): the loss, and of what moves (see
   `moving`): learning rate, skipped steps, the effective per-sample weight (class weight x
   importance x rule; quantiles, fraction at zero, a histogram, one per class in class
-  runs, and the tracked examples' labelled heatmap), per class the class weight in force,
-  the mean effective weight, alpha and the rule's other per-class tables, and the rule's
-  other tables. At the end, what never moved as one text table.
+  runs, and the tracked examples' labelled heatmap, redrawn once an epoch), per class the
+  class weight in force, the mean effective weight, alpha and the rule's other per-class
+  tables, and the rule's other tables. At the end, what never moved as one text table.
+  Whatever N, a summary costs O(sample + C) memory (see `reading`).
 * `EvalSummaries` (at every evaluation): the metrics, per class recall and precision, and
   the labelled confusion matrix; at the end, the reliability diagram.
 * `HParams` (at the end): every main choice and effective kwarg, with the final metrics, in
@@ -31,12 +32,11 @@ from framework.summaries import tracking
 from framework.summaries.board import Board
 from framework.summaries.figures import confusion_figure, reliability_figure, trajectory_figure
 from framework.summaries.moving import OnlyMoving
-from framework.weights import ALPHA, WEIGHT, WeightState
-from framework.weights.effective import EFFECTIVE_CLASS_WEIGHT, EFFECTIVE_WEIGHT, EffectiveWeights
+from framework.summaries.reading import WeightReader, WeightReading
+from framework.weights import ALPHA
 from framework.weights.tables import split_key
 
 QUANTILES = (0, 10, 50, 90, 100)
-ZERO = 1e-6  # |w| below this counts as a zero weight (a sample switched off)
 # Hyperparameters shown as HParams columns besides every effective kwarg; `variant` names
 # the experiment's variant, so runs side by side read as the report's table does.
 HPARAM_FIELDS = ("variant", "data.source", "data.noise.kind", "data.noise.rate",
@@ -68,28 +68,29 @@ def metric_scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
   return {k: v for k, v in scalars(metrics).items() if k != "positive_class"}
 
 
-def training_families(tables: Mapping[str, np.ndarray], labels: np.ndarray,
-                      tracked: tracking.TrackedSet) -> dict[str, np.ndarray]:
-  """Every family a training summary may chart, from the flat tables with effective ones."""
-  w = np.asarray(tables[EFFECTIVE_WEIGHT], np.float64)
-  families = {_family(SCALAR, f"weights/quantile/p{q}"): v
-              for q, v in zip(QUANTILES, np.percentile(w, QUANTILES))}
-  families[_family(SCALAR, "weights/fraction_zero")] = np.mean(np.abs(w) < ZERO)
-  num_classes = tables[f"per_class/{ALPHA}"].shape[0]
-  counts = np.bincount(labels, minlength=num_classes)
-  sums = np.bincount(labels, weights=w, minlength=num_classes)
-  families[_family(PER_CLASS, "class_weight")] = tables[EFFECTIVE_CLASS_WEIGHT]
+def training_families(reading: WeightReading) -> dict[str, np.ndarray]:
+  """Every family a training summary may chart, from a reading of the weight state:
+  quantiles p0 and p100, the fraction at zero and the per-class means exact; p10 to p90 and
+  the histograms over the summary sample (see `reading`)."""
+  present = reading.class_count > 0
+  quantiles = np.percentile(reading.sample_weight.astype(np.float64), QUANTILES)
+  quantiles[0], quantiles[-1] = reading.class_min[present].min(), reading.class_max[present].max()
+  families = {_family(SCALAR, f"weights/quantile/p{q}"): v for q, v in zip(QUANTILES, quantiles)}
+  families[_family(SCALAR, "weights/fraction_zero")] = (reading.class_zeros.sum()
+                                                        / reading.class_count.sum())
+  families[_family(PER_CLASS, "class_weight")] = reading.class_weight
   families[_family(PER_CLASS, "mean_weight")] = np.divide(
-      sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
-  families[_family(HISTOGRAM, "weights/all")] = w
-  families[_family(CLASS_HISTOGRAM, "weights")] = w
-  families[TRAJECTORY] = w[tracked.indices]
-  for key, value in tables.items():
+      reading.class_sum, reading.class_count, out=np.full(reading.class_sum.shape, np.nan),
+      where=present)
+  families[_family(HISTOGRAM, "weights/all")] = reading.sample_weight
+  families[_family(CLASS_HISTOGRAM, "weights")] = reading.sample_weight
+  families[TRAJECTORY] = reading.tracked_weight
+  for key, value in reading.sample_tables.items():
+    families[_family(HISTOGRAM, "tables/" + "/".join(split_key(key)[1]))] = value
+  for key, value in reading.tables.items():
     group, path = split_key(key)
     name = "/".join(path)  # the tag below the family
-    if group == "per_sample" and name != WEIGHT:
-      families[_family(HISTOGRAM, f"tables/{name}")] = value
-    elif group == "per_class" and value.ndim == 1:
+    if group == "per_class" and value.ndim == 1:
       families[_family(PER_CLASS, "alpha" if name == ALPHA else f"class_tables/{name}")] = value
     elif group == "shared" and value.size == 1:
       families[_family(SCALAR, f"tables/{name}")] = value.reshape(())
@@ -97,31 +98,33 @@ def training_families(tables: Mapping[str, np.ndarray], labels: np.ndarray,
 
 
 class TrainingSummaries(Action):
-  """The training views, every `every_loops` loops (0: never); at the end, what never moved."""
+  """The training views, every `every_loops` loops (0: never); the trajectory heatmap at the
+  first summary of each epoch's end and at the last loop; at the end, what never moved."""
 
-  def __init__(self, board: Board, state: WeightState, effective: EffectiveWeights,
-               learning_rate: Callable[[], float], skipped: Callable[[], int],
-               tracked: tracking.TrackedSet, class_names: Sequence[str],
-               row_labels: Sequence[str], every_loops: int, heatmap_max_columns: int,
-               moving: OnlyMoving | None = None,
+  def __init__(self, board: Board, reader: WeightReader, learning_rate: Callable[[], float],
+               skipped: Callable[[], int], tracked: tracking.TrackedSet,
+               class_names: Sequence[str], row_labels: Sequence[str], every_loops: int,
+               heatmap_max_columns: int, moving: OnlyMoving | None = None,
                on_live: Callable[[list[str]], None] = lambda live: None):
-    self.board, self.state, self.effective = board, state, effective
+    self.board, self.reader = board, reader
     self.learning_rate, self.skipped, self.every_loops = learning_rate, skipped, every_loops
     self.tracked, self.class_names, self.row_labels = tracked, list(class_names), list(row_labels)
     self.recorder = tracking.TrajectoryRecorder(tracked, heatmap_max_columns)
     self.moving, self.on_live = moving or OnlyMoving(), on_live
+    self._epoch: int | None = None  # the epoch of the previous summary
 
   def run(self, end: LoopEnd) -> None:
-    tables = self.effective(self.state.numpy(), end.step)
-    families = training_families(tables, self.effective.labels, self.tracked)
+    reading = self.reader(end.step)
+    families = training_families(reading)
     families[_family(SCALAR, "train/learning_rate")] = np.float64(self.learning_rate())
     families[_family(SCALAR, "train/skipped_steps")] = np.float64(self.skipped())
-    self.recorder.record(end.step, tables[EFFECTIVE_WEIGHT])
+    self.recorder.record(end.step, reading.tracked_weight)
     self.board.main.write_scalars(end.step, {"train/loss": end.loss})
     live = len(self.moving.live)
     for step, values in self.moving(end.step, families):
-      self._write(step, values)
-    if TRAJECTORY in self.moving.live and self.tracked.indices.size:
+      self._write(step, values, reading.sample_labels)
+    if (self._epoch_ended(end) and TRAJECTORY in self.moving.live
+        and self.tracked.indices.size):
       self.board.main.write_images(
           end.step, {"trajectory/heatmap": trajectory_figure(
               self.recorder.matrix(), self.row_labels, self.recorder.kept_steps(),
@@ -131,7 +134,16 @@ class TrainingSummaries(Action):
       write_layout(self.board, end.step, self.moving.live)
       self.on_live(sorted(self.moving.live))
 
-  def _write(self, step: int, families: Mapping[str, np.ndarray]) -> None:
+  def _epoch_ended(self, end: LoopEnd) -> bool:
+    """Whether an epoch ended since the previous summary (at this step, for the first one),
+    or training did: when the heatmap is redrawn."""
+    steps_per_epoch = self.reader.effective.steps_per_epoch
+    previous, self._epoch = self._epoch, end.step // steps_per_epoch
+    if previous is None:
+      return end.final or end.step % steps_per_epoch == 0
+    return end.final or self._epoch > previous
+
+  def _write(self, step: int, families: Mapping[str, np.ndarray], labels: np.ndarray) -> None:
     main = {tag: float(v) for tag, v in _tags(SCALAR, families).items()}
     if main:
       self.board.main.write_scalars(step, main)
@@ -139,10 +151,7 @@ class TrainingSummaries(Action):
     if histograms:
       self.board.main.write_histograms(step, histograms)
     self.board.write_per_class(step, _tags(PER_CLASS, families))
-    labels, classes = self.effective.labels, range(len(self.board.classes))
-    self.board.write_per_class_histograms(step, {
-        tag: [w[labels == c] for c in classes]
-        for tag, w in _tags(CLASS_HISTOGRAM, families).items()})
+    self.board.write_per_class_histograms(step, _tags(CLASS_HISTOGRAM, families), labels)
 
   def finish(self, step: int, metrics: dict | None) -> None:
     """Writes what never moved as a text table (the `constants` tag)."""

@@ -84,12 +84,19 @@ class Board:
     for c, writer in enumerate(self.classes):
       writer.write_scalars(step, {family: float(v[c]) for family, v in vectors.items()})
 
-  def write_per_class_histograms(self, step: int, arrays: Mapping[str, Sequence]) -> None:
-    """{tag: [values of class 0, values of class 1, ...]} in each class run."""
-    if not arrays:
+  def write_per_class_histograms(self, step: int, arrays: Mapping[str, np.ndarray],
+                                 labels: np.ndarray) -> None:
+    """{tag: values [S]} of examples of `labels` [S]: in each class run, the histogram of
+    the values of its class (split once by sorting, not a pass per class)."""
+    if not arrays or not self.classes:
       return
+    labels = np.asarray(labels)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(1, len(self.classes)))
+    per_class = {tag: np.split(np.asarray(values)[order], bounds)
+                 for tag, values in arrays.items()}
     for c, writer in enumerate(self.classes):
-      writer.write_histograms(step, {tag: values[c] for tag, values in arrays.items()
+      writer.write_histograms(step, {tag: values[c] for tag, values in per_class.items()
                                      if len(values[c])})
 
   def writers(self) -> list[MetricWriter]:

@@ -1,14 +1,13 @@
-"""Matrices rendered as RGB images with TensorFlow ops, for `MetricWriter.write_images`.
+"""Matrices rendered as RGB images (NumPy, no plotting library), for `MetricWriter.write_images`.
 
 Heatmaps use viridis, a perceptually uniform colormap whose luminance rises monotonically,
 so brighter always means larger (also in greyscale). It is stored as nine anchor colours and
 interpolated linearly; cells are upscaled by nearest neighbour so that a 10 x 10 confusion
-matrix is a readable image rather than ten pixels. No plotting library needed.
+matrix is a readable image rather than ten pixels.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -23,16 +22,14 @@ _TARGET_SIDE = 256              # automatic cell size aims at this many pixels p
 _NORMALIZE = ("true", "pred", "all", None)
 
 
-def _colorize(t: tf.Tensor) -> tf.Tensor:
-  """Maps t in [0, 1] of any shape to float RGB [..., 3] by interpolating the anchors."""
-  lut = tf.constant(_VIRIDIS_ANCHORS)
+def _colorize(t: np.ndarray) -> np.ndarray:
+  """Maps t in [0, 1] of any shape to float32 RGB [..., 3] by interpolating the anchors."""
   last = len(_VIRIDIS_ANCHORS) - 1
-  position = t * last
-  lower = tf.clip_by_value(tf.floor(position), 0.0, last - 1.0)
-  frac = (position - lower)[..., tf.newaxis]
-  lower = tf.cast(lower, tf.int32)
-  start = tf.gather(lut, lower)
-  end = tf.gather(lut, lower + 1)
+  position = t * np.float32(last)
+  lower = np.clip(np.floor(position), np.float32(0), np.float32(last - 1))
+  frac = (position - lower)[..., np.newaxis]
+  start = _VIRIDIS_ANCHORS[lower.astype(np.int32)]
+  end = _VIRIDIS_ANCHORS[lower.astype(np.int32) + 1]
   return start + (end - start) * frac
 
 
@@ -58,31 +55,24 @@ def heatmap(matrix: Any, vmin: float | None = None, vmax: float | None = None,
 
   NaN entries are drawn grey, +-inf as the brightest / darkest colour.
   """
-  values = tf.convert_to_tensor(matrix, tf.float32)
-  if values.shape.rank != 2 or values.shape.num_elements() == 0:
+  values = np.asarray(matrix, np.float32)
+  if values.ndim != 2 or values.size == 0:
     raise ValueError(f"matrix shape {values.shape} must be 2-D [rows, columns] and non-empty")
   if vmin is not None and vmax is not None and not vmin < vmax:
     raise ValueError(f"vmin={vmin} must be < vmax={vmax}")
-  cell_h, cell_w = _cell_size(cell, int(values.shape[0]), int(values.shape[1]))
-  finite = tf.math.is_finite(values)
-  if vmin is None:
-    low = tf.reduce_min(tf.where(finite, values, math.inf))
-  else:
-    low = tf.constant(vmin, tf.float32)
-  if vmax is None:
-    high = tf.reduce_max(tf.where(finite, values, -math.inf))
-  else:
-    high = tf.constant(vmax, tf.float32)
-  low = tf.where(tf.math.is_finite(low), low, 0.0)      # no finite entry at all
-  high = tf.where(tf.math.is_finite(high), high, low)
+  cell_h, cell_w = _cell_size(cell, values.shape[0], values.shape[1])
+  finite = values[np.isfinite(values)]
+  low = np.float32(vmin if vmin is not None else finite.min() if finite.size else 0.0)
+  high = np.float32(vmax if vmax is not None else finite.max() if finite.size else low)
   span = high - low
-  scaled = tf.math.divide_no_nan(values - low, span)
-  scaled = tf.clip_by_value(tf.where(span > 0, scaled, tf.zeros_like(scaled)), 0.0, 1.0)
-  is_nan = tf.math.is_nan(values)
-  rgb = _colorize(tf.where(is_nan, tf.zeros_like(scaled), scaled))
-  rgb = tf.where(is_nan[..., tf.newaxis], tf.constant(_NAN_COLOUR), rgb)
-  rgb = tf.repeat(tf.repeat(rgb, cell_h, axis=0), cell_w, axis=1)
-  return tf.cast(tf.round(rgb * 255.0), tf.uint8)
+  with np.errstate(invalid="ignore"):
+    scaled = (values - low) / span if span > 0 else np.zeros_like(values)
+    scaled = np.clip(scaled, np.float32(0), np.float32(1))
+  is_nan = np.isnan(values)
+  rgb = _colorize(np.where(is_nan, np.float32(0), scaled))
+  rgb = np.where(is_nan[..., np.newaxis], np.asarray(_NAN_COLOUR, np.float32), rgb)
+  pixels = np.round(rgb * np.float32(255.0)).astype(np.uint8)
+  return tf.constant(np.repeat(np.repeat(pixels, cell_h, axis=0), cell_w, axis=1))
 
 
 def confusion_matrix_image(confusion: Any, normalize: str | None = "true",

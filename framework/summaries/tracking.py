@@ -64,8 +64,9 @@ class TrajectoryRecorder:
     self.columns: list[np.ndarray] = []
 
   def record(self, step: int, weights: np.ndarray) -> None:
-    """Stores this step's tracked weights (replacing those of a step recorded again)."""
-    values = np.asarray(weights)[self.tracked.indices].astype(np.float32)
+    """Stores this step's weights of the tracked examples [T], in the set's order
+    (replacing those of a step recorded again)."""
+    values = np.asarray(weights, np.float32)
     if self.steps and self.steps[-1] == step:
       self.columns[-1] = values
     else:

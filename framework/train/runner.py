@@ -20,7 +20,7 @@ from framework.evaluation.metrics import format_per_class_table
 from framework.runs import files
 from framework.runs.export import export
 from framework.runs.rundir import RunDir
-from framework.summaries import Board, OnlyMoving, tracking
+from framework.summaries import Board, OnlyMoving, WeightReader, summary_sample, tracking
 from framework.summaries import actions as summaries
 from framework.train import actions as actions_lib
 from framework.train import experiment as experiment_lib
@@ -89,7 +89,10 @@ def assemble(exp: experiment_lib.Experiment, rundir: RunDir, board: Board, *,
   actions = [
       actions_lib.History(rundir, spe),
       summaries.TrainingSummaries(
-          board, exp.state, effective, lambda: current_learning_rate(exp.optimizer),
+          board, WeightReader(exp.state, effective,
+                              summary_sample(exp.state.num_samples, config.seed),
+                              tracked.indices),
+          lambda: current_learning_rate(exp.optimizer),
           lambda: int(exp.trainer.skipped.numpy()), tracked, data.class_names,
           tracking.row_labels(tracked, data.class_names, data.train.clean_labels),
           log.summary_every_loops, log.heatmap_max_columns, OnlyMoving(live),
