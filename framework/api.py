@@ -8,8 +8,8 @@ Every component is a name (as in a config) or an object: the model (a `keras.Mod
 function `(input_shape, num_classes) -> keras.Model`, or a registered name), the data
 (`(x, y)`, `(x, y, x_test, y_test)`, a `framework.data.Source`, a `DataBundle`, or a
 registered source name), the loss (a name or a `keras.losses.Loss` taking logits), the
-rule (a name or a `framework.Rule`), the optimizer, the class weights (a scheme name or
-one weight per class) and the strategy. Anything else is a config field, given as a
+rule (a name or a `framework.Rule`), the optimizer, the class weights (a scheme name, one
+weight per class, or Keras's `{class id: weight}` for every class) and the strategy. Anything else is a config field, given as a
 dotted keyword in `config` (`{"data.val_per_class": 20, "train.eval_every_epochs": 5}`).
 It is the config path: `fit` fills a `base_config()` and hands the objects to the same
 `experiment.build` and `train.run_experiment` that `launch.py` uses.
@@ -26,9 +26,9 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
+from framework import api_checks, train
 from framework.train import experiment as experiment_lib
 from framework.runs import export
-from framework import train
 from framework.config import base_config, set_field
 from framework.data import DataBundle, Source
 from framework.data.sources import Arrays
@@ -60,10 +60,16 @@ def _data(data: Any, config: ml_collections.ConfigDict) -> Source | DataBundle |
     config.data.source = "python"  # not rebuildable from config.json
     return data
   if isinstance(data, (tuple, list)) and len(data) in (2, 4):
-    test = Arrays(np.asarray(data[2]), np.asarray(data[3])) if len(data) == 4 else None
+    x = np.asarray(data[0])
+    api_checks.check_arrays(x, "x")
+    test = None
+    if len(data) == 4:
+      x_test = np.asarray(data[2])
+      api_checks.check_arrays(x_test, "x_test")
+      api_checks.check_test_like_train(x, x_test)
+      test = Arrays(x_test, np.asarray(data[3]))
     config.data.source = "python"  # the arrays as given: no standardisation of features
-    return Source(Arrays(np.asarray(data[0]), np.asarray(data[1])), test,
-                  location="python arrays")
+    return Source(Arrays(x, np.asarray(data[1])), test, location="python arrays")
   raise TypeError("data must be (x, y), (x, y, x_test, y_test), a Source, a DataBundle or "
                   f"a registered source name; got {type(data).__name__}")
 
@@ -83,11 +89,14 @@ def fit(model: Any, data: Any, *, loss: str | keras.losses.Loss = "cross_entropy
   c.train.epochs, c.train.batch_size, c.optimizer.learning_rate = epochs, batch_size, learning_rate
   c.seed = c.data.seed = seed
   for dotted, value in (config or {}).items():
+    api_checks.check_config_key(c, dotted)
     set_field(c, dotted, value)
   objects = {"data": _data(data, c)}
   for field, value, section in (("model", model, c.model), ("loss", loss, c.loss),
                                 ("rule", rule, c.rule), ("optimizer", optimizer, c.optimizer),
                                 ("strategy", strategy, c.strategy)):
+    if field in api_checks.COMPONENT_TYPES:
+      api_checks.check_component(field, value)
     if isinstance(value, str):
       section.name = value
     else:
@@ -98,8 +107,9 @@ def fit(model: Any, data: Any, *, loss: str | keras.losses.Loss = "cross_entropy
     c.class_weights.scheme = class_weights
   else:
     c.class_weights.scheme = "custom"
-    c.class_weights.kwargs = {"weights": [float(w) for w in class_weights]}
+    c.class_weights.kwargs = api_checks.class_weights_kwargs(class_weights)
   exp = experiment_lib.build(c, **objects)
+  api_checks.check_weighted_classes(class_weights, exp.data.num_classes)
   workdir = workdir or tempfile.mkdtemp(prefix="framework-run-")
   results = train.run_guarded(exp, workdir, verbose)
   return Result(exp.model, exp.state.tables(), results, workdir, exp)
