@@ -29,7 +29,7 @@ import tensorflow as tf
 from framework import api_checks, train
 from framework.train import experiment as experiment_lib
 from framework.runs import export
-from framework.config import base_config, set_field
+from framework.config import base_config
 from framework.data import DataBundle, Source
 from framework.data.sources import Arrays
 from framework.weights import Rule, Tables
@@ -46,8 +46,10 @@ class Result:
 
   def predict(self, x: Any, batch_size: int = 1000) -> np.ndarray:
     """Class probabilities [n, C] of raw inputs (as passed to `fit`), at the model's size."""
+    x = api_checks.as_array(x, "x")
+    api_checks.check_arrays(x, "x")
     serving = export.serving_model(self.model, self.experiment.data)
-    logits = serving.predict(np.asarray(x), batch_size=batch_size, verbose=0)
+    logits = serving.predict(x, batch_size=batch_size, verbose=0)
     return keras.ops.convert_to_numpy(keras.ops.softmax(logits))
 
 
@@ -60,12 +62,12 @@ def _data(data: Any, config: ml_collections.ConfigDict) -> Source | DataBundle |
     config.data.source = "python"  # not rebuildable from config.json
     return data
   if isinstance(data, (tuple, list)) and len(data) in (2, 4):
-    x = np.asarray(data[0])
-    api_checks.check_arrays(x, "x")
+    x = api_checks.as_array(data[0], "data: x")
+    api_checks.check_arrays(x, "data: x")
     test = None
     if len(data) == 4:
-      x_test = np.asarray(data[2])
-      api_checks.check_arrays(x_test, "x_test")
+      x_test = api_checks.as_array(data[2], "data: x_test")
+      api_checks.check_arrays(x_test, "data: x_test")
       api_checks.check_test_like_train(x, x_test)
       test = Arrays(x_test, np.asarray(data[3]))
     config.data.source = "python"  # the arrays as given: no standardisation of features
@@ -86,11 +88,17 @@ def fit(model: Any, data: Any, *, loss: str | keras.losses.Loss = "cross_entropy
   holds a run resumes it. Keras 3 with TensorFlow; the model must return logits.
   """
   c = base_config()
-  c.train.epochs, c.train.batch_size, c.optimizer.learning_rate = epochs, batch_size, learning_rate
-  c.seed = c.data.seed = seed
+  for argument, dotted, value in (("epochs", "train.epochs", epochs),
+                                  ("batch_size", "train.batch_size", batch_size),
+                                  ("learning_rate", "optimizer.learning_rate", learning_rate),
+                                  ("seed", "seed", seed), ("seed", "data.seed", seed)):
+    api_checks.set_argument(c, dotted, value, argument)
+  if not isinstance(config or {}, Mapping):
+    raise TypeError(f"config={config!r:.60} ({type(config).__name__}); allowed: a dict of "
+                    "dotted fields, {'train.eval_every_epochs': 5}")
   for dotted, value in (config or {}).items():
     api_checks.check_config_key(c, dotted)
-    set_field(c, dotted, value)
+    api_checks.set_argument(c, dotted, value, f"config[{dotted!r}]")
   objects = {"data": _data(data, c)}
   for field, value, section in (("model", model, c.model), ("loss", loss, c.loss),
                                 ("rule", rule, c.rule), ("optimizer", optimizer, c.optimizer),

@@ -9,6 +9,7 @@ allowed; the config path checks the rest (`framework.config.checks`) with the sa
 from __future__ import annotations
 
 import difflib
+import functools
 from typing import Any, Mapping
 
 import keras
@@ -16,6 +17,8 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
+from framework.config import set_field
+from framework.errors import one_line
 from framework.weights import Rule
 
 # argument -> (the object type it takes besides a registered name, how the type is spelt)
@@ -50,6 +53,29 @@ def check_config_key(config: ml_collections.ConfigDict, dotted: Any) -> None:
     close = difflib.get_close_matches(dotted, fields, n=1)
     hint = f"did you mean {close[0]!r}?" if close else "allowed: a dotted field of base_config()"
     raise ValueError(f"config={{{dotted!r}: ...}}: no field {dotted!r}; {hint}")
+
+
+def set_argument(config: ml_collections.ConfigDict, dotted: str, value: Any,
+                 argument: str) -> None:
+  """Sets field `dotted` to `value`; a TypeError naming `argument` when the field cannot
+  take a value of that type (ml_collections keeps each field's type)."""
+  try:
+    set_field(config, dotted, value)
+  except (TypeError, ValueError):
+    old = functools.reduce(lambda node, key: node[key], dotted.split("."), config)
+    kind = type(old).__name__
+    raise TypeError(f"{argument}={_shown(value)} ({type(value).__name__}); allowed: "
+                    f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} (the type of {dotted})") \
+        from None
+
+
+def as_array(value: Any, name: str) -> np.ndarray:
+  """`value` as a NumPy array; a ValueError naming `name` ("data: x") when it is ragged."""
+  try:
+    return np.asarray(value)
+  except ValueError as e:
+    raise ValueError(f"{name} is not an array ({one_line(e, 100)}); allowed: arrays "
+                     "[n, ...] of examples of one shape") from None
 
 
 def _dotted_fields(config: ml_collections.ConfigDict, prefix: str = ""):
@@ -97,14 +123,17 @@ def check_weighted_classes(class_weights: Any, num_classes: int) -> None:
 
 
 def check_arrays(x: np.ndarray, name: str) -> None:
-  """A ValueError when the examples `name` ("x", "x_test") hold NaN or infinity."""
+  """A ValueError when the examples `name` ("data: x") are not numeric, have no rows, or
+  hold NaN or infinity (the model would map them to NaN, or to nonsense)."""
   if x.dtype.kind not in "iufb" or x.ndim == 0:
-    raise ValueError(f"data: {name} is {x.dtype} of shape {list(x.shape)}; allowed: a numeric "
+    raise ValueError(f"{name} is {x.dtype} of shape {list(x.shape)}; allowed: a numeric "
                      "array of examples [n, ...]")
+  if len(x) == 0:
+    raise ValueError(f"{name} has no rows; allowed: at least one example")
   if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
     rows = np.flatnonzero(~np.all(np.isfinite(x.reshape(len(x), -1)), axis=1))
     shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
-    raise ValueError(f"data: {name} has NaN or infinity in rows {shown} ({len(rows)} of "
+    raise ValueError(f"{name} has NaN or infinity in rows {shown} ({len(rows)} of "
                      f"{len(x)}); allowed: finite values")
 
 

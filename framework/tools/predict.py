@@ -59,6 +59,9 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
     from framework.data.tabular import read_csv  # pylint: disable=g-import-not-at-top
     header, cells, _ = read_csv(path, "--data")
     names = description["feature_names"]
+    if not names:
+      raise ConfigError(f"--data={path!r} is a csv; the run was not trained on a csv and has "
+                        "no feature columns to read; allowed: an .npz of its inputs")
     missing = [n for n in names if n not in header]
     if missing:
       raise ConfigError(f"--data={path!r} lacks the run's feature columns {missing[:5]}")
@@ -66,6 +69,9 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
     return [str(i) for i in range(len(cells))], cells[:, columns].astype(np.float64)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from framework.data.examples import decode_image  # pylint: disable=g-import-not-at-top
+  if len(description["input_shape"]) != 3:
+    raise ConfigError(f"--data={path!r} is images; the run takes "
+                      f"{_described(description)}; allowed: an .npz or a .csv")
   files = _images(path)
   if not files:
     raise ConfigError(f"--data={path!r} holds no images")
@@ -79,11 +85,35 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
   return files, np.stack([image(f) for f in files])
 
 
+def _described(description: dict) -> str:
+  from framework.models.inputs import describe  # pylint: disable=g-import-not-at-top
+  return describe(description["input_shape"])
+
+
+def _check_rows(x: np.ndarray, path: str, description: dict) -> None:
+  """A ConfigError for data without rows, of another shape than the run's inputs, or with
+  rows that are not finite (a model maps them to NaN probabilities, or to nonsense)."""
+  if x.ndim == 0 or len(x) == 0:
+    raise ConfigError(f"--data={path!r} holds no rows; allowed: at least one example")
+  if x.dtype.kind not in "iufb":
+    raise ConfigError(f"--data={path!r} holds {x.dtype} values; allowed: numbers")
+  if list(x.shape[1:]) != list(description["input_shape"]):
+    raise ConfigError(f"--data={path!r} holds examples of shape {list(x.shape[1:])}; the run "
+                      f"takes {_described(description)}; allowed: examples of that shape")
+  finite = np.all(np.isfinite(x.reshape(len(x), -1)), axis=1)
+  if not finite.all():
+    rows = np.flatnonzero(~finite)
+    shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+    raise ConfigError(f"--data={path!r}: rows {shown} ({len(rows)} of {len(x)}) hold NaN or "
+                      "infinity; allowed: finite values")
+
+
 def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
   """Writes the predictions csv of the data at `path`; returns its path."""
   description = run.data_info
-  serving = run.model()
   items, x = load_inputs(path, description)
+  _check_rows(x, path, description)
+  serving = run.model()
   import keras  # pylint: disable=g-import-not-at-top
   logits = serving.predict(x.astype(np.float32), batch_size=256, verbose=0)
   probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))

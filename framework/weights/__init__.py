@@ -4,6 +4,7 @@ from framework.weights import optim
 from framework.weights.rule import (ALPHA, RULES, WEIGHT, Rule, Signal, product_modulation,
                                     register_rule)
 from framework.weights.state import WeightState
-from framework.weights.tables import Batch, MetaContext, Modulation, StepResult, Tables
+from framework.weights.tables import (Batch, MetaContext, Modulation, StepResult, Tables,
+                                      check_update)
 
 from framework.weights import meta as _meta, rules as _rules  # registers the built-in rules
