@@ -11,14 +11,15 @@ and the probability of every class (`p_<class>`). Bad input is one line and exit
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import sys
+import zipfile
 
 import numpy as np
 
 from framework.errors import ConfigError, one_line
+from framework.tools.arguments import ToolParser
 from framework.runs.reader import FinishedRun
 
 _IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -43,16 +44,26 @@ def _images(path: str) -> list[str]:
   return [os.path.join(root, line) for line in lines]
 
 
+def _npz_features(path: str) -> np.ndarray:
+  """The features of an .npz: its array `x`, `features` or `x_test`."""
+  try:
+    with np.load(path, allow_pickle=False) as arrays:
+      key = next((k for k in ("x", "features", "x_test") if k in arrays.files), None)
+      x = None if key is None else arrays[key]
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    raise ConfigError(f"--data={path!r} is not a readable .npz (damaged, truncated or another "
+                      f"format: {one_line(e, 80)})") from None
+  if x is None:
+    raise ConfigError(f"--data={path!r} has no x / features / x_test array")
+  return x
+
+
 def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
   """(item names, raw model inputs [n, ...]) of the data at `path`."""
   if not os.path.exists(path):
     raise ConfigError(f"--data={path!r} does not exist")
   if path.endswith(".npz"):
-    with np.load(path, allow_pickle=False) as arrays:
-      key = next((k for k in ("x", "features", "x_test") if k in arrays.files), None)
-      if key is None:
-        raise ConfigError(f"--data={path!r} has no x / features / x_test array")
-      x = arrays[key]
+    x = _npz_features(path)
     x = x[..., None] if x.ndim == 3 else x
     return [str(i) for i in range(len(x))], x
   if path.endswith(".csv"):
@@ -70,8 +81,9 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from framework.data.examples import decode_image  # pylint: disable=g-import-not-at-top
   if len(description["input_shape"]) != 3:
-    raise ConfigError(f"--data={path!r} is images; the run takes "
-                      f"{_described(description)}; allowed: an .npz or a .csv")
+    raise ConfigError(f"--data={path!r} is neither an .npz nor a .csv; the run takes "
+                      f"{_described(description)}; allowed: an .npz or a .csv (images are "
+                      "for runs on images)")
   files = _images(path)
   if not files:
     raise ConfigError(f"--data={path!r} holds no images")
@@ -129,7 +141,7 @@ def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m framework.tools.predict",
+  parser = ToolParser(prog="python -m framework.tools.predict",
                                    description=__doc__.splitlines()[0])
   parser.add_argument("workdir", help="the workdir of a finished run")
   parser.add_argument("--data", required=True, help="npz, csv, image folder or list file")
