@@ -387,6 +387,21 @@ def test_api(name, tmp_path):
   assert not (tmp_path / "run").exists()  # nothing written
 
 
+@pytest.mark.slow
+def test_fit_refuses_an_update_returning_twice_the_rows(tmp_path):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  def update(view, batch, result):
+    weight = view.per_sample["weight"]
+    return view.replace(per_sample={"weight": tf.concat([weight, weight], 0)})
+  with pytest.raises(ValueError) as raised:
+    framework.fit(_dense(), (X, Y), rule=framework.Rule(update=update), epochs=1,
+                  batch_size=16, workdir=str(tmp_path / "run"))
+  assert str(raised.value) == (
+      "the rule's update returned per_sample/weight of shape (32,) float32; the view it was "
+      "given holds (16,) float32; allowed: every table with its shape (one row per example "
+      "of the batch for per-sample tables) and dtype")
+
+
 def test_totals(capsys):
   """The tally of the cases run before this test (all of them in a full run of the file)."""
   if not TALLY:

@@ -77,11 +77,13 @@ def check_update(given: Tables, returned: Tables) -> None:
     was, now = before[key], leaf
     same_dtype = tf.as_dtype(now.dtype) == tf.as_dtype(was.dtype)
     if not same_dtype or not tf.TensorShape(now.shape).is_compatible_with(was.shape):
-      raise ValueError(
+      error = ValueError(
           f"the rule's update returned {key} of shape {tf.TensorShape(now.shape)} "
           f"{tf.as_dtype(now.dtype).name}; the view it was given holds "
           f"{tf.TensorShape(was.shape)} {tf.as_dtype(was.dtype).name}; allowed: every table "
           "with its shape (one row per example of the batch for per-sample tables) and dtype")
+      error.ag_pass_through = True  # AutoGraph raises it as is, not in a wall of frames
+      raise error
 
 
 def _paths(tree: Mapping[str, Any], prefix: tuple = ()) -> list[tuple[tuple, Any]]:
