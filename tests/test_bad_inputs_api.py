@@ -336,6 +336,8 @@ API_CASES = {  # name -> (fit's arguments but the model, the model, exception, w
     "model softmax layer": ({}, keras.Sequential([keras.Input((4,)), keras.layers.Dense(2),
                                                   keras.layers.Softmax()]),
                             ConfigError, "ends in a softmax"),
+    "model unbuilt, softmax": ({}, keras.Sequential([keras.layers.Dense(2, "softmax")]),
+                               ConfigError, "ends in a softmax"),
     "model one output": ({}, _dense(1), ConfigError, "outputs [1] per example; the data has 2"),
     "model three outputs": ({}, _dense(3), ConfigError, "outputs [3] per example"),
     "model input width": ({}, _dense(features=5), ConfigError, "takes feature vectors [5]"),

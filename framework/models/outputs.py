@@ -25,9 +25,11 @@ def _declared_outputs(model: keras.Model) -> list | None:
 
 
 def _last_layer(model: keras.Model) -> keras.layers.Layer | None:
+  """The layer that gives the model's output; None when unknown (a subclassed model)."""
   layer = model
   while isinstance(layer, keras.Model):  # a model nested as the last layer: its last layer
-    if not _declared_outputs(layer) or not layer.layers:
+    ordered = isinstance(layer, keras.Sequential) or _declared_outputs(layer)
+    if not ordered or not layer.layers:
       return None
     layer = layer.layers[-1]
   return layer
@@ -43,15 +45,15 @@ def _probability_activation(layer: keras.layers.Layer | None) -> str | None:
 
 def check_logits(model: keras.Model, num_classes: int, who: str) -> None:
   """A ConfigError when `model` declares outputs other than [batch, num_classes] logits."""
-  outputs = _declared_outputs(model)
-  if not outputs or len(outputs) != 1:
-    return
   last = _last_layer(model)
   activation = _probability_activation(last)
   if activation:
     raise ConfigError(f"{who} ends in a {activation} (layer {last.name!r}): it outputs "
                       "probabilities where the trainer expects logits; allowed: a last layer "
                       "without activation (activation=None)")
+  outputs = _declared_outputs(model)
+  if not outputs or len(outputs) != 1:
+    return
   shape = tuple(outputs[0].shape[1:])
   if shape != (num_classes,) and None not in shape:
     raise ConfigError(f"{who} outputs {list(shape)} per example; the data has {num_classes} "
