@@ -46,8 +46,7 @@ class Result:
 
   def predict(self, x: Any, batch_size: int = 1000) -> np.ndarray:
     """Class probabilities [n, C] of raw inputs (as passed to `fit`), at the model's size."""
-    x = api_checks.as_array(x, "x")
-    api_checks.check_arrays(x, "x")
+    x = api_checks.examples(x, "x")
     serving = export.serving_model(self.model, self.experiment.data)
     logits = serving.predict(x, batch_size=batch_size, verbose=0)
     return keras.ops.convert_to_numpy(keras.ops.softmax(logits))
@@ -62,12 +61,10 @@ def _data(data: Any, config: ml_collections.ConfigDict) -> Source | DataBundle |
     config.data.source = "python"  # not rebuildable from config.json
     return data
   if isinstance(data, (tuple, list)) and len(data) in (2, 4):
-    x = api_checks.as_array(data[0], "data: x")
-    api_checks.check_arrays(x, "data: x")
+    x = api_checks.examples(data[0], "data: x")
     test = None
     if len(data) == 4:
-      x_test = api_checks.as_array(data[2], "data: x_test")
-      api_checks.check_arrays(x_test, "data: x_test")
+      x_test = api_checks.examples(data[2], "data: x_test")
       api_checks.check_test_like_train(x, x_test)
       test = Arrays(x_test, np.asarray(data[3]))
     config.data.source = "python"  # the arrays as given: no standardisation of features

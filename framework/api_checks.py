@@ -1,6 +1,7 @@
-"""What `framework.fit` refuses before it builds anything: a component of the wrong type, a
-`config` key that is no field, class weights that are neither a scheme nor one per class,
-and arrays that are not finite or whose test examples are unlike the training ones.
+"""What `framework.fit` refuses before it trains: a component of the wrong type, a `config`
+key that is no field or a value of another type, class weights that are neither a scheme
+nor one per class (or leave out a class), and arrays that are ragged, empty, not finite, or
+whose test examples are unlike the training ones.
 
 Each is a TypeError or ValueError in one line naming the argument, the value and what is
 allowed; the config path checks the rest (`framework.config.checks`) with the same words.
@@ -69,15 +70,6 @@ def set_argument(config: ml_collections.ConfigDict, dotted: str, value: Any,
         from None
 
 
-def as_array(value: Any, name: str) -> np.ndarray:
-  """`value` as a NumPy array; a ValueError naming `name` ("data: x") when it is ragged."""
-  try:
-    return np.asarray(value)
-  except ValueError as e:
-    raise ValueError(f"{name} is not an array ({one_line(e, 100)}); allowed: arrays "
-                     "[n, ...] of examples of one shape") from None
-
-
 def _dotted_fields(config: ml_collections.ConfigDict, prefix: str = ""):
   """Every settable field of `config`, dotted; a section is settable whole too."""
   for key, value in config.items():
@@ -122,9 +114,15 @@ def check_weighted_classes(class_weights: Any, num_classes: int) -> None:
                      f"{num_classes} classes); allowed: a weight for every class id")
 
 
-def check_arrays(x: np.ndarray, name: str) -> None:
-  """A ValueError when the examples `name` ("data: x") are not numeric, have no rows, or
-  hold NaN or infinity (the model would map them to NaN, or to nonsense)."""
+def examples(value: Any, name: str) -> np.ndarray:
+  """`value` as an array of examples; a ValueError naming `name` ("data: x") when it is
+  ragged, not numeric, empty, or holds NaN or infinity (the model would map them to NaN,
+  or to nonsense)."""
+  try:
+    x = np.asarray(value)
+  except ValueError as e:
+    raise ValueError(f"{name} is not an array ({one_line(e, 100)}); allowed: arrays "
+                     "[n, ...] of examples of one shape") from None
   if x.dtype.kind not in "iufb" or x.ndim == 0:
     raise ValueError(f"{name} is {x.dtype} of shape {list(x.shape)}; allowed: a numeric "
                      "array of examples [n, ...]")
@@ -135,6 +133,7 @@ def check_arrays(x: np.ndarray, name: str) -> None:
     shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
     raise ValueError(f"{name} has NaN or infinity in rows {shown} ({len(rows)} of "
                      f"{len(x)}); allowed: finite values")
+  return x
 
 
 def check_test_like_train(x: np.ndarray, x_test: np.ndarray) -> None:
