@@ -128,12 +128,19 @@ def examples(value: Any, name: str) -> np.ndarray:
                      "array of examples [n, ...]")
   if len(x) == 0:
     raise ValueError(f"{name} has no rows; allowed: at least one example")
-  if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
-    rows = np.flatnonzero(~np.all(np.isfinite(x.reshape(len(x), -1)), axis=1))
-    shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
-    raise ValueError(f"{name} has NaN or infinity in rows {shown} ({len(rows)} of "
-                     f"{len(x)}); allowed: finite values")
+  rows = nonfinite_rows(x)
+  if rows:
+    raise ValueError(f"{name} has NaN or infinity in {rows}; allowed: finite values")
   return x
+
+
+def nonfinite_rows(x: np.ndarray) -> str:
+  """'rows 1, 4 (2 of 6)': the examples of `x` [n, ...] holding NaN or infinity ('' for none)."""
+  if x.dtype.kind != "f" or np.all(np.isfinite(x)):
+    return ""
+  rows = np.flatnonzero(~np.all(np.isfinite(x.reshape(len(x), -1)), axis=1))
+  shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+  return f"rows {shown} ({len(rows)} of {len(x)})"
 
 
 def check_test_like_train(x: np.ndarray, x_test: np.ndarray) -> None:

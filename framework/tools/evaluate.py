@@ -27,7 +27,7 @@ def evaluate(run: FinishedRun, model_file: str = files.MODEL) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
   parser = ToolParser(prog="python -m framework.tools.evaluate",
-                                   description=__doc__.splitlines()[0])
+                      description=__doc__.splitlines()[0])
   parser.add_argument("workdir", help="the workdir of a finished run")
   parser.add_argument("--model", default=files.MODEL,
                       help=f"{files.MODEL} or {files.BEST_MODEL}")

@@ -123,7 +123,7 @@ def report(run: dict, top: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
   parser = ToolParser(prog="python -m framework.tools.inspect_run",
-                                   description=__doc__.splitlines()[0])
+                      description=__doc__.splitlines()[0])
   parser.add_argument("workdir", help="the workdir of a run of framework.train")
   parser.add_argument("--top", type=int, default=10, help="samples listed at each end")
   parser.add_argument("--table", default=None,

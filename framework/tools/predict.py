@@ -112,12 +112,10 @@ def _check_rows(x: np.ndarray, path: str, description: dict) -> None:
   if list(x.shape[1:]) != list(description["input_shape"]):
     raise ConfigError(f"--data={path!r} holds examples of shape {list(x.shape[1:])}; the run "
                       f"takes {_described(description)}; allowed: examples of that shape")
-  finite = np.all(np.isfinite(x.reshape(len(x), -1)), axis=1)
-  if not finite.all():
-    rows = np.flatnonzero(~finite)
-    shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
-    raise ConfigError(f"--data={path!r}: rows {shown} ({len(rows)} of {len(x)}) hold NaN or "
-                      "infinity; allowed: finite values")
+  from framework.api_checks import nonfinite_rows  # pylint: disable=g-import-not-at-top
+  rows = nonfinite_rows(x)
+  if rows:
+    raise ConfigError(f"--data={path!r}: {rows} hold NaN or infinity; allowed: finite values")
 
 
 def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
@@ -142,7 +140,7 @@ def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
   parser = ToolParser(prog="python -m framework.tools.predict",
-                                   description=__doc__.splitlines()[0])
+                      description=__doc__.splitlines()[0])
   parser.add_argument("workdir", help="the workdir of a finished run")
   parser.add_argument("--data", required=True, help="npz, csv, image folder or list file")
   parser.add_argument("--output", default=None, help="csv to write (default: in WORKDIR)")
