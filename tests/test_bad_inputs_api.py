@@ -14,6 +14,7 @@ tests/test_bad_inputs_api.py`, totals printed at the end).
 import collections
 import hashlib
 import os
+import re
 import shutil
 import traceback
 
@@ -402,6 +403,17 @@ def test_fit_refuses_an_update_returning_twice_the_rows(tmp_path):
       "the rule's update returned per_sample/weight of shape (32,) float32; the view it was "
       "given holds (16,) float32; allowed: every table with its shape (one row per example "
       "of the batch for per-sample tables) and dtype")
+
+
+@pytest.mark.slow
+def test_result_predict_refuses_rows_it_cannot_score(tmp_path):
+  result = framework.fit(_dense(), (X, Y), epochs=1, batch_size=16,
+                         workdir=str(tmp_path / "run"))
+  assert result.predict(X[:3]).shape == (3, 2)
+  with pytest.raises(ValueError, match=re.escape("x has NaN or infinity in rows 2 (1 of 3)")):
+    result.predict(_with_nan(X[:3], 2))
+  with pytest.raises(ValueError, match="x has no rows"):
+    result.predict(X[:0])
 
 
 def test_totals(capsys):

@@ -113,7 +113,9 @@ def build_loss(name: str, kwargs: Mapping[str, Any] | None,
   return loss
 
 
-_KERAS_MARGIN_LOSSES = ("Hinge", "SquaredHinge", "CategoricalHinge")  # classify, on scores
+# Keras losses without from_logits that still fit: margin losses on scores, and the wrapper
+# of a user's own function.
+_KERAS_ACCEPTED = ("Hinge", "SquaredHinge", "CategoricalHinge", "LossFunctionWrapper")
 
 
 def per_example(loss: keras.losses.Loss) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
@@ -130,7 +132,7 @@ def per_example(loss: keras.losses.Loss) -> Callable[[tf.Tensor, tf.Tensor], tf.
     raise ValueError(f"loss={name}(from_logits=False): the trainer passes logits; build it "
                      "with from_logits=True")
   keras_own = type(loss).__module__.startswith("keras.")
-  if keras_own and "from_logits" not in loss.get_config() and name not in _KERAS_MARGIN_LOSSES:
+  if keras_own and "from_logits" not in loss.get_config() and name not in _KERAS_ACCEPTED:
     raise ValueError(f"loss={name}() is not a classification loss on logits; allowed: a "
                      f"registered name ({', '.join(LOSSES.names()[:4])}, ...), a Keras "
                      "cross-entropy with from_logits=True, or a keras.losses.Loss of your own "
