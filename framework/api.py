@@ -9,10 +9,12 @@ function `(input_shape, num_classes) -> keras.Model`, or a registered name), the
 (`(x, y)`, `(x, y, x_test, y_test)`, a `framework.data.Source`, a `DataBundle`, or a
 registered source name), the loss (a name or a `keras.losses.Loss` taking logits), the
 rule (a name or a `framework.Rule`), the optimizer, the class weights (a scheme name, one
-weight per class, or Keras's `{class id: weight}` for every class) and the strategy. Anything else is a config field, given as a
-dotted keyword in `config` (`{"data.val_per_class": 20, "train.eval_every_epochs": 5}`).
-It is the config path: `fit` fills a `base_config()` and hands the objects to the same
-`experiment.build` and `train.run_experiment` that `launch.py` uses.
+weight per class, or Keras's `{class id: weight}` for every class) and the strategy.
+Anything else is a config field, given as a dotted keyword in `config`
+(`{"data.val_per_class": 20, "train.eval_every_epochs": 5}`). It is the config path: `fit`
+fills a `base_config()` and hands the objects to the same `experiment.build` and
+`train.run_experiment` that `launch.py` uses. Bad arguments fail before training, in one
+line naming the argument (`framework.api_checks`).
 """
 
 from __future__ import annotations

@@ -105,9 +105,9 @@ def paths(tmp_path_factory, finished_run):
   rows = np.random.default_rng(0).normal(size=(6, 16)).astype(np.float32)
   nan_rows = rows.copy()
   nan_rows[1], nan_rows[4, 3] = np.nan, np.inf
-  arrays = {"good": rows, "nan_rows": nan_rows, "zero_rows": rows[:0], "wide": np.zeros((6, 8), np.float32),
-            "text": np.array([["a"] * 16] * 3), "image_arrays": np.zeros((3, 4, 4), np.float32),
-            "one_row_vector": rows[0]}
+  arrays = {"good": rows, "nan_rows": nan_rows, "zero_rows": rows[:0],
+            "wide": np.zeros((6, 8), np.float32), "text": np.array([["a"] * 16] * 3),
+            "image_arrays": np.zeros((3, 4, 4), np.float32), "one_row_vector": rows[0]}
   for name, x in arrays.items():
     np.savez(tmp / f"{name}.npz", x=x)
   np.savez(tmp / "no_x.npz", labels=np.zeros(3))
@@ -115,13 +115,8 @@ def paths(tmp_path_factory, finished_run):
   (tmp / "features.csv").write_text("a,b\n1,2\n")
   (tmp / "syntax.py").write_text("def broken(:\n")
   (tmp / "no_rule.py").write_text("X = 1\n")
-  (tmp / "raises.py").write_text("import framework\n\n@framework.register_rule('raises_rule')\n"
-                                 "def raises_rule(gamma: float = 1.0):\n"
-                                 "  raise ValueError('gamma is wrong')\n")
-  for name in ("empty", "images", "a_file", "good", "nan_rows", "zero_rows", "wide", "text",
-               "image_arrays",
-               "one_row_vector", "no_x", "not_zip", "features", "syntax", "no_rule", "raises"):
-    p[name] = next(str(tmp / f) for f in os.listdir(tmp) if os.path.splitext(f)[0] == name)
+  p.update({os.path.splitext(f)[0]: str(tmp / f) for f in os.listdir(tmp)
+            if os.path.splitext(f)[0] not in p})
   p["missing"] = str(tmp / "missing")
   p["out"] = str(tmp / "out.csv")
   return p
