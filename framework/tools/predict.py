@@ -18,7 +18,7 @@ import zipfile
 
 import numpy as np
 
-from framework.errors import ConfigError, one_line
+from framework.errors import ConfigError, nonfinite_rows, one_line
 from framework.tools.arguments import ToolParser
 from framework.runs.reader import FinishedRun
 
@@ -112,7 +112,6 @@ def _check_rows(x: np.ndarray, path: str, description: dict) -> None:
   if list(x.shape[1:]) != list(description["input_shape"]):
     raise ConfigError(f"--data={path!r} holds examples of shape {list(x.shape[1:])}; the run "
                       f"takes {_described(description)}; allowed: examples of that shape")
-  from framework.api_checks import nonfinite_rows  # pylint: disable=g-import-not-at-top
   rows = nonfinite_rows(x)
   if rows:
     raise ConfigError(f"--data={path!r}: {rows} hold NaN or infinity; allowed: finite values")
