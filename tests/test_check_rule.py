@@ -2,6 +2,7 @@
 its replica's rows (fails, naming the replica mismatch)."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -91,3 +92,46 @@ def test_kwargs_that_take_a_number_or_a_word():
   assert parse_kwargs("mwnet", ["inner_lr=model", "meta_lr=0.01"]) == {
       "inner_lr": "model", "meta_lr": 0.01}
   assert parse_kwargs("l2rw", ["inner_lr=0.5"]) == {"inner_lr": 0.5}
+
+
+DOUBLED_ROWS_RULE = '''
+import tensorflow as tf
+import framework
+
+
+@framework.register_rule("doubled_rows")
+def doubled_rows():
+  """An update returning 2B rows of per_sample/weight for a batch of B."""
+  def update(view, batch, result):
+    weight = view.per_sample["weight"]
+    return view.replace(per_sample={"weight": tf.concat([weight, weight], 0)})
+  return framework.Rule(update=update)
+'''
+
+
+@pytest.mark.slow
+def test_an_update_returning_twice_the_rows_fails(tmp_path, capsys):
+  (tmp_path / "doubled_rule.py").write_text(DOUBLED_ROWS_RULE)
+  run = check_rule_here(capsys, f"{tmp_path / 'doubled_rule.py'}:doubled_rows")
+  assert run.returncode == 1, run.stdout + run.stderr
+  failed = _lines(run.stdout, "FAIL")
+  assert "trains on one device" in failed[0], run.stdout
+  assert "returned per_sample/weight of shape (64,) float32" in failed[0]
+  assert "all 7 checks passed" not in run.stdout
+
+
+def test_the_update_check_reads_shapes_and_dtypes():
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from framework.weights import Tables, check_update  # pylint: disable=g-import-not-at-top
+  view = Tables({"weight": tf.ones([4])}, {"alpha": tf.ones([3])}, {"count": tf.zeros([])})
+  check_update(view, view.replace(per_sample={"weight": tf.zeros([4])}))
+  for returned, words in (
+      (view.replace(per_sample={"weight": tf.ones([8])}), "per_sample/weight of shape (8,)"),
+      (view.replace(per_sample={"weight": tf.ones([4], tf.float64)}), "(4,) float64"),
+      (view.replace(per_class={"alpha": tf.ones([2])}), "per_class/alpha of shape (2,)"),
+      (view.replace(shared={"count": tf.zeros([1])}), "shared/count of shape (1,)")):
+    with pytest.raises(ValueError, match=re.escape(words)):
+      check_update(view, returned)
+  unknown = tf.TensorSpec([None], tf.float32)  # a dimension unknown while tracing passes
+  tf.function(lambda w: check_update(Tables({"weight": w}), Tables({"weight": w})),
+              input_signature=[unknown]).get_concrete_function()

@@ -113,17 +113,30 @@ def build_loss(name: str, kwargs: Mapping[str, Any] | None,
   return loss
 
 
+# Keras losses without from_logits that still fit: margin losses on scores, and the wrapper
+# of a user's own function.
+_KERAS_ACCEPTED = ("Hinge", "SquaredHinge", "CategoricalHinge", "LossFunctionWrapper")
+
+
 def per_example(loss: keras.losses.Loss) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
   """`(labels int [B], logits [B, C]) -> float32 [B]` for any Keras loss taking logits.
 
   The framework's losses say whether they take class ids (`sparse_labels`); for other
   Keras losses the `Sparse...` classes take ids and the rest one-hot targets. A loss with a
   reduction is used through a copy without one; one built with `from_logits=False` is
-  refused, since the trainer passes logits.
+  refused, since the trainer passes logits, and so is a Keras loss that does not classify
+  (MeanSquaredError, Huber, KLDivergence, ...).
   """
+  name = type(loss).__name__
   if loss.get_config().get("from_logits") is False:
-    raise ValueError(f"{type(loss).__name__} has from_logits=False; the trainer passes "
-                     "logits: build it with from_logits=True")
+    raise ValueError(f"loss={name}(from_logits=False): the trainer passes logits; build it "
+                     "with from_logits=True")
+  keras_own = type(loss).__module__.startswith("keras.")
+  if keras_own and "from_logits" not in loss.get_config() and name not in _KERAS_ACCEPTED:
+    raise ValueError(f"loss={name}() is not a classification loss on logits; allowed: a "
+                     f"registered name ({', '.join(LOSSES.names()[:4])}, ...), a Keras "
+                     "cross-entropy with from_logits=True, or a keras.losses.Loss of your own "
+                     "taking (labels, logits)")
   if loss.reduction not in (None, "none"):
     loss = copy.copy(loss)  # shares its parameters (a learnable alpha stays live)
     loss.reduction = None

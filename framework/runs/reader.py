@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import zipfile
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -211,7 +212,15 @@ class FinishedRun:
     import keras  # pylint: disable=g-import-not-at-top
     # new files hold only Keras layers; this registers the layers of earlier exports
     from framework.runs import legacy_layers  # pylint: disable=g-import-not-at-top,unused-import
-    return keras.saving.load_model(self.rundir.file(name))
+    path = self.rundir.file(name)
+    if not zipfile.is_zipfile(path):  # Keras would call it "File not found"
+      raise ConfigError(f"workdir {self.path!r}: {name} is damaged or truncated (not a complete "
+                        f".keras archive); allowed: the {name} the run exported")
+    try:
+      return keras.saving.load_model(path)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:
+      raise ConfigError(f"workdir {self.path!r}: {name} is damaged and does not load "
+                        f"({one_line(e, 120)}); allowed: the {name} the run exported") from None
 
   def trained_model(self, name: str = files.MODEL) -> keras.Model:
     """The trained model inside the serving one (its last layer; the input normalisation

@@ -10,10 +10,10 @@ anyway, with a warning. Bad input is one line and exit status 2.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from framework.errors import ConfigError, one_line
+from framework.tools.arguments import ToolParser
 from framework.runs import files
 from framework.runs.reader import FinishedRun
 
@@ -26,8 +26,8 @@ def evaluate(run: FinishedRun, model_file: str = files.MODEL) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m framework.tools.evaluate",
-                                   description=__doc__.splitlines()[0])
+  parser = ToolParser(prog="python -m framework.tools.evaluate",
+                      description=__doc__.splitlines()[0])
   parser.add_argument("workdir", help="the workdir of a finished run")
   parser.add_argument("--model", default=files.MODEL,
                       help=f"{files.MODEL} or {files.BEST_MODEL}")

@@ -12,13 +12,13 @@ run's final signal and epoch-averaged weights for the studies.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import zipfile
 
 import numpy as np
 
 from framework.errors import ConfigError, one_line
+from framework.tools.arguments import ToolParser
 from framework.evaluation.metrics import auroc
 from framework.runs import files
 from framework.runs.reader import FinishedRun
@@ -122,8 +122,8 @@ def report(run: dict, top: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m framework.tools.inspect_run",
-                                   description=__doc__.splitlines()[0])
+  parser = ToolParser(prog="python -m framework.tools.inspect_run",
+                      description=__doc__.splitlines()[0])
   parser.add_argument("workdir", help="the workdir of a run of framework.train")
   parser.add_argument("--top", type=int, default=10, help="samples listed at each end")
   parser.add_argument("--table", default=None,

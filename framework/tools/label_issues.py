@@ -14,6 +14,7 @@ import csv
 import numpy as np
 from scipy.stats import rankdata
 
+from framework.errors import ConfigError, one_line
 from framework.runs.reader import FinishedRun
 
 
@@ -67,7 +68,12 @@ def write_label_issues(run: FinishedRun, output: str, table: str | None = None) 
   score = suspicion(p_given, signal.suspicion(values))
   order = np.lexsort((np.arange(len(score)), -score))
   predicted = probabilities.argmax(1)
-  with open(output, "w", newline="") as f:
+  try:
+    f = open(output, "w", newline="")
+  except OSError as e:
+    raise ConfigError(f"the label issues file {output!r} cannot be written "
+                      f"({e.strerror or one_line(e)})") from None
+  with f:
     writer = csv.writer(f)
     writer.writerow(["rank", "index", "given_label", "given_class", "predicted_label",
                      "predicted_class", "rule_signal", "p_given", "score"] + list(sources))

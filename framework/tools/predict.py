@@ -11,14 +11,15 @@ and the probability of every class (`p_<class>`). Bad input is one line and exit
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import sys
+import zipfile
 
 import numpy as np
 
-from framework.errors import ConfigError, one_line
+from framework.errors import ConfigError, nonfinite_rows, one_line
+from framework.tools.arguments import ToolParser
 from framework.runs.reader import FinishedRun
 
 _IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -43,22 +44,35 @@ def _images(path: str) -> list[str]:
   return [os.path.join(root, line) for line in lines]
 
 
+def _npz_features(path: str) -> np.ndarray:
+  """The features of an .npz: its array `x`, `features` or `x_test`."""
+  try:
+    with np.load(path, allow_pickle=False) as arrays:
+      key = next((k for k in ("x", "features", "x_test") if k in arrays.files), None)
+      x = None if key is None else arrays[key]
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    raise ConfigError(f"--data={path!r} is not a readable .npz (damaged, truncated or another "
+                      f"format: {one_line(e, 80)})") from None
+  if x is None:
+    raise ConfigError(f"--data={path!r} has no x / features / x_test array")
+  return x
+
+
 def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
   """(item names, raw model inputs [n, ...]) of the data at `path`."""
   if not os.path.exists(path):
     raise ConfigError(f"--data={path!r} does not exist")
   if path.endswith(".npz"):
-    with np.load(path, allow_pickle=False) as arrays:
-      key = next((k for k in ("x", "features", "x_test") if k in arrays.files), None)
-      if key is None:
-        raise ConfigError(f"--data={path!r} has no x / features / x_test array")
-      x = arrays[key]
+    x = _npz_features(path)
     x = x[..., None] if x.ndim == 3 else x
     return [str(i) for i in range(len(x))], x
   if path.endswith(".csv"):
     from framework.data.tabular import read_csv  # pylint: disable=g-import-not-at-top
     header, cells, _ = read_csv(path, "--data")
     names = description["feature_names"]
+    if not names:
+      raise ConfigError(f"--data={path!r} is a csv; the run was not trained on a csv and has "
+                        "no feature columns to read; allowed: an .npz of its inputs")
     missing = [n for n in names if n not in header]
     if missing:
       raise ConfigError(f"--data={path!r} lacks the run's feature columns {missing[:5]}")
@@ -66,6 +80,10 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
     return [str(i) for i in range(len(cells))], cells[:, columns].astype(np.float64)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from framework.data.examples import decode_image  # pylint: disable=g-import-not-at-top
+  if len(description["input_shape"]) != 3:
+    raise ConfigError(f"--data={path!r} is neither an .npz nor a .csv; the run takes "
+                      f"{_described(description)}; allowed: an .npz or a .csv (images are "
+                      "for runs on images)")
   files = _images(path)
   if not files:
     raise ConfigError(f"--data={path!r} holds no images")
@@ -79,11 +97,32 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
   return files, np.stack([image(f) for f in files])
 
 
+def _described(description: dict) -> str:
+  from framework.models.inputs import describe  # pylint: disable=g-import-not-at-top
+  return describe(description["input_shape"])
+
+
+def _check_rows(x: np.ndarray, path: str, description: dict) -> None:
+  """A ConfigError for data without rows, of another shape than the run's inputs, or with
+  rows that are not finite (a model maps them to NaN probabilities, or to nonsense)."""
+  if x.ndim == 0 or len(x) == 0:
+    raise ConfigError(f"--data={path!r} holds no rows; allowed: at least one example")
+  if x.dtype.kind not in "iufb":
+    raise ConfigError(f"--data={path!r} holds {x.dtype} values; allowed: numbers")
+  if list(x.shape[1:]) != list(description["input_shape"]):
+    raise ConfigError(f"--data={path!r} holds examples of shape {list(x.shape[1:])}; the run "
+                      f"takes {_described(description)}; allowed: examples of that shape")
+  rows = nonfinite_rows(x)
+  if rows:
+    raise ConfigError(f"--data={path!r}: {rows} hold NaN or infinity; allowed: finite values")
+
+
 def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
   """Writes the predictions csv of the data at `path`; returns its path."""
   description = run.data_info
-  serving = run.model()
   items, x = load_inputs(path, description)
+  _check_rows(x, path, description)
+  serving = run.model()
   import keras  # pylint: disable=g-import-not-at-top
   logits = serving.predict(x.astype(np.float32), batch_size=256, verbose=0)
   probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
@@ -99,8 +138,8 @@ def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m framework.tools.predict",
-                                   description=__doc__.splitlines()[0])
+  parser = ToolParser(prog="python -m framework.tools.predict",
+                      description=__doc__.splitlines()[0])
   parser.add_argument("workdir", help="the workdir of a finished run")
   parser.add_argument("--data", required=True, help="npz, csv, image folder or list file")
   parser.add_argument("--output", default=None, help="csv to write (default: in WORKDIR)")

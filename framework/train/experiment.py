@@ -12,6 +12,7 @@ import tensorflow as tf
 from framework import data as data_lib
 from framework.evaluation import decoupled
 from framework.models import inputs as model_inputs
+from framework.models.outputs import check_logits
 from framework.config import fields
 from framework.config.extra_modules import import_extra_modules
 from framework.data import protocol_record
@@ -111,6 +112,16 @@ def step_options(config: ml_collections.ConfigDict) -> StepOptions:
 
 def _model(spec, config: ml_collections.ConfigDict, input_shape, num_classes: int,
            strategy: tf.distribute.Strategy) -> keras.Model:
+  """`_built_model`, checked to output one logit per class."""
+  model = _built_model(spec, config, input_shape, num_classes, strategy)
+  name = getattr(spec, "name", None) or getattr(spec, "__name__", None)
+  check_logits(model, num_classes, f"model.name={config.model.name!r}" if spec is None
+               else f"model {name!r}")
+  return model
+
+
+def _built_model(spec, config: ml_collections.ConfigDict, input_shape, num_classes: int,
+                 strategy: tf.distribute.Strategy) -> keras.Model:
   """The model: from the registry (config.model), a factory (input_shape, num_classes) ->
   Model, or a Model (cloned under the strategy's scope when it has several replicas)."""
   data = f"data.source={config.data.source!r}"

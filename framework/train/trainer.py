@@ -23,7 +23,8 @@ import tensorflow as tf
 
 from framework.data.stream import InputStreams
 from framework.train.epoch_pass import TrainingSetPass
-from framework.weights import Batch, MetaContext, Modulation, Rule, StepResult, Tables, WeightState
+from framework.weights import (Batch, MetaContext, Modulation, Rule, StepResult, Tables,
+                               WeightState, check_update)
 
 _SUM = tf.distribute.ReduceOp.SUM
 _FIRST = tf.VariableAggregation.ONLY_FIRST_REPLICA
@@ -339,6 +340,7 @@ class Trainer(tf.Module):
     if self.rule.update is not None:
       new_view = self.rule.update(global_view, gathered_batch,
                                   StepResult(*step_view, global_grads, result.step))
+      check_update(global_view, new_view)
     self.state.scatter(gathered_batch.index, new_view)
 
   def _meta_context(self, features, base_weight, val_batch) -> MetaContext:

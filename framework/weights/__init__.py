@@ -5,6 +5,6 @@ from framework.weights.rule import (ALPHA, RULES, WEIGHT, EpochPass, PassResult,
                                     product_modulation, register_rule)
 from framework.weights.state import WeightState
 from framework.weights.tables import (Batch, MetaContext, Modulation, Objective, StepResult,
-                                      Tables)
+                                      Tables, check_update)
 
 from framework.weights import meta as _meta, rules as _rules  # registers the built-in rules

@@ -65,6 +65,27 @@ class Tables(NamedTuple):
     return cls(**groups)
 
 
+def check_update(given: Tables, returned: Tables) -> None:
+  """A ValueError when the view a rule's `update` returned has a table of another shape or
+  dtype than the view it was given (a per-sample table with 2B rows for B examples would
+  otherwise be cut to B rows). Read from static shapes while the step is traced: no cost per
+  step; a dimension unknown at trace time (under a distribution strategy) passes."""
+  before = given.flat()
+  for key, leaf in returned.flat().items():
+    if key not in before or not hasattr(leaf, "shape") or not hasattr(leaf, "dtype"):
+      continue
+    was, now = before[key], leaf
+    same_dtype = tf.as_dtype(now.dtype) == tf.as_dtype(was.dtype)
+    if not same_dtype or not tf.TensorShape(now.shape).is_compatible_with(was.shape):
+      error = ValueError(
+          f"the rule's update returned {key} of shape {tf.TensorShape(now.shape)} "
+          f"{tf.as_dtype(now.dtype).name}; the view it was given holds "
+          f"{tf.TensorShape(was.shape)} {tf.as_dtype(was.dtype).name}; allowed: every table "
+          "with its shape (one row per example of the batch for per-sample tables) and dtype")
+      error.ag_pass_through = True  # AutoGraph raises it as is, not in a wall of frames
+      raise error
+
+
 def _paths(tree: Mapping[str, Any], prefix: tuple = ()) -> list[tuple[tuple, Any]]:
   out = []
   for key, value in tree.items():
