@@ -19,7 +19,7 @@ from framework.data.bundle import factory_context
 from framework.train.distribute import make_strategy
 from framework.errors import ConfigError, one_line
 from framework.losses import build_class_weighting, build_loss, per_example
-from framework.models import MODELS, PeerModel
+from framework.models import MODELS, PeerModel, prior_bias, set_classifier_bias
 from framework.train.optimizers import build_optimizer
 from framework.train.schedule import resolve_schedule, schedule_line, sets_a_schedule
 from framework.data.stream import InputStreams
@@ -78,6 +78,10 @@ def _check_against_data(config: ml_collections.ConfigDict, data: data_lib.DataBu
   if config.model.retrain == "head" and not config.model.init_from:
     raise ConfigError("model.retrain='head' re-trains a finished run's classifier; set "
                       "model.init_from to that run's workdir")
+  if (config.model.bias_init == "prior" and config.model.init_from
+      and config.model.retrain == "all"):
+    raise ConfigError("model.bias_init='prior' initialises a new classifier; with "
+                      "model.init_from it needs model.retrain='head'")
   bad = [i for i in config.logging.tracked_indices if i >= len(data.train)]
   if bad:
     raise ConfigError(f"logging.tracked_indices has {bad[0]}; allowed: sample indices in "
@@ -180,7 +184,8 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
   context = factory_context(data.class_counts, config.train.batch_size)
   rule = rule or RULES.build(config.rule.name, config.rule.kwargs, field="rule", context=context)
   _check_against_data(config, data, rule, strategy.num_replicas_in_sync)
-  loss_fn = per_example(loss or build_loss(config.loss.name, config.loss.kwargs, context))
+  loss = loss or build_loss(config.loss.name, config.loss.kwargs, context)
+  loss_fn = per_example(loss)
   t = config.train
   sampler = (None if config.data.sampler == "instance" else
              ClassSampler(data.train.labels, config.data.sampler, t.epochs))
@@ -201,6 +206,9 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
     if rule.peers > 1:  # co-teaching: independently initialised copies, one Keras model
       model = PeerModel([model] + [_model(copy(), config, data.input_shape, num_classes,
                                           strategy) for _ in range(rule.peers - 1)])
+    if config.model.bias_init == "prior":
+      set_classifier_bias(model, prior_bias(data.class_counts,
+                                            getattr(loss, "sigmoid_outputs", False)))
     optimizer = optimizer or build_optimizer(config.optimizer, schedule, config.precision)
     state = WeightState(num_samples, num_classes, rule)
     trainer = Trainer(model, optimizer, loss_fn, class_weighting, state, rule, inputs,
