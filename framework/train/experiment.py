@@ -181,7 +181,8 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
   if not isinstance(data, data_lib.DataBundle):
     data = data_lib.build(config.data, source=data)
   num_samples, num_classes = len(data.train), data.num_classes
-  context = factory_context(data.class_counts, config.train.batch_size)
+  context = factory_context(data.class_counts, config.train.batch_size,
+                            config.data.drop_remainder)
   rule = rule or RULES.build(config.rule.name, config.rule.kwargs, field="rule", context=context)
   _check_against_data(config, data, rule, strategy.num_replicas_in_sync)
   loss = loss or build_loss(config.loss.name, config.loss.kwargs, context)
@@ -191,7 +192,7 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
              ClassSampler(data.train.labels, config.data.sampler, t.epochs))
   inputs = InputStreams(strategy, data.train, t.batch_size, config.seed,
                         data.val if rule.needs_validation else None, t.val_batch_size,
-                        data.transform, sampler)
+                        data.transform, sampler, config.data.drop_remainder)
   schedule = resolve_schedule(config, inputs.steps_per_epoch)
   class_weighting = build_class_weighting(config.class_weights, data.class_counts,
                                           start_epoch=schedule["drw_start_epoch"])
