@@ -60,6 +60,7 @@ def test_sampler_epoch_is_n_draws_with_the_last_batch_padded():
   np.testing.assert_array_equal(np.bincount(labels[drawn]), [17, 17, 16])
 
 
+@pytest.mark.slow  # starts a mirrored strategy
 def test_two_replicas_hold_the_halves_of_a_padded_batch():
   one = make_strategy(synthetic_config().strategy)
   two = make_strategy(synthetic_config("mirrored").strategy)
