@@ -92,11 +92,15 @@ def test_masked_batch_statistics_match_numpy():
 
 
 @pytest.mark.slow
-def test_padded_step_is_the_mean_over_its_real_examples():
+@pytest.mark.parametrize("weighted", [False, True])
+def test_padded_step_is_the_mean_over_its_real_examples(weighted):
   """SGD's update of the padded step equals lr times the gradient of the mean cross-entropy
-  over the batch's real examples only (computed here on a copy of the model)."""
+  over the batch's real examples only (computed here on a copy of the model); with class
+  weights averaged by the weights, sum w l / sum w over them (torch's weight=)."""
   config = synthetic_config(data__drop_remainder=False, optimizer__name="sgd",
                             optimizer__learning_rate=0.5, model__kwargs={"hidden": (8,)})
+  if weighted:
+    config.class_weights.scheme, config.class_weights.normalize = "inverse_frequency", "weights"
   exp = train_steps(config, 0)
   per_epoch, n = exp.steps_per_epoch, len(exp.data.train)
   exp.trainer.train(per_epoch - 1)
@@ -110,7 +114,9 @@ def test_padded_step_is_the_mean_over_its_real_examples():
   model.set_weights(before)
   with tf.GradientTape() as tape:
     logits = tf.cast(model(exp.data.transform.eval(x)), tf.float64)
-    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+    w = tf.gather(tf.cast(exp.trainer.class_weighting(0), tf.float64), y) if weighted else 1.0
+    ce = w * tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
+    loss = tf.reduce_sum(ce) / tf.reduce_sum(w * tf.ones_like(ce))
   grads = tape.gradient(loss, model.trainable_variables)
   reported = exp.trainer.train(1).numpy()
   np.testing.assert_allclose(reported, loss.numpy(), rtol=1e-5)

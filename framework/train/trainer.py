@@ -57,8 +57,10 @@ class Trainer(tf.Module):
 
   The weight of example i in a step is class_weight(epoch)[y_i] * importance_i * m_i,
   where m_i is the rule's modulation (by default sample[i] * alpha[y_i]). The loss is
-  reduced with `tf.nn.compute_average_loss` at the global batch size; Keras 3 optimizers
-  sum gradients across replicas, so the step equals a one-device step on the global batch.
+  reduced with `tf.nn.compute_average_loss` at the global batch size (on an epoch's padded
+  last batch, `data.drop_remainder=False`, at its real examples, the padding weighted 0);
+  Keras 3 optimizers sum gradients across replicas, so the step equals a one-device step
+  on the global batch.
   """
 
   def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
