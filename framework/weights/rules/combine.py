@@ -89,7 +89,8 @@ def clip(lo: float, hi: float, key: str = WEIGHT) -> Transform:
 
 
 def mean_one(key: str = WEIGHT) -> Transform:
-  """Rescales the batch rows of per-sample table `key` to mean 1."""
+  """Rescales the batch rows of per-sample table `key` to mean 1 (over all the rows: a
+  transform sees no `Batch`, so on a padded batch the mean counts the padding too)."""
   def apply(view: Tables) -> Tables:
     return view.replace(per_sample={key: normalize_mean_one(view.per_sample[key])})
   return apply
