@@ -49,7 +49,8 @@ Variants (top-1 % at 40% noise; REFERENCE.md, "Published results"):
                           0.9, wd 5e-4 on every parameter, 300 epochs, lr / 10 from epoch
                           150, warm-up 10 epochs (30 on CIFAR-100), lambda_u 25 (0 at 20%
                           noise, 150 at 80%), 128 examples a step (their 64 labelled + 64
-                          unlabelled; 128 in the warm-up): best 94.6, last 94.4 (their
+                          unlabelled; 128 in the warm-up), full batches (their epoch is
+                          floor(labelled / 64) steps): best 94.6, last 94.4 (their
                           Table 1, as quoted; not checked against the paper here).
 The baselines depend on late-epoch overfitting, so compare final, not best, accuracy.
 What the ports do not reproduce: the authors' WRNs differ in detail (Saxena's convs carry
@@ -103,7 +104,7 @@ VARIANTS = {
         "rule.name": "dividemix", "rule.kwargs": {"warm_up": 10, "lambda_u": 25.0},
         "data.val_per_class": 0, "data.noise.kind": "symmetric", "data.noise.rate": 0.5,
         "data.augment": "crop_flip", "data.crop_padding": 4, "data.mean": LDAM_MEAN,
-        "data.std": LDAM_STD, "data.drop_remainder": False, "model.name": "preact_resnet18",
+        "data.std": LDAM_STD, "model.name": "preact_resnet18",
         "optimizer.name": "torch_sgd", "optimizer.learning_rate": 0.02,
         "optimizer.kwargs": {"momentum": 0.9}, "optimizer.weight_decay": 5e-4,
         "optimizer.weight_decay_mode": "l2_all", "optimizer.schedule": "step",

@@ -32,13 +32,15 @@ def _numeric_grad(f, z, eps=1e-6):
   return grad
 
 
-def np_sce(y, z, alpha=0.1, beta=1.0, log_zero=-4.0):
+def np_sce(y, z, alpha=0.1, beta=1.0, log_zero=np.log(1e-4)):
+  """The authors' code by default: the one-hot label clipped at 1e-4 (log 0 -> -9.21)."""
   p = np.exp(_np_log_softmax(z))[np.arange(len(y)), y]
   return alpha * -np.log(p) + beta * -log_zero * (1 - p)
 
 
 def np_bootstrap(y, z, mode, beta, q_from=None):
-  """The bootstrap loss with its target q from `q_from` logits (fixed: not back-propagated)."""
+  """The bootstrap loss with its target q from `q_from` logits (fixed: not back-propagated),
+  or from `z` itself (the gradient flows through q)."""
   log_p = _np_log_softmax(z)
   p0 = np.exp(_np_log_softmax(z if q_from is None else q_from))
   q = p0 if mode == "soft" else np.eye(z.shape[1])[p0.argmax(1)]
@@ -56,8 +58,13 @@ CASES = {  # name -> (framework per-example fn of (y, z), NumPy reference of (y,
     "sce cifar10": (lambda y, z: L.symmetric_cross_entropy(y, z), np_sce),
     "sce cifar100": (lambda y, z: L.symmetric_cross_entropy(y, z, alpha=6.0, beta=0.1),
                      lambda y, z: np_sce(y, z, 6.0, 0.1)),
+    "sce paper A=-4": (lambda y, z: L.symmetric_cross_entropy(y, z, log_zero=-4.0),
+                       lambda y, z: np_sce(y, z, log_zero=-4.0)),
     "bootstrap soft": (lambda y, z: L.bootstrap(y, z, mode="soft"),
-                       lambda y, z: np_bootstrap(y, z, "soft", 0.95, Z)),
+                       lambda y, z: np_bootstrap(y, z, "soft", 0.95)),
+    "bootstrap soft detached": (
+        lambda y, z: L.bootstrap(y, z, mode="soft", detach_prediction=True),
+        lambda y, z: np_bootstrap(y, z, "soft", 0.95, Z)),
     "bootstrap hard": (lambda y, z: L.bootstrap(y, z, mode="hard"),
                        lambda y, z: np_bootstrap(y, z, "hard", 0.8, Z)),
 }
@@ -74,6 +81,34 @@ def test_value_and_gradient_match_numpy(name):
   np.testing.assert_allclose(tape.gradient(value, z), _numeric_grad(lambda v: ref(Y, v), Z),
                              rtol=1e-6, atol=1e-7)  # central differences of O(10) sums
   np.testing.assert_allclose(ours(Y, np.float32(Z)), ref(Y, Z), rtol=1e-5, atol=1e-7)
+
+
+def test_sce_default_is_the_authors_code_clip():
+  p = np.exp(_np_log_softmax(Z))
+  one_hot = np.clip(np.eye(5)[Y], 1e-4, 1.0)  # the code's label clip
+  rce = -(p * np.log(one_hot)).sum(1)
+  np.testing.assert_allclose(L.symmetric_cross_entropy(Y, Z, alpha=0.0),
+                             rce, rtol=1e-10)
+  np.testing.assert_allclose(L.SymmetricCrossEntropyLoss().get_config()["log_zero"],
+                             -9.210340371976182, rtol=1e-15)
+
+
+def test_soft_bootstrap_gradient_is_the_minimum_entropy_regulariser():
+  """d/dz [beta CE + (1 - beta) H(p)] = beta (p - y) - (1 - beta) p (log p + H)."""
+  beta, log_p = 0.95, _np_log_softmax(Z)
+  p = np.exp(log_p)
+  entropy = -(p * log_p).sum(1, keepdims=True)
+  analytic = beta * (p - np.eye(5)[Y]) - (1 - beta) * p * (log_p + entropy)
+  z = tf.constant(Z)
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(z)
+    through = L.bootstrap(Y, z, mode="soft")
+    held = L.bootstrap(Y, z, mode="soft", detach_prediction=True)
+  np.testing.assert_allclose(tape.gradient(through, z), analytic, rtol=1e-10, atol=1e-14)
+  np.testing.assert_allclose(tape.gradient(held, z),
+                             p - (beta * np.eye(5)[Y] + (1 - beta) * p), rtol=1e-10,
+                             atol=1e-14)
+  np.testing.assert_allclose(through, held, rtol=0)  # the same value
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

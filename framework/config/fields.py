@@ -86,7 +86,9 @@ FIELDS: dict[str, Field] = {
                       "per-channel std (empty: the source's default, else 1)"),
     "data.sampler": Field("instance", Registered("framework.data.samplers:SAMPLERS"),
                           "class-aware re-sampling of the training stream"),
-    "data.drop_remainder": Field(True, BOOLEAN, "the last partial batch of an epoch is dropped (true) or trained padded and masked, as PyTorch's DataLoader does (false)"),
+    "data.drop_remainder": Field(True, BOOLEAN, "the last partial batch of an epoch is "
+                                 "dropped (true) or trained padded and masked, as PyTorch's "
+                                 "DataLoader does (false)"),
     "data.mix.name": Field("none", Registered("framework.data.mixing:MIXERS"),
                            "mixed training examples: mixup, cutmix, remix "
                            "(framework.data.mixing)"),
@@ -95,7 +97,9 @@ FIELDS: dict[str, Field] = {
     # the components
     "model.name": Field("mlp", Registered("framework.models:MODELS"), "the model"),
     "model.kwargs": Field({}, KWARGS, "the model's keyword arguments"),
-    "model.bias_init": Field("zeros", one_of("zeros", "prior"), "the classifier's bias: zeros, or the class prior (log prior for softmax, -log((1-p)/p) for sigmoid losses)"),
+    "model.bias_init": Field("zeros", one_of("zeros", "prior"), "the classifier's bias: zeros, "
+                             "or the class prior (log prior for softmax, -log((1-p)/p) for "
+                             "sigmoid losses)"),
     "model.init_from": Field("", TEXT, "a finished run's workdir: start from its final weights"),
     "model.retrain": Field("all", one_of("all", "head", "tune_head", "tune_head_shift_bn"),
                            "with model.init_from, train the classifier only: head "

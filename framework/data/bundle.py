@@ -130,9 +130,12 @@ class DataBundle:
     return tuple(self.transform.output_shape)
 
 
-def factory_context(class_counts: np.ndarray, batch_size: int) -> dict:
+def factory_context(class_counts: np.ndarray, batch_size: int,
+                    drop_remainder: bool = True) -> dict:
   """What a rule or loss factory may ask of the training data (a registry passes each
   factory only the entries its signature names)."""
+  from framework.data.stream import steps_per_epoch  # pylint: disable=g-import-not-at-top (TensorFlow)
   num_samples = int(class_counts.sum())
+  per_epoch = steps_per_epoch(num_samples, batch_size, drop_remainder)
   return {"num_classes": len(class_counts), "class_counts": class_counts,
-          "num_samples": num_samples, "steps_per_epoch": max(num_samples // batch_size, 1)}
+          "num_samples": num_samples, "steps_per_epoch": max(per_epoch, 1)}

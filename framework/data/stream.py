@@ -1,13 +1,22 @@
 """Deterministic, step-addressable input streams for the trainer.
 
 The stream is a pure function of (seed, step). Epoch e visits the training set in the
-permutation `stateless_shuffle(range(N), seed=(seed, e))`, cut into N // B batches of the
-global batch size B; the last N mod B examples of the permutation are dropped, so no batch
-holds an example twice and epoch e is exactly steps [e * N // B, (e + 1) * N // B) for the
-trainer, the schedules and the snapshots alike. Resuming at step s starts at batch s mod
-(N // B) of epoch s // (N // B), so the data position needs no checkpoint of its own and a
-resumed run sees exactly the batches an uninterrupted run would. Each example carries its
-stable `index`.
+permutation `stateless_shuffle(range(N), seed=(seed, e))`, cut into batches of the global
+batch size B. With `drop_remainder` (the default) an epoch is N // B batches and the last
+N mod B examples of the permutation are dropped, so no batch holds an example twice.
+Without it, as PyTorch's DataLoader with drop_last=False, an epoch is ceil(N / B) batches
+and every example is seen once: the last batch's r real examples are padded to B (fixed
+shapes, one trace) by repeating them, and each example carries `valid` (False on the
+padding), which the trainer masks out of the loss, the metrics and the weight tables.
+Either way epoch e is exactly steps [e * S, (e + 1) * S), S the steps per epoch, for the
+trainer, the schedules and the snapshots alike. Resuming at step s starts at batch s mod S
+of epoch s // S, so the data position needs no checkpoint of its own and a resumed run
+sees exactly the batches an uninterrupted run would. Each example carries its stable
+`index`.
+
+With a class-aware sampler (`data.sampler`), whose draws are not a permutation of the
+data, an epoch is S * B draws with `drop_remainder` and N draws (the last batch padded)
+without, as PyTorch's DataLoader over a sampler of N draws.
 """
 
 from __future__ import annotations
@@ -20,20 +29,33 @@ from framework.data.mixing import Mixer
 from framework.data.samplers import ClassSampler
 
 
-def steps_per_epoch(num_examples: int, global_batch: int) -> int:
-  """Full batches in an epoch (the remainder of the permutation is dropped)."""
-  return num_examples // global_batch
+def steps_per_epoch(num_examples: int, global_batch: int, drop_remainder: bool = True) -> int:
+  """Batches in an epoch: the full ones, or also the last partial one."""
+  return (num_examples // global_batch if drop_remainder
+          else -(-num_examples // global_batch))
+
+
+def padded_positions(used: int, per_epoch: int, global_batch: int) -> tuple[tf.Tensor, tf.Tensor]:
+  """(source position [S * B] in an epoch's order of `used` entries, valid [S * B]): the
+  first `used` positions as they are, then the last batch's real entries repeated."""
+  last = (per_epoch - 1) * global_batch
+  position = tf.range(per_epoch * global_batch, dtype=tf.int64)
+  valid = position < used
+  return tf.where(valid, position, last + (position - last) % (used - last)), valid
 
 
 def index_batches(num_examples: int, global_batch: int, seed: int, start_step: int = 0,
-                  sampler: ClassSampler | None = None) -> tf.data.Dataset:
+                  sampler: ClassSampler | None = None,
+                  drop_remainder: bool = True) -> tf.data.Dataset:
   """Batches [global_batch] of example indices from step `start_step` on, endlessly; each
-  epoch a permutation, or the class-aware order of `sampler`."""
-  per_epoch = steps_per_epoch(num_examples, global_batch)
+  epoch a permutation, or the class-aware order of `sampler`. Without `drop_remainder`
+  the elements are (indices, valid) and the last batch of an epoch is padded."""
+  per_epoch = steps_per_epoch(num_examples, global_batch, drop_remainder)
   if per_epoch < 1:
     raise ValueError(f"batch of {global_batch} exceeds the {num_examples} examples")
   first_epoch, offset = divmod(start_step, per_epoch)
-  used = per_epoch * global_batch
+  used = per_epoch * global_batch if drop_remainder else num_examples
+  shape = [per_epoch, global_batch]
 
   def epoch(e):
     key = tf.constant(seed, tf.int64)
@@ -42,7 +64,11 @@ def index_batches(num_examples: int, global_batch: int, seed: int, start_step: i
           tf.range(num_examples, dtype=tf.int64), seed=tf.stack([key, e]))[:used]
     else:
       order = sampler.epoch_order(key, e, used)
-    return tf.data.Dataset.from_tensor_slices(tf.reshape(order, [per_epoch, global_batch]))
+    if drop_remainder:
+      return tf.data.Dataset.from_tensor_slices(tf.reshape(order, shape))
+    position, valid = padded_positions(used, per_epoch, global_batch)
+    return tf.data.Dataset.from_tensor_slices(
+        (tf.reshape(tf.gather(order, position), shape), tf.reshape(valid, shape)))
 
   return tf.data.Dataset.range(first_epoch, tf.int64.max).flat_map(epoch).skip(offset)
 
@@ -60,8 +86,9 @@ def _labels_fn(split: Split):
 
 def batches(split: Split, transform: InputTransform, per_replica: tf.data.Dataset,
             batch_size: int, train: bool) -> tf.data.Dataset:
-  """Example batches {features, label, index[, importance]} from a dataset of
-  (indices [b], randoms [b, NUM_RANDOMS]): looked up, augmented (train) or not, normalised.
+  """Example batches {features, label, index[, importance][, valid]} from a dataset of
+  (indices [b], randoms [b, NUM_RANDOMS][, valid [b]]): looked up, augmented (train) or
+  not, normalised.
 
   In-memory rows are gathered a batch at a time; files are read and decoded one example
   at a time in parallel, brought to the transform's size, then batched.
@@ -69,15 +96,17 @@ def batches(split: Split, transform: InputTransform, per_replica: tf.data.Datase
   examples, labels = split.examples, _labels_fn(split)
   lookup = examples.lookup_fn()
   apply = transform.train if train else lambda x, randoms: transform.eval(x)
+  marks = lambda valid: {"valid": valid[0]} if valid else {}
 
-  def batch_of(index, randoms):
-    return {"features": apply(lookup(index), randoms), **labels(index)}
+  def batch_of(index, randoms, *valid):
+    return {"features": apply(lookup(index), randoms), **labels(index), **marks(valid)}
 
   if examples.batched:
     return per_replica.map(batch_of, num_parallel_calls=tf.data.AUTOTUNE)
 
-  def one(index, randoms):
-    return {"features": apply(lookup(index)[None], randoms[None])[0], **labels(index)}
+  def one(index, randoms, *valid):
+    return {"features": apply(lookup(index)[None], randoms[None])[0], **labels(index),
+            **marks(valid)}
 
   return (per_replica.unbatch().map(one, num_parallel_calls=tf.data.AUTOTUNE)
           .batch(batch_size))
@@ -86,12 +115,13 @@ def batches(split: Split, transform: InputTransform, per_replica: tf.data.Datase
 def mixed_batches(split: Split, transform: InputTransform, per_replica: tf.data.Dataset,
                   batch_size: int, mixer: Mixer) -> tf.data.Dataset:
   """Training batches mixed with their partners, from a dataset of (indices, randoms,
-  partner indices, partner randoms, lam, box centres): each side read and augmented as
-  `batches` does, then mixed (framework.data.mixing)."""
-  own = batches(split, transform, per_replica.map(lambda i, r, *_: (i, r)), batch_size, True)
-  partner = batches(split, transform, per_replica.map(lambda i, r, j, s, *_: (j, s)),
+  partner indices, partner randoms, lam, box centres[, valid]): each side read and
+  augmented as `batches` does, then mixed (framework.data.mixing)."""
+  own = batches(split, transform, per_replica.map(lambda *parts: parts[:2] + parts[6:]),
+                batch_size, True)
+  partner = batches(split, transform, per_replica.map(lambda *parts: parts[2:4]),
                     batch_size, True)
-  plans = per_replica.map(lambda *parts: parts[4:])
+  plans = per_replica.map(lambda *parts: parts[4:6])
 
   def mix(example, other, plan):
     features, share = mixer.mix(example["features"], other["features"], *plan)
@@ -108,7 +138,8 @@ def mixed_batches(split: Split, transform: InputTransform, per_replica: tf.data.
 def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_batch: int,
                        seed: int, start_step: int = 0,
                        transform: InputTransform | None = None, train: bool = True,
-                       sampler: ClassSampler | None = None, mixer: Mixer | None = None):
+                       sampler: ClassSampler | None = None, mixer: Mixer | None = None,
+                       drop_remainder: bool = True):
   """An endless distributed stream of batches, starting at step `start_step`.
 
   At every step replica r holds rows [r * b, (r + 1) * b) of the global batch (b =
@@ -124,19 +155,20 @@ def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_ba
     local = replicas // ctx.num_input_pipelines
     first = ctx.input_pipeline_id * local
     steps = tf.data.Dataset.range(start_step, tf.int64.max)
-    indices = index_batches(len(split), global_batch, seed, start_step, sampler)
+    indices = index_batches(len(split), global_batch, seed, start_step, sampler,
+                            drop_remainder)
+    rows = lambda x: tf.reshape(x, [replicas, local_batch, -1])[first:first + local]
 
     def mine(step, index):
       randoms = augment.randoms_for_step(seed, step, global_batch)
-      parts = (index, randoms)
+      parts = (index, randoms) if drop_remainder else (index[0], randoms)
       if mixer is not None:
         plan = mixer.plan(seed, step, global_batch)
-        parts += (tf.gather(index, plan.partner), tf.gather(randoms, plan.partner),
+        parts += (tf.gather(parts[0], plan.partner), tf.gather(randoms, plan.partner),
                   plan.lam, plan.centre)
-      return tuple(tf.reshape(part, [replicas, local_batch, -1])[first:first + local]
-                   if part.shape.rank > 1 else
-                   tf.reshape(part, [replicas, local_batch])[first:first + local]
-                   for part in parts)
+      if not drop_remainder:
+        parts += (index[1],)
+      return tuple(rows(part) if part.shape.rank > 1 else rows(part)[..., 0] for part in parts)
 
     per_replica = tf.data.Dataset.zip((steps, indices)).map(mine).unbatch()
     if mixer is not None:
@@ -151,23 +183,24 @@ def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_ba
 class InputStreams:
   """The trainer's inputs: the augmented training stream and, for meta rules, the clean
   validation stream (its own epochs over the validation split, seeded seed + 1, not
-  augmented), both positioned at a step."""
+  augmented, always of full batches: it samples clean batches, it is no epoch of
+  training), both positioned at a step."""
 
   def __init__(self, strategy: tf.distribute.Strategy, train: Split, batch_size: int,
                seed: int, val: Split | None = None, val_batch_size: int = 0,
                transform: InputTransform | None = None, sampler: ClassSampler | None = None,
-               mixer: Mixer | None = None):
+               mixer: Mixer | None = None, drop_remainder: bool = True):
     self.strategy, self.train_split, self.val_split = strategy, train, val
-    self.sampler, self.mixer = sampler, mixer
+    self.sampler, self.mixer, self.drop_remainder = sampler, mixer, drop_remainder
     self.batch_size, self.val_batch_size, self.seed = batch_size, val_batch_size, seed
     self.transform = transform or InputTransform(tuple(train.examples.shape))
-    self.steps_per_epoch = steps_per_epoch(len(train), batch_size)
+    self.steps_per_epoch = steps_per_epoch(len(train), batch_size, drop_remainder)
 
   def iterators(self, step: int) -> tuple:
     """(train iterator, validation iterator or None), positioned at `step`."""
     train = iter(distributed_stream(self.strategy, self.train_split, self.batch_size,
                                     self.seed, step, self.transform, True, self.sampler,
-                                    self.mixer))
+                                    self.mixer, self.drop_remainder))
     if self.val_split is None:
       return train, None
     return train, iter(distributed_stream(self.strategy, self.val_split, self.val_batch_size,

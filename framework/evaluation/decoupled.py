@@ -25,16 +25,9 @@ import numpy as np
 import tensorflow as tf
 
 from framework.errors import ConfigError, one_line
+from framework.models.heads import head_of
 
 TAUS = tuple(round(0.1 * i, 1) for i in range(11))
-
-
-def head_of(model: keras.Model) -> keras.layers.Layer:
-  """The classifier layer: the one named `logits`, else the last layer."""
-  try:
-    return model.get_layer("logits")
-  except ValueError:
-    return model.layers[-1]
 
 
 def _kernel_of(head: keras.layers.Layer, field: str, value) -> tf.Variable:

@@ -72,6 +72,7 @@ class PerExampleLoss(keras.losses.Loss):
 
   fn: ClassVar[Callable[..., tf.Tensor]]
   sparse_labels: ClassVar[bool] = True  # y_true: class ids (True) or one-hot targets
+  sigmoid_outputs: ClassVar[bool] = False  # each class an independent sigmoid (else softmax)
 
   def __init__(self, *, reduction: str | None, name: str, dtype: Any, axis: int = -1,
                **params: Any):

@@ -119,6 +119,7 @@ class BinaryFocalLoss(PerExampleLoss):
   (alpha applies only with apply_class_balancing=True)."""
   fn = staticmethod(binary_focal)
   sparse_labels = False
+  sigmoid_outputs = True
 
   def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25,
                gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,

@@ -32,6 +32,7 @@ class SigmoidFocalLoss(PerExampleLoss):
   """Sigmoid focal loss summed over the classes, of one-hot targets (Cui et al.'s form)."""
   fn = staticmethod(sigmoid_focal)
   sparse_labels = False
+  sigmoid_outputs = True
 
   def __init__(self, gamma: float = 2.0, from_logits: bool = False, axis: int = -1,
                reduction: str | None = "sum_over_batch_size", name: str | None = None,

@@ -46,6 +46,7 @@ class WeightedCrossEntropyLoss(PerExampleLoss):
   targets: pos_weight weights the positives of each sigmoid output, not a softmax class."""
   fn = staticmethod(weighted_cross_entropy)
   sparse_labels = False
+  sigmoid_outputs = True
 
   def __init__(self, pos_weight: Any = 1.0, from_logits: bool = False, axis: int = -1,
                reduction: str | None = "sum_over_batch_size", name: str | None = None,

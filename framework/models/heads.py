@@ -56,6 +56,14 @@ def check_head(head: str) -> None:
     raise ValueError(f"head={head!r} must be 'linear' or 'cosine'")
 
 
+def head_of(model: keras.Model) -> keras.layers.Layer:
+  """The classifier layer: the one named `logits`, else the last layer."""
+  try:
+    return model.get_layer("logits")
+  except ValueError:
+    return model.layers[-1]
+
+
 def head_layer(num_classes: int, head: str) -> keras.layers.Layer:
   """The `logits` layer, float32 whatever the dtype policy (stable losses in mixed precision)."""
   check_head(head)

@@ -20,7 +20,7 @@ from framework.data.bundle import factory_context
 from framework.train.distribute import make_strategy
 from framework.errors import ConfigError, one_line
 from framework.losses import build_class_weighting, build_loss, per_example
-from framework.models import MODELS, PeerModel
+from framework.models import MODELS, PeerModel, prior_bias, set_classifier_bias
 from framework.train.optimizers import build_optimizer
 from framework.train.schedule import resolve_schedule, schedule_line, sets_a_schedule
 from framework.data.stream import InputStreams
@@ -81,6 +81,10 @@ def _check_against_data(config: ml_collections.ConfigDict, data: data_lib.DataBu
     raise ConfigError(f"model.retrain={config.model.retrain!r} re-trains a finished run's "
                       "classifier; set "
                       "model.init_from to that run's workdir")
+  if (config.model.bias_init == "prior" and config.model.init_from
+      and config.model.retrain == "all"):
+    raise ConfigError("model.bias_init='prior' initialises a new classifier; with "
+                      "model.init_from it needs model.retrain='head'")
   bad = [i for i in config.logging.tracked_indices if i >= len(data.train)]
   if bad:
     raise ConfigError(f"logging.tracked_indices has {bad[0]}; allowed: sample indices in "
@@ -166,6 +170,13 @@ def init_from(model: keras.Model, workdir: str) -> None:
                       f"this model ({one_line(e, 160)})") from None
 
 
+def _check_objective(config: ml_collections.ConfigDict, rule: Rule) -> None:
+  """A rule forming its own objective (DivideMix) takes full batches: it masks no padding."""
+  if rule.objective is not None and not config.data.drop_remainder:
+    raise ConfigError(f"rule.name={config.rule.name!r} forms its own objective over full "
+                      "batches; set data.drop_remainder=true")
+
+
 def _mixer(config: ml_collections.ConfigDict, data: data_lib.DataBundle, rule: Rule,
            context: dict) -> Mixer | None:
   """The training stream's mixing (data.mix), checked against the data and the rule."""
@@ -211,16 +222,20 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
   if not isinstance(data, data_lib.DataBundle):
     data = data_lib.build(config.data, source=data)
   num_samples, num_classes = len(data.train), data.num_classes
-  context = factory_context(data.class_counts, config.train.batch_size)
+  context = factory_context(data.class_counts, config.train.batch_size,
+                            config.data.drop_remainder)
   rule = rule or RULES.build(config.rule.name, config.rule.kwargs, field="rule", context=context)
   _check_against_data(config, data, rule, strategy.num_replicas_in_sync)
-  loss_fn = per_example(loss or build_loss(config.loss.name, config.loss.kwargs, context))
+  _check_objective(config, rule)
+  loss = loss or build_loss(config.loss.name, config.loss.kwargs, context)
+  loss_fn = per_example(loss)
   t = config.train
   sampler = (None if config.data.sampler == "instance" else
              ClassSampler(data.train.labels, config.data.sampler, t.epochs))
   inputs = InputStreams(strategy, data.train, t.batch_size, config.seed,
                         data.val if rule.needs_validation else None, t.val_batch_size,
-                        data.transform, sampler, _mixer(config, data, rule, context))
+                        data.transform, sampler, _mixer(config, data, rule, context),
+                        config.data.drop_remainder)
   schedule = resolve_schedule(config, inputs.steps_per_epoch)
   class_weighting = build_class_weighting(config.class_weights, data.class_counts,
                                           start_epoch=schedule["drw_start_epoch"])
@@ -237,6 +252,9 @@ def build(config: ml_collections.ConfigDict, *, data: data_lib.DataBundle | data
     if rule.peers > 1:  # co-teaching: independently initialised copies, one Keras model
       model = PeerModel([model] + [_model(copy(), config, data.input_shape, num_classes,
                                           strategy) for _ in range(rule.peers - 1)])
+    if config.model.bias_init == "prior":
+      set_classifier_bias(model, prior_bias(data.class_counts,
+                                            getattr(loss, "sigmoid_outputs", False)))
     optimizer = optimizer or build_optimizer(config.optimizer, schedule, config.precision)
     state = WeightState(num_samples, num_classes, rule)
     trainer = Trainer(model, optimizer, loss_fn, class_weighting, state, rule, inputs,

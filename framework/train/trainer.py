@@ -70,8 +70,10 @@ class Trainer(tf.Module):
 
   The weight of example i in a step is class_weight(epoch)[y_i] * importance_i * m_i,
   where m_i is the rule's modulation (by default sample[i] * alpha[y_i]). The loss is
-  reduced with `tf.nn.compute_average_loss` at the global batch size; Keras 3 optimizers
-  sum gradients across replicas, so the step equals a one-device step on the global batch.
+  reduced with `tf.nn.compute_average_loss` at the global batch size (on an epoch's padded
+  last batch, `data.drop_remainder=False`, at its real examples, the padding weighted 0);
+  Keras 3 optimizers sum gradients across replicas, so the step equals a one-device step
+  on the global batch.
   """
 
   def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
@@ -190,36 +192,39 @@ class Trainer(tf.Module):
         break
     return tf.math.divide_no_nan(total, done)
 
-  def _base_weight(self, ctx, batch) -> tf.Tensor:
-    """class_weight(epoch)[y] times the data's importance (mixed examples: mix * that of
-    y_i + (1 - mix) * that of the partner), over the batch's weight sum when
-    normalize_by_weights."""
-    class_weight = self.class_weighting(self.step // self.steps_per_epoch)
-    weight = tf.gather(class_weight, batch["label"])
+  def _base_weight(self, ctx, batch, real) -> tf.Tensor:
+    """class_weight(epoch)[y] (over the batch's weight sum when normalize_by_weights) times
+    the data's importance; 0 on padding rows. A mixed example's is mix times that of y_i
+    plus (1 - mix) times that of its partner (each side normalised as unmixed)."""
+    weight = tf.gather(self.class_weighting(self.step // self.steps_per_epoch), batch["label"])
+    if "valid" in batch:
+      weight *= tf.cast(batch["valid"], weight.dtype)
+    if self.options.normalize_by_weights:
+      total = ctx.all_reduce(_SUM, tf.reduce_sum(weight))
+      weight *= real / total
     if "importance" in batch:
       weight *= batch["importance"]
     if "mix" in batch:
-      partner = tf.gather(class_weight, batch["partner_label"])
-      if "partner_importance" in batch:
-        partner *= batch["partner_importance"]
-      weight = batch["mix"] * weight + (1.0 - batch["mix"]) * partner
-    if self.options.normalize_by_weights:
-      total = ctx.all_reduce(_SUM, tf.reduce_sum(weight))
-      weight *= self.inputs.batch_size / total
+      partner = {"label": batch["partner_label"]}
+      partner.update({k: batch[v] for k, v in (("valid", "valid"),
+                                               ("importance", "partner_importance")) if v in batch})
+      weight = batch["mix"] * weight + (1.0 - batch["mix"]) * self._base_weight(ctx, partner, real)
     return weight
 
   def _replica_step(self, batch, val_batch=None):
     ctx = tf.distribute.get_replica_context()
     features, label, index = batch["features"], batch["label"], batch["index"]
-    rule_batch = Batch(index, label)
-    base_weight = self._base_weight(ctx, batch)
+    rule_batch = Batch(index, label, batch.get("valid"))
+    real = self._real_examples(ctx, rule_batch)
+    base_weight = self._base_weight(ctx, batch, real)
     view = self.state.gather(index)
     if self.rule.meta is not None:
-      view = self.rule.meta(view, rule_batch, self._meta_context(features, base_weight, val_batch))
+      view = self.rule.meta(view, rule_batch, self._meta_context(
+          features, base_weight, val_batch, real, rule_batch.valid))
     partner = () if "mix" not in batch else (
-        batch["mix"], Batch(batch["partner_index"], batch["partner_label"]),
+        batch["mix"], Batch(batch["partner_index"], batch["partner_label"], batch.get("valid")),
         self.state.gather(batch["partner_index"]))
-    outputs = self._gradients(features, label, view, base_weight, rule_batch, partner)
+    outputs = self._gradients(features, label, view, base_weight, rule_batch, real, partner)
     loss, model_grads = outputs[0], outputs[2]
     if self.options.on_nonfinite == "off":  # no check (to measure the guard's cost)
       stop = ctx.all_reduce(_SUM, tf.cast(self._stop, tf.float32))
@@ -234,7 +239,16 @@ class Trainer(tf.Module):
     ctx.merge_call(self._apply_if_finite, args=(code == 0, (view, rule_batch) + outputs))
     return loss, tf.stack([code, tf.cast(flags[2] > 0, tf.int32)])
 
-  def _compute_gradients(self, features, label, view, base_weight, rule_batch, partner=()):
+  def _real_examples(self, ctx, batch: Batch):
+    """The real examples of the global batch: the batch size, or, on a padded batch, the
+    count of its valid rows (the mean's denominator, as PyTorch's over a last partial
+    batch)."""
+    if batch.valid is None:
+      return self.inputs.batch_size
+    return ctx.all_reduce(_SUM, tf.reduce_sum(batch.real_rows()))
+
+  def _compute_gradients(self, features, label, view, base_weight, rule_batch, real,
+                         partner=()):
     """Loss, scaled loss, model and view gradients, and what the rule's update needs.
 
     `partner` is () or, for mixed examples, (mix, the partners' Batch, their view): the
@@ -263,8 +277,11 @@ class Trainer(tf.Module):
         weight = base_weight[:, None] * modulation.weight
         weighted = tf.reduce_sum(weight * per_example, axis=1)
       if modulation.regularizer is not None:
-        weighted += modulation.regularizer(logits[0])
-      loss = tf.nn.compute_average_loss(weighted, global_batch_size=self.inputs.batch_size)
+        regularizer = modulation.regularizer(logits[0])
+        weighted += (regularizer if rule_batch.valid is None
+                     else regularizer * rule_batch.real_rows(regularizer.dtype))
+      loss = (tf.nn.compute_average_loss(weighted, global_batch_size=real)
+              if rule_batch.valid is None else tf.reduce_sum(weighted) / real)
       if modulation.penalty is not None:
         loss += modulation.penalty / tf.distribute.get_replica_context().num_replicas_in_sync
       loss += self._regularization()
@@ -293,10 +310,11 @@ class Trainer(tf.Module):
       return tf.constant(0.0)
     return tf.nn.scale_regularization_loss(tf.add_n(regularization))
 
-  def _objective_gradients(self, features, label, view, base_weight, rule_batch, partner=()):
+  def _objective_gradients(self, features, label, view, base_weight, rule_batch, real,
+                           partner=()):
     """`_compute_gradients` for a rule forming its own loss (`Rule.objective`; such a rule
     mixes its examples itself, so the stream's mixing is refused with it)."""
-    del label, base_weight, partner
+    del label, base_weight, real, partner
     with tf.GradientTape() as tape:
       objective = self.rule.objective(view, rule_batch, self.model, features, self.step)
       replicas = tf.distribute.get_replica_context().num_replicas_in_sync
@@ -330,9 +348,12 @@ class Trainer(tf.Module):
     Every replica computes the same update from the same global batch, so rows seen by
     any replica reach the table on all of them (never only replica 0's).
     """
-    gathered_view, gathered_batch, per_sample_grads, step_view = ctx.all_gather(
-        (view.per_sample, batch, grads.per_sample,
+    gathered_view, gathered_rows, per_sample_grads, step_view = ctx.all_gather(
+        (view.per_sample, (batch.index, batch.label), grads.per_sample,
          (result.loss, result.logits, result.weight)), axis=0)
+    valid = (None if batch.valid is None else  # collectives take no bool
+             ctx.all_gather(tf.cast(batch.valid, tf.int32), axis=0) > 0)
+    gathered_batch = Batch(*gathered_rows, valid)
     shared_grads = _sum_over_replicas(ctx, (grads.per_class, grads.shared))
     global_view = Tables(gathered_view, view.per_class, view.shared)
     global_grads = Tables(per_sample_grads, *shared_grads)
@@ -341,9 +362,9 @@ class Trainer(tf.Module):
       new_view = self.rule.update(global_view, gathered_batch,
                                   StepResult(*step_view, global_grads, result.step))
       check_update(global_view, new_view)
-    self.state.scatter(gathered_batch.index, new_view)
+    self.state.scatter(gathered_batch.index, new_view, gathered_batch.valid)
 
-  def _meta_context(self, features, base_weight, val_batch) -> MetaContext:
+  def _meta_context(self, features, base_weight, val_batch, real, valid) -> MetaContext:
     def per_example_loss(params, x, y):
       non_trainable = [v.value for v in self.model.non_trainable_variables]
       logits, _ = self.model.stateless_call(params, non_trainable, x, training=True)
@@ -351,5 +372,5 @@ class Trainer(tf.Module):
     return MetaContext(
         per_example_loss, [v.value for v in self.model.trainable_variables], features,
         base_weight, None if val_batch is None else val_batch["features"],
-        None if val_batch is None else val_batch["label"], self.inputs.batch_size,
-        self.inputs.val_batch_size, tf.cast(self.optimizer.learning_rate, tf.float32))
+        None if val_batch is None else val_batch["label"], real,
+        self.inputs.val_batch_size, tf.cast(self.optimizer.learning_rate, tf.float32), valid)

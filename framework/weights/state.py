@@ -65,12 +65,18 @@ class WeightState(tf.Module):
                   tf.nest.map_structure(tf.convert_to_tensor, self.per_class),
                   tf.nest.map_structure(tf.convert_to_tensor, self.shared))
 
-  def scatter(self, index: tf.Tensor, view: Tables) -> None:
+  def scatter(self, index: tf.Tensor, view: Tables, valid: tf.Tensor | None = None) -> None:
     """Writes a view back: rows of per-sample tables at `index`, the rest whole.
 
     An index present several times in `index` (a re-sampled batch) gets the row computed
-    for its last occurrence, deterministically.
+    for its last occurrence, deterministically. Rows where `valid` is False (padding)
+    are not written.
     """
+    if valid is not None:
+      kept = tf.where(valid)[:, 0]
+      index = tf.gather(index, kept)
+      view = view._replace(per_sample=tf.nest.map_structure(
+          lambda rows: tf.gather(rows, kept), dict(view.per_sample)))
     last = _last_occurrence(index)
     tf.nest.map_structure(
         lambda variable, rows: variable.scatter_update(

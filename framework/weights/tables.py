@@ -97,9 +97,21 @@ def _paths(tree: Mapping[str, Any], prefix: tuple = ()) -> list[tuple[tuple, Any
 
 
 class Batch(NamedTuple):
-  """What a rule knows of the examples of a step (the whole global batch in `update`)."""
+  """What a rule knows of the examples of a step (the whole global batch in `update`).
+
+  `valid` is None when every row is a real example. Without `data.drop_remainder` an
+  epoch's last batch is padded with repeats of its real rows; `valid` is then False on
+  the padding, which the trainer weights 0 and never writes to the tables, and a rule
+  computes any statistic over the batch on the valid rows only (`real_rows`).
+  """
   index: tf.Tensor  # int [B], stable ids of the examples in the training set
   label: tf.Tensor  # int32 [B], observed labels
+  valid: tf.Tensor | None = None  # bool [B], False on padding; None: all rows real
+
+  def real_rows(self, dtype=tf.float32) -> tf.Tensor:
+    """[B] 1 on real rows, 0 on padding."""
+    return (tf.ones_like(self.label, dtype) if self.valid is None
+            else tf.cast(self.valid, dtype))
 
 
 class Modulation(NamedTuple):
@@ -160,9 +172,10 @@ class MetaContext(NamedTuple):
   base_weight: tf.Tensor      # [b] class weight * importance (the factors outside the rule)
   val_features: tf.Tensor | None
   val_labels: tf.Tensor | None
-  global_batch: int           # training examples per step over all replicas
+  global_batch: int | tf.Tensor  # real training examples per step over all replicas
   val_global_batch: int       # validation examples per step over all replicas
   learning_rate: tf.Tensor | float = 0.1  # the model optimizer's rate at this step
+  valid: tf.Tensor | None = None  # [b] False on padding rows (see Batch); None: all real
 
   def inner_lr(self, inner_lr: float | str) -> tf.Tensor | float:
     """A meta rule's virtual step size: a number, or "model" for the model's current rate

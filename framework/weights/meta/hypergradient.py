@@ -77,6 +77,8 @@ def weight_hypergradient(ctx: MetaContext, labels: tf.Tensor, lr: float,
     with tf.GradientTape() as inner:
       inner.watch(params)
       loss = ctx.per_example_loss(params, ctx.features, labels)
+      if ctx.valid is not None:  # padding: no loss, no weight, no hypergradient
+        loss *= tf.cast(ctx.valid, loss.dtype)
       stopped = tf.stop_gradient(loss)
       weight = (tf.zeros_like(stopped) if weight_fn is None
                 else tf.stop_gradient(tf.cast(weight_fn(stopped), loss.dtype)))

@@ -56,9 +56,13 @@ def vnet(theta: dict, loss: tf.Tensor) -> tf.Tensor:
   return tf.sigmoid(hidden @ theta["w2"] + theta["b2"])[:, 0]
 
 
-def vnet_weight(theta: dict, loss: tf.Tensor, global_batch: int, normalize: bool) -> tf.Tensor:
-  """V(l_i; Theta), or B V(l_i) / sum_j V(l_j) over the global batch when `normalize`."""
+def vnet_weight(theta: dict, loss: tf.Tensor, global_batch: int, normalize: bool,
+                valid: tf.Tensor | None = None) -> tf.Tensor:
+  """V(l_i; Theta), or B V(l_i) / sum_j V(l_j) over the global batch when `normalize`
+  (0 on padding rows, which the sum leaves out)."""
   v = vnet(theta, loss)
+  if valid is not None:
+    v *= tf.cast(valid, v.dtype)
   return normalized(v, global_batch) if normalize else v
 
 
@@ -70,7 +74,8 @@ def vnet_hypergradient(theta: dict, ctx: MetaContext, labels: tf.Tensor, lr: flo
   gradient flows through the replica sum of the normaliser (all_reduce is differentiable).
   """
   base = tf.cast(ctx.base_weight, theta["w1"].dtype)
-  weight_fn = lambda loss: base * vnet_weight(theta, loss, ctx.global_batch, normalize)
+  weight_fn = lambda loss: base * vnet_weight(theta, loss, ctx.global_batch, normalize,
+                                              ctx.valid)
   hyper = weight_hypergradient(ctx, labels, lr, weight_fn)
   with tf.GradientTape() as tape:
     tape.watch(theta)
@@ -124,7 +129,8 @@ def mwnet(inner_lr: float | str = 0.1, meta_lr: float = 1e-3, weight_decay: floa
     theta = view.shared[VNET]
     grads, hyper = vnet_hypergradient(theta, ctx, batch.label, ctx.inner_lr(inner_lr), normalize)
     theta, slots = optimizer.update(grads, view.shared[slots_name], theta)
-    weight = tf.stop_gradient(vnet_weight(theta, hyper.loss, ctx.global_batch, normalize))
+    weight = tf.stop_gradient(vnet_weight(theta, hyper.loss, ctx.global_batch, normalize,
+                                          ctx.valid))
     return view.replace(per_sample={WEIGHT: weight}, shared={VNET: theta, slots_name: slots})
 
   return Rule(init=init, meta=meta)

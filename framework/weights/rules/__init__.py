@@ -9,5 +9,6 @@ from framework.weights.rules.exp_gradient import exp_gradient
 from framework.weights.rules.loss_ema import loss_ema
 from framework.weights.rules.sgd import sgd
 from framework.weights.rules.superloss import lambert_w0, superloss
-from framework.weights.rules.combine import (chain, clip, mean_one, normalize_mean_one,
+from framework.weights.rules.combine import (chain, clip, gathered, log_mean_exp,
+                                                masked_mean, mean_one, normalize_mean_one,
                                                 project_to_simplex, with_transforms)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from framework.weights.rule import WEIGHT, Rule, register_rule
+from framework.weights.rules.combine import gathered
 from framework.weights.tables import Modulation, Tables
 
 STEP = "step"
@@ -27,12 +28,18 @@ def keep_rate(step: tf.Tensor, steps_per_epoch: int, forget_rate: float,
   return 1.0 - tf.minimum(epoch / num_gradual * forget_rate, forget_rate)
 
 
-def peer_selection(loss: tf.Tensor, keep: tf.Tensor) -> tf.Tensor:
+def peer_selection(loss: tf.Tensor, keep: tf.Tensor, valid: tf.Tensor | None = None
+                   ) -> tf.Tensor:
   """Weights [b, 2] of this replica's examples: peer p keeps the k smallest losses of the
-  other peer over the global batch, each weighted B / k."""
+  other peer over the global batch, each weighted B / k (over its B valid rows when the
+  batch is padded: the padding ranks last and is never kept)."""
   ctx = tf.distribute.get_replica_context()
-  everyone = ctx.all_gather(tf.stop_gradient(loss), axis=0)     # [B, 2]
+  everyone = gathered(loss)     # [B, 2]
   size = tf.shape(everyone)[0]
+  if valid is not None:
+    real = gathered(valid)
+    everyone = tf.where(real[:, None], everyone, tf.constant(float("inf"), everyone.dtype))
+    size = tf.reduce_sum(tf.cast(real, tf.int32))
   k = tf.maximum(tf.cast(tf.floor(keep * tf.cast(size, tf.float32)), tf.int32), 1)
   first = ctx.replica_id_in_sync_group * tf.shape(loss)[0]
   weights = []
@@ -57,7 +64,7 @@ def co_teaching(steps_per_epoch: int, forget_rate: float = 0.2, num_gradual: int
 
   def modulate(view, batch):
     keep = keep_rate(view.shared[STEP], steps_per_epoch, forget_rate, num_gradual)
-    return Modulation(weight=lambda loss: peer_selection(loss, keep))
+    return Modulation(weight=lambda loss: peer_selection(loss, keep, batch.valid))
 
   def update(view, batch, result):
     selected = tf.reduce_mean(tf.cast(result.weight > 0, tf.float32), axis=1)

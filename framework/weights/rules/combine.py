@@ -1,7 +1,7 @@
 """Small pure building blocks of rules: batch normalisation, simplex projection.
 
 Tensor functions (`normalize_mean_one`, `project_to_simplex`, `batch_softmax_weights`,
-`log_mean_exp`) are the maths; stateful steps are in `framework.weights.optim`. View
+`log_mean_exp`, `masked_mean`) are the maths; stateful steps are in `framework.weights.optim`. View
 transforms (`clip`, `mean_one`) map an updated view to a post-processed one; `chain`
 composes them and `with_transforms(rule, ...)` applies them after a rule's update, like
 optax's `chain`:
@@ -27,20 +27,42 @@ def normalize_mean_one(x: tf.Tensor) -> tf.Tensor:
   return x / tf.reduce_mean(x, axis=0)
 
 
-def log_mean_exp(x: tf.Tensor) -> tf.Tensor:
-  """log(mean(exp(x))) over axis 0, computed stably."""
-  return tf.reduce_logsumexp(x, axis=0) - tf.math.log(tf.cast(tf.shape(x)[0], x.dtype))
+def log_mean_exp(x: tf.Tensor, valid: tf.Tensor | None = None) -> tf.Tensor:
+  """log(mean(exp(x))) over axis 0 (over the rows where `valid`), computed stably."""
+  if valid is None:
+    return tf.reduce_logsumexp(x, axis=0) - tf.math.log(tf.cast(tf.shape(x)[0], x.dtype))
+  count = tf.reduce_sum(tf.cast(valid, x.dtype))
+  return (tf.reduce_logsumexp(tf.where(valid, x, tf.constant(-float("inf"), x.dtype)), axis=0)
+          - tf.math.log(count))
 
 
-def batch_softmax_weights(logit: tf.Tensor) -> tf.Tensor:
-  """B * softmax(logit) over the GLOBAL batch: exp(logit_i) normalised to mean 1.
+def masked_mean(x: tf.Tensor, valid: tf.Tensor | None = None) -> tf.Tensor:
+  """The mean of x over axis 0, over the rows where `valid` (all rows when None)."""
+  if valid is None:
+    return tf.reduce_mean(x, axis=0)
+  return tf.reduce_sum(tf.where(valid, x, tf.zeros_like(x)), axis=0) / tf.reduce_sum(
+      tf.cast(valid, x.dtype))
+
+
+def gathered(value: tf.Tensor) -> tf.Tensor:
+  """`value` [b, ...] of every replica, concatenated: the global batch's rows (stopped)."""
+  ctx = tf.distribute.get_replica_context()
+  if value.dtype == tf.bool:  # collectives take numbers
+    return ctx.all_gather(tf.cast(value, tf.int32), axis=0) > 0
+  return ctx.all_gather(tf.stop_gradient(value), axis=0)
+
+
+def batch_softmax_weights(logit: tf.Tensor, valid: tf.Tensor | None = None) -> tf.Tensor:
+  """B * softmax(logit) over the GLOBAL batch: exp(logit_i) normalised to mean 1 (over
+  the batch's valid rows when it is padded, see `Batch`).
 
   Called inside `modulate` (replica context), where each replica holds part of the
   batch: the normaliser is computed from the all-gathered (stopped) logits, so one device
   and several replicas weight every example identically. No gradient to the normaliser.
   """
-  everyone = tf.distribute.get_replica_context().all_gather(tf.stop_gradient(logit), axis=0)
-  return tf.exp(logit - tf.stop_gradient(log_mean_exp(everyone)))
+  everyone = gathered(logit)
+  normaliser = log_mean_exp(everyone, None if valid is None else gathered(valid))
+  return tf.exp(logit - tf.stop_gradient(normaliser))
 
 
 def project_to_simplex(v: tf.Tensor, radius: float = 1.0) -> tf.Tensor:
@@ -67,7 +89,8 @@ def clip(lo: float, hi: float, key: str = WEIGHT) -> Transform:
 
 
 def mean_one(key: str = WEIGHT) -> Transform:
-  """Rescales the batch rows of per-sample table `key` to mean 1."""
+  """Rescales the batch rows of per-sample table `key` to mean 1 (over all the rows: a
+  transform sees no `Batch`, so on a padded batch the mean counts the padding too)."""
   def apply(view: Tables) -> Tables:
     return view.replace(per_sample={key: normalize_mean_one(view.per_sample[key])})
   return apply

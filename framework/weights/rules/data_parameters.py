@@ -120,7 +120,7 @@ def data_parameters(per_sample: bool = True, per_class: bool = True,
     if per_class:
       old = view.per_class[CLASS]
       occurrences = tf.math.unsorted_segment_sum(
-          tf.ones_like(batch.label, tf.float32), batch.label, old["log_temperature"].shape[0])
+          batch.real_rows(), batch.label, old["log_temperature"].shape[0])
       new = _momentum_step(class_opt, old, grads.per_class[CLASS]["log_temperature"],
                            class_wd, occurrences)
       present = occurrences > 0  # only the classes in the batch move

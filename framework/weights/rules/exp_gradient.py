@@ -25,10 +25,13 @@ _LOG_MEAN_RATE = 0.1   # EMA rate of the batches' log-mean-exp behind the `weigh
 _MAX_LOG_RATIO = 30.0  # bounds exp(s - m) in the table (float32-safe)
 
 
-def class_mean_loss(loss: tf.Tensor, label: tf.Tensor, num_classes: int) -> tf.Tensor:
-  """Mean loss of each class in the batch, 0 for classes absent from it: [C]."""
-  total = tf.math.unsorted_segment_sum(loss, label, num_classes)
-  count = tf.math.unsorted_segment_sum(tf.ones_like(loss), label, num_classes)
+def class_mean_loss(loss: tf.Tensor, label: tf.Tensor, num_classes: int,
+                    real: tf.Tensor | None = None) -> tf.Tensor:
+  """Mean loss of each class in the batch (its `real` rows, 1 / 0), 0 for classes absent
+  from it: [C]."""
+  real = tf.ones_like(loss) if real is None else real
+  total = tf.math.unsorted_segment_sum(loss * real, label, num_classes)
+  count = tf.math.unsorted_segment_sum(real, label, num_classes)
   return tf.math.divide_no_nan(total, count)
 
 
@@ -55,18 +58,20 @@ def exp_gradient(eta: float = 0.1, class_eta: float = 0.01, decay: float = 0.0,
     alpha = tf.gather(view.per_class[ALPHA], batch.label)
     if not per_sample:
       return Modulation(weight=view.per_sample[WEIGHT] * alpha)
-    return Modulation(weight=batch_softmax_weights(view.per_sample[LOG_WEIGHT]) * alpha)
+    return Modulation(weight=batch_softmax_weights(view.per_sample[LOG_WEIGHT],
+                                                   batch.valid) * alpha)
 
   def update(view, batch, result):
     if per_sample:
       s = (1.0 - decay) * view.per_sample[LOG_WEIGHT] + eta * result.loss
-      m = ((1.0 - _LOG_MEAN_RATE) * view.shared[LOG_MEAN] + _LOG_MEAN_RATE * log_mean_exp(s))
+      m = ((1.0 - _LOG_MEAN_RATE) * view.shared[LOG_MEAN] + _LOG_MEAN_RATE * log_mean_exp(s, batch.valid))
       ratio = tf.clip_by_value(s - m, -_MAX_LOG_RATIO, _MAX_LOG_RATIO)
       view = view.replace(per_sample={LOG_WEIGHT: s, WEIGHT: tf.exp(ratio)},
                           shared={LOG_MEAN: m})
     if per_class:
       alpha = view.per_class[ALPHA]
-      class_loss = class_mean_loss(result.loss, batch.label, alpha.shape[0])
+      class_loss = class_mean_loss(result.loss, batch.label, alpha.shape[0],
+                                   None if batch.valid is None else batch.real_rows())
       alpha, _ = group_ascent.update(class_loss, (), alpha)
       view = view.replace(per_class={ALPHA: alpha})
     return view

@@ -37,12 +37,13 @@ def loss_ema(num_classes: int, rate: float = 0.3, temperature: float = 1.0) -> R
 
   def modulate(view, batch):
     alpha = tf.gather(view.per_class[ALPHA], batch.label)
-    return Modulation(weight=batch_softmax_weights(-view.per_sample[EMA] / temperature) * alpha)
+    return Modulation(weight=batch_softmax_weights(-view.per_sample[EMA] / temperature,
+                                                   batch.valid) * alpha)
 
   def update(view, batch, result):
     ema = (1.0 - rate) * view.per_sample[EMA] + rate * result.loss
     z = -ema / temperature
-    m = (1.0 - _LOG_MEAN_RATE) * view.shared[LOG_MEAN] + _LOG_MEAN_RATE * log_mean_exp(z)
+    m = (1.0 - _LOG_MEAN_RATE) * view.shared[LOG_MEAN] + _LOG_MEAN_RATE * log_mean_exp(z, batch.valid)
     return view.replace(per_sample={EMA: ema, WEIGHT: tf.exp(z - m)}, shared={LOG_MEAN: m})
 
   return Rule(init=init, modulate=modulate, update=update)

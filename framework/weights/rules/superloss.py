@@ -17,6 +17,7 @@ import math
 import tensorflow as tf
 
 from framework.weights.rule import WEIGHT, Rule, register_rule
+from framework.weights.rules.combine import gathered, masked_mean
 from framework.weights.tables import Modulation, Tables
 
 TAU = "tau"
@@ -72,7 +73,10 @@ def superloss(num_classes: int, lam: float = 1.0, tau: str = "log_c",
     tau_now = view.shared[TAU]
     def penalty(loss):
       sigma = superloss_sigma(loss, tau_now, lam)
-      return tf.reduce_mean(lam * tf.square(tf.math.log(sigma)) - tau_now * sigma)
+      term = lam * tf.square(tf.math.log(sigma)) - tau_now * sigma
+      if batch.valid is None:
+        return tf.reduce_mean(term)
+      return masked_mean(gathered(term), gathered(batch.valid))  # over the global batch
     return Modulation(weight=lambda loss: superloss_sigma(loss, tau_now, lam),
                       penalty=penalty)
 
@@ -80,7 +84,7 @@ def superloss(num_classes: int, lam: float = 1.0, tau: str = "log_c",
     tau_now = view.shared[TAU]
     sigma = superloss_sigma(result.loss, tau_now, lam)
     if use_ema:
-      tau_now = (1.0 - ema_rate) * tau_now + ema_rate * tf.reduce_mean(result.loss)
+      tau_now = (1.0 - ema_rate) * tau_now + ema_rate * masked_mean(result.loss, batch.valid)
     return view.replace(per_sample={WEIGHT: sigma}, shared={TAU: tau_now})
 
   return Rule(init=init, modulate=modulate, update=update)
