@@ -188,7 +188,7 @@ CASES = [
      ["data.image_size=-1", ">= 0"]),
     ("unknown_augment", lambda p: _list(p, "ok.png 0\nok.png 1\n", augment="cutout"),
      ["data.augment='cutout' is not a known augmentation",
-      "known: crop_flip, none, resized_crop_flip"]),
+      "known: crop_flip, none, reflect_crop_flip, resized_crop_flip"]),
 ]
 
 

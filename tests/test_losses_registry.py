@@ -43,6 +43,10 @@ CASES = {
     "bootstrap": ({"mode": "hard"}, lambda y, z: L.bootstrap(y, z, mode="hard")),
     "sigmoid_focal": ({"gamma": 1.0}, lambda y, z: L.sigmoid_focal(tf.one_hot(y, C), z,
                                                                    gamma=1.0)),
+    "label_aware_smoothing": ({"smooth_head": 0.4, "smooth_tail": 0.1},
+                              lambda y, z: L.label_aware_smoothing(
+                                  y, z, class_counts=COUNTS, smooth_head=0.4, smooth_tail=0.1)),
+    "softmax_bce": ({}, L.softmax_binary_cross_entropy),
 }
 
 
