@@ -62,24 +62,29 @@ def batches(split: Split, transform: InputTransform, per_replica: tf.data.Datase
   """Example batches {features, label, index[, importance]} from a dataset of
   (indices [b], randoms [b, NUM_RANDOMS]): looked up, augmented (train) or not, normalised.
 
-  In-memory rows are gathered a batch at a time; files are read and decoded one example
-  at a time in parallel, brought to the transform's size, then batched.
+  In-memory rows are gathered a batch at a time; files are read, decoded and brought to the
+  transform's size one example at a time in parallel, then batched, and the rest of the
+  transform (crop, flip, normalisation) runs on the batch.
   """
   examples, labels = split.examples, _labels_fn(split)
   lookup = examples.lookup_fn()
-  apply = transform.train if train else lambda x, randoms: transform.eval(x)
 
-  def batch_of(index, randoms):
-    return {"features": apply(lookup(index), randoms), **labels(index)}
+  def finish(index, randoms, images):
+    features = transform.finish(images, randoms if train else None)
+    return {"features": features, **labels(index)}
 
   if examples.batched:
-    return per_replica.map(batch_of, num_parallel_calls=tf.data.AUTOTUNE)
+    return per_replica.map(
+        lambda index, randoms: finish(index, randoms, transform.to_size(
+            lookup(index), randoms if train else None)),
+        num_parallel_calls=tf.data.AUTOTUNE)
 
-  def one(index, randoms):
-    return {"features": apply(lookup(index)[None], randoms[None])[0], **labels(index)}
+  def sized(index, randoms):
+    image = transform.to_size(lookup(index)[None], randoms[None] if train else None)[0]
+    return index, randoms, image
 
-  return (per_replica.unbatch().map(one, num_parallel_calls=tf.data.AUTOTUNE)
-          .batch(batch_size))
+  return (per_replica.unbatch().map(sized, num_parallel_calls=tf.data.AUTOTUNE)
+          .batch(batch_size).map(finish, num_parallel_calls=tf.data.AUTOTUNE))
 
 
 def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_batch: int,
