@@ -174,10 +174,17 @@ def _per_channel(values: Sequence[float], x: tf.Tensor) -> tf.Tensor:
 
 
 def _resize(x: tf.Tensor, size: Sequence[int]) -> tf.Tensor:
-  """`x` unchanged (any dtype) at the right size, else resized to float32."""
+  """`x` unchanged (any dtype) at the right size, else resized to float32. A decoded file
+  (size known only when it runs) that already has the size is cast to float32 alone:
+  the values a resize to its own size gives, without the resize."""
   if x.shape[1:3] == tuple(size):
     return x
-  return tf.image.resize(tf.cast(x, tf.float32), size)
+  x = tf.cast(x, tf.float32)
+  if x.shape[1:3].is_fully_defined():
+    return tf.image.resize(x, size)
+  same = tf.reduce_all(tf.shape(x)[1:3] == tf.constant(size))
+  x = tf.cond(same, lambda: x, lambda: tf.image.resize(x, size))
+  return tf.ensure_shape(x, [x.shape[0], *size, x.shape[3]])
 
 
 def _pad_crop_flip(x: tf.Tensor, padding: int, randoms: tf.Tensor) -> tf.Tensor:
