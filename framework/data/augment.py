@@ -34,9 +34,11 @@ from framework.config.registry import Registry
 class Augmentation(NamedTuple):
   """The two stages of an augmentation, each (transform, images [b, h, w, c], randoms
   [b, NUM_RANDOMS] or None) -> images: random for training, deterministic when randoms is
-  None. `sized` takes images of any size to the transform's; `batched` keeps the size."""
+  None. `sized` takes images of any size to the transform's; `batched` keeps the size.
+  `random`: whether training reads the randoms (if not, the stream draws none)."""
   sized: Callable[..., tf.Tensor]
   batched: Callable[..., tf.Tensor]
+  random: bool = True
 
 
 # name -> a factory (no arguments) of its Augmentation
@@ -61,6 +63,11 @@ class InputTransform:
 
   def normalize(self, x: tf.Tensor) -> tf.Tensor:
     return normalize(x, self.pixel_max, self.mean, self.std)
+
+  @property
+  def random(self) -> bool:
+    """Whether training inputs depend on the augmentation uniforms."""
+    return self.is_image and self._augmentation().random
 
   def train(self, images: tf.Tensor, randoms: tf.Tensor) -> tf.Tensor:
     """Augmented, normalised training inputs of a batch, `randoms` [b, NUM_RANDOMS]."""
@@ -137,7 +144,7 @@ def _flip(transform: InputTransform, images: tf.Tensor,
 @AUGMENTATIONS.register("none")
 def no_augmentation() -> Augmentation:
   """Images resized to the transform's size if they differ (else untouched)."""
-  return Augmentation(_resize_to, _unchanged)
+  return Augmentation(_resize_to, _unchanged, random=False)
 
 
 @AUGMENTATIONS.register("crop_flip")

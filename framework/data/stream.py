@@ -96,7 +96,8 @@ def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_ba
   At every step replica r holds rows [r * b, (r + 1) * b) of the global batch (b =
   global_batch / replicas), with their augmentation uniforms drawn over the global batch,
   on any number of replicas and hosts, so one device and several replicas train on the
-  same global batches.
+  same global batches. The uniforms are drawn only when the transform reads them (a
+  step's draw depends on its step alone, so the others are the same either way).
   """
   replicas = strategy.num_replicas_in_sync
   transform = transform or InputTransform(tuple(split.examples.shape))
@@ -109,7 +110,8 @@ def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_ba
     indices = index_batches(len(split), global_batch, seed, start_step, sampler)
 
     def mine(step, index):
-      randoms = augment.randoms_for_step(seed, step, global_batch)
+      randoms = (augment.randoms_for_step(seed, step, global_batch) if train and transform.random
+                 else tf.zeros([global_batch, augment.NUM_RANDOMS]))  # nothing reads them
       return (tf.reshape(index, [replicas, local_batch])[first:first + local],
               tf.reshape(randoms, [replicas, local_batch, -1])[first:first + local])
 
