@@ -5,12 +5,12 @@
 
 Builds the noisy Fashion-MNIST protocol (experiments/fmnist_noisy.py: MLP 784-512-512-10,
 batch 128, clean validation batch 100; `--model` swaps in the long-tailed protocol's small
-CNN or ResNet-32) once per rule, prints the ops of each rule's traced step by type (the
-ones that differ most from the plain step's: what the meta step adds), runs one compiled loop of each to
-trace and warm up, then times `--repeats` rounds in which every rule runs one compiled
-loop of `--steps` steps in turn (so a slow spell of a shared machine hits them all), and
-prints the median time per step and its ratio to the `fixed` rule (a plain weighted step;
-target <= 3x). Per step, learning to reweight adds a backward pass of the validation loss
+CNN or ResNet-32) once per rule, runs one compiled loop of each to trace and warm up,
+prints the ops of each rule's traced loop by type (those the meta step adds to the plain
+step's), then times `--repeats` rounds in which every rule runs one compiled loop of
+`--steps` steps in turn (so a slow spell of a shared machine hits them all), and prints
+the median time per step (wall and process CPU) and its ratio to the `fixed` rule (a plain
+weighted step; target <= 3x). Per step, learning to reweight adds a backward pass of the validation loss
 and a reverse pass through a backward pass of the batch's weighted loss; mwnet and
 meta_alpha also use that backward pass's values (the virtual step).
 """
