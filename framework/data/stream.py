@@ -70,14 +70,12 @@ def batches(split: Split, transform: InputTransform, per_replica: tf.data.Datase
   lookup = examples.lookup_fn()
 
   def finish(index, randoms, images):
-    features = transform.finish(images, randoms if train else None)
-    return {"features": features, **labels(index)}
+    return {"features": transform.finish(images, randoms if train else None), **labels(index)}
 
   if examples.batched:
-    return per_replica.map(
-        lambda index, randoms: finish(index, randoms, transform.to_size(
-            lookup(index), randoms if train else None)),
-        num_parallel_calls=tf.data.AUTOTUNE)
+    def batch_of(index, randoms):
+      return finish(index, randoms, transform.to_size(lookup(index), randoms if train else None))
+    return per_replica.map(batch_of, num_parallel_calls=tf.data.AUTOTUNE)
 
   def sized(index, randoms):
     image = transform.to_size(lookup(index)[None], randoms[None] if train else None)[0]
