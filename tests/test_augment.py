@@ -9,10 +9,12 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 import framework
 from framework.data import augment, build, default_data_config
 from framework.data.augment import InputTransform, randoms_for_step
+from framework.data.bundle import Split
 from framework.data.stream import distributed_stream, eval_batches
 from framework.train.distribute import make_strategy
 from tests.helpers import parameters, synthetic_config, train_steps
@@ -255,6 +257,29 @@ def test_augmented_stream_resumes_and_splits_over_replicas_exactly(tmp_path, sou
   features, index = whole[0]  # augmentation happened: most rows differ from the eval view
   changed = [not np.allclose(f, plain[i], atol=1e-3) for f, i in zip(features, index)]
   assert np.mean(changed) >= 0.75
+
+
+@pytest.mark.parametrize("augment", ["none", "crop_flip"])
+def test_file_stream_equals_the_in_memory_stream_of_the_decoded_pixels(tmp_path, augment):
+  """Files (decoded and sized one at a time, cropped, flipped and normalised as a batch)
+  give exactly the batches of the same pixels held in memory, for training and evaluation.
+  (resized_crop_flip is left out: its crop, per file or per batch, rounds differently.)"""
+  write_image_folder(tmp_path / "imgs", ["a", "b"], 12, size=(10, 10))
+  cfg = default_data_config()
+  cfg.update(dict(source="image_folder", path=str(tmp_path / "imgs"), image_size=10,
+                  augment=augment, mean=MEAN, std=STD))
+  bundle = build(cfg)
+  files, t = bundle.train, bundle.transform
+  pixels = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in files.examples.paths])
+  memory = Split(pixels, files.labels)
+  one = _strategy("one_device")
+  for a, b in zip(_batches(iter(distributed_stream(one, files, 8, 3, 4, t)), one, 4),
+                  _batches(iter(distributed_stream(one, memory, 8, 3, 4, t)), one, 4)):
+    np.testing.assert_array_equal(a[1], b[1])
+    np.testing.assert_array_equal(a[0], b[0])
+  np.testing.assert_array_equal(
+      np.concatenate(list(eval_batches(files, 16, t).as_numpy_iterator())),
+      np.concatenate(list(eval_batches(memory, 16, t).as_numpy_iterator())))
 
 
 @pytest.mark.slow

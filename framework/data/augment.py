@@ -14,23 +14,36 @@ ImageNet convention), for `resized_crop_flip`; a plain resize otherwise. Then x 
 Randomness is stateless: the pipeline draws `NUM_RANDOMS` uniforms per example from a seed
 keyed by (seed, step), over the global batch, so an example's augmentation depends on
 (seed, step, its place in the batch) only: the same on one device or several replicas, and
-after a resume. All ops work on a batch [b, h, w, c]; a file's image is a batch of one.
+after a resume. All ops work on a batch [b, h, w, c]. An augmentation has two stages:
+`sized` brings images to the transform's size (what depends on each image's own size; a
+file's image goes through it alone, as a batch of one), `batched` does the rest on a batch
+at that size, so decoded files are batched before crop, flip and normalisation.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from framework.config.registry import Registry
 
-# name -> (transform, images [b, h, w, c], randoms [b, NUM_RANDOMS] or None) -> the geometry
-# of the batch at the transform's size: random for training, deterministic when randoms is None
-AUGMENTATIONS: Registry[tf.Tensor] = Registry("augmentation")
+
+class Augmentation(NamedTuple):
+  """The two stages of an augmentation, each (transform, images [b, h, w, c], randoms
+  [b, NUM_RANDOMS] or None) -> images: random for training, deterministic when randoms is
+  None. `sized` takes images of any size to the transform's; `batched` keeps the size.
+  `random`: whether training reads the randoms (if not, the stream draws none)."""
+  sized: Callable[..., tf.Tensor]
+  batched: Callable[..., tf.Tensor]
+  random: bool = True
+
+
+# name -> a factory (no arguments) of its Augmentation
+AUGMENTATIONS: Registry[Augmentation] = Registry("augmentation")
 NUM_RANDOMS = 5
 _SCALE, _RATIO, _EVAL_FRACTION = (0.08, 1.0), (3 / 4, 4 / 3), 0.875
 
@@ -52,11 +65,14 @@ class InputTransform:
   def normalize(self, x: tf.Tensor) -> tf.Tensor:
     return normalize(x, self.pixel_max, self.mean, self.std)
 
+  @property
+  def random(self) -> bool:
+    """Whether training inputs depend on the augmentation uniforms."""
+    return self.is_image and self._augmentation().random
+
   def train(self, images: tf.Tensor, randoms: tf.Tensor) -> tf.Tensor:
     """Augmented, normalised training inputs of a batch, `randoms` [b, NUM_RANDOMS]."""
-    if not self.is_image:
-      return self.normalize(images)
-    return self.normalize(AUGMENTATIONS.get(self.augment, "data.augment")(self, images, randoms))
+    return self.finish(self.to_size(images, randoms), randoms)
 
   def eval(self, images: tf.Tensor) -> tf.Tensor:
     """Deterministic, normalised inputs of a batch (evaluation, validation)."""
@@ -68,24 +84,74 @@ class InputTransform:
     x = tf.cast(images, tf.float32)
     if not self.is_image:
       return x
-    return AUGMENTATIONS.get(self.augment, "data.augment")(self, x, None)
+    return self._augmentation().batched(self, self.to_size(x, None), None)
+
+  def to_size(self, images: tf.Tensor, randoms: tf.Tensor | None) -> tf.Tensor:
+    """Images of any size at the transform's size, the first stage (randoms None: the
+    evaluation geometry); the pipeline runs it on each decoded file alone."""
+    if not self.is_image:
+      return images
+    return self._augmentation().sized(self, images, randoms)
+
+  def finish(self, images: tf.Tensor, randoms: tf.Tensor | None) -> tf.Tensor:
+    """A batch at the transform's size augmented (randoms given) or not, then normalised:
+    the second stage."""
+    if self.is_image:
+      images = self._augmentation().batched(self, images, randoms)
+    return self.normalize(images)
+
+  def _augmentation(self) -> Augmentation:
+    return AUGMENTATIONS.get(self.augment, "data.augment")()
 
 
-@AUGMENTATIONS.register("none")
-def no_augmentation(transform: InputTransform, images: tf.Tensor,
-                    randoms: tf.Tensor | None) -> tf.Tensor:
+def _resize_to(transform: InputTransform, images: tf.Tensor,
+               randoms: tf.Tensor | None) -> tf.Tensor:
   """Resized to the transform's size if they differ (else untouched, in any dtype)."""
   del randoms
   return _resize(images, transform.output_shape[:2])
 
 
+def _unchanged(transform: InputTransform, images: tf.Tensor,
+               randoms: tf.Tensor | None) -> tf.Tensor:
+  del transform, randoms
+  return images
+
+
+def _pad_crop_flip_batch(transform: InputTransform, images: tf.Tensor,
+                         randoms: tf.Tensor | None) -> tf.Tensor:
+  """Padded, randomly cropped back and flipped when training; crop and flip pick pixels, so
+  they run on uint8 (4x less memory) when no resize was needed."""
+  return images if randoms is None else _pad_crop_flip(images, transform.crop_padding, randoms)
+
+
+def _resized_crop(transform: InputTransform, images: tf.Tensor,
+                  randoms: tf.Tensor | None) -> tf.Tensor:
+  """A random-resized crop when training; the centre crop when evaluating (float32)."""
+  x = tf.cast(images, tf.float32)
+  size, rows = transform.output_shape[:2], tf.range(tf.shape(x)[0])
+  boxes = _central_boxes(tf.shape(x)) if randoms is None else _random_boxes(tf.shape(x), randoms)
+  return tf.image.crop_and_resize(x, boxes, rows, size)
+
+
+def _flip(transform: InputTransform, images: tf.Tensor,
+          randoms: tf.Tensor | None) -> tf.Tensor:
+  """Flipped horizontally where randoms[:, 4] < 0.5 (training)."""
+  del transform
+  if randoms is None:
+    return images
+  return tf.where(randoms[:, 4, None, None, None] < 0.5, tf.reverse(images, axis=[2]), images)
+
+
+@AUGMENTATIONS.register("none")
+def no_augmentation() -> Augmentation:
+  """Images resized to the transform's size if they differ (else untouched)."""
+  return Augmentation(_resize_to, _unchanged, random=False)
+
+
 @AUGMENTATIONS.register("crop_flip")
-def crop_flip(transform: InputTransform, images: tf.Tensor,
-              randoms: tf.Tensor | None) -> tf.Tensor:
-  """Resized, then padded, randomly cropped back and flipped when training; crop and flip
-  pick pixels, so they run on uint8 (4x less memory) when no resize is needed."""
-  x = _resize(images, transform.output_shape[:2])
-  return x if randoms is None else _pad_crop_flip(x, transform.crop_padding, randoms)
+def crop_flip() -> Augmentation:
+  """Resized, then padded, randomly cropped back and flipped when training."""
+  return Augmentation(_resize_to, _pad_crop_flip_batch)
 
 
 @AUGMENTATIONS.register("reflect_crop_flip")
@@ -98,15 +164,9 @@ def reflect_crop_flip(transform: InputTransform, images: tf.Tensor,
 
 
 @AUGMENTATIONS.register("resized_crop_flip")
-def resized_crop_flip(transform: InputTransform, images: tf.Tensor,
-                      randoms: tf.Tensor | None) -> tf.Tensor:
+def resized_crop_flip() -> Augmentation:
   """A random-resized crop and flip when training; the centre crop when evaluating."""
-  x = tf.cast(images, tf.float32)
-  size, rows = transform.output_shape[:2], tf.range(tf.shape(x)[0])
-  if randoms is None:
-    return tf.image.crop_and_resize(x, _central_boxes(tf.shape(x)), rows, size)
-  x = tf.image.crop_and_resize(x, _random_boxes(tf.shape(x), randoms), rows, size)
-  return tf.where(randoms[:, 4, None, None, None] < 0.5, tf.reverse(x, axis=[2]), x)
+  return Augmentation(_resized_crop, _flip)
 
 
 def normalize(x: tf.Tensor, pixel_max: float = 1.0, mean: Sequence[float] = (),
@@ -131,10 +191,17 @@ def _per_channel(values: Sequence[float], x: tf.Tensor) -> tf.Tensor:
 
 
 def _resize(x: tf.Tensor, size: Sequence[int]) -> tf.Tensor:
-  """`x` unchanged (any dtype) at the right size, else resized to float32."""
+  """`x` unchanged (any dtype) at the right size, else resized to float32. A decoded file
+  (size known only when it runs) that already has the size is cast to float32 alone:
+  the values a resize to its own size gives, without the resize."""
   if x.shape[1:3] == tuple(size):
     return x
-  return tf.image.resize(tf.cast(x, tf.float32), size)
+  x = tf.cast(x, tf.float32)
+  if x.shape[1:3].is_fully_defined():
+    return tf.image.resize(x, size)
+  same = tf.reduce_all(tf.shape(x)[1:3] == tf.constant(size))
+  x = tf.cond(same, lambda: x, lambda: tf.image.resize(x, size))
+  return tf.ensure_shape(x, [x.shape[0], *size, x.shape[3]])
 
 
 def _pad_crop_flip(x: tf.Tensor, padding: int, randoms: tf.Tensor,

@@ -90,26 +90,30 @@ def batches(split: Split, transform: InputTransform, per_replica: tf.data.Datase
   (indices [b], randoms [b, NUM_RANDOMS][, valid [b]]): looked up, augmented (train) or
   not, normalised.
 
-  In-memory rows are gathered a batch at a time; files are read and decoded one example
-  at a time in parallel, brought to the transform's size, then batched.
+  In-memory rows are gathered a batch at a time; files are read, decoded and brought to the
+  transform's size one example at a time in parallel, then batched, and the rest of the
+  transform (crop, flip, normalisation) runs on the batch.
   """
   examples, labels = split.examples, _labels_fn(split)
   lookup = examples.lookup_fn()
-  apply = transform.train if train else lambda x, randoms: transform.eval(x)
   marks = lambda valid: {"valid": valid[0]} if valid else {}
 
-  def batch_of(index, randoms, *valid):
-    return {"features": apply(lookup(index), randoms), **labels(index), **marks(valid)}
-
-  if examples.batched:
-    return per_replica.map(batch_of, num_parallel_calls=tf.data.AUTOTUNE)
-
-  def one(index, randoms, *valid):
-    return {"features": apply(lookup(index)[None], randoms[None])[0], **labels(index),
+  def finish(index, randoms, images, *valid):
+    return {"features": transform.finish(images, randoms if train else None), **labels(index),
             **marks(valid)}
 
-  return (per_replica.unbatch().map(one, num_parallel_calls=tf.data.AUTOTUNE)
-          .batch(batch_size))
+  if examples.batched:
+    def batch_of(index, randoms, *valid):
+      return finish(index, randoms, transform.to_size(lookup(index), randoms if train else None),
+                    *valid)
+    return per_replica.map(batch_of, num_parallel_calls=tf.data.AUTOTUNE)
+
+  def sized(index, randoms, *valid):
+    image = transform.to_size(lookup(index)[None], randoms[None] if train else None)[0]
+    return (index, randoms, image) + valid
+
+  return (per_replica.unbatch().map(sized, num_parallel_calls=tf.data.AUTOTUNE)
+          .batch(batch_size).map(finish, num_parallel_calls=tf.data.AUTOTUNE))
 
 
 def mixed_batches(split: Split, transform: InputTransform, per_replica: tf.data.Dataset,
@@ -145,7 +149,9 @@ def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_ba
   At every step replica r holds rows [r * b, (r + 1) * b) of the global batch (b =
   global_batch / replicas), with their augmentation uniforms (and mixing partners) drawn
   over the global batch, on any number of replicas and hosts, so one device and several
-  replicas train on the same global batches.
+  replicas train on the same global batches. The uniforms are drawn only when the
+  transform reads them (a step's draw depends on its step alone, so the others are the
+  same either way).
   """
   replicas = strategy.num_replicas_in_sync
   transform = transform or InputTransform(tuple(split.examples.shape))
@@ -160,7 +166,8 @@ def distributed_stream(strategy: tf.distribute.Strategy, split: Split, global_ba
     rows = lambda x: tf.reshape(x, [replicas, local_batch, -1])[first:first + local]
 
     def mine(step, index):
-      randoms = augment.randoms_for_step(seed, step, global_batch)
+      randoms = (augment.randoms_for_step(seed, step, global_batch) if train and transform.random
+                 else tf.zeros([global_batch, augment.NUM_RANDOMS]))  # nothing reads them
       parts = (index, randoms) if drop_remainder else (index[0], randoms)
       if mixer is not None:
         plan = mixer.plan(seed, step, global_batch)
