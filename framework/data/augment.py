@@ -124,6 +124,13 @@ def _pad_crop_flip_batch(transform: InputTransform, images: tf.Tensor,
   return images if randoms is None else _pad_crop_flip(images, transform.crop_padding, randoms)
 
 
+def _reflect_pad_crop_flip_batch(transform: InputTransform, images: tf.Tensor,
+                                 randoms: tf.Tensor | None) -> tf.Tensor:
+  """`_pad_crop_flip_batch` with the border mirrored."""
+  return (images if randoms is None else
+          _pad_crop_flip(images, transform.crop_padding, randoms, "REFLECT"))
+
+
 def _resized_crop(transform: InputTransform, images: tf.Tensor,
                   randoms: tf.Tensor | None) -> tf.Tensor:
   """A random-resized crop when training; the centre crop when evaluating (float32)."""
@@ -155,12 +162,10 @@ def crop_flip() -> Augmentation:
 
 
 @AUGMENTATIONS.register("reflect_crop_flip")
-def reflect_crop_flip(transform: InputTransform, images: tf.Tensor,
-                      randoms: tf.Tensor | None) -> tf.Tensor:
+def reflect_crop_flip() -> Augmentation:
   """`crop_flip` with the border mirrored, not zeroed (torch's F.pad mode "reflect", the
   edge pixel not repeated)."""
-  x = _resize(images, transform.output_shape[:2])
-  return x if randoms is None else _pad_crop_flip(x, transform.crop_padding, randoms, "REFLECT")
+  return Augmentation(_resize_to, _reflect_pad_crop_flip_batch)
 
 
 @AUGMENTATIONS.register("resized_crop_flip")
