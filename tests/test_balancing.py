@@ -9,6 +9,7 @@ import tensorflow as tf
 from framework import losses, train
 from framework.errors import ConfigError
 from framework.evaluation import decoupled
+from framework.models import MODELS
 from framework.train.experiment import build
 from tests.helpers import synthetic_config
 
@@ -24,6 +25,14 @@ def test_max_norm_projects_each_class_into_the_ball():
     expected = kernel[:, c] * (radius / norms[c] if norms[c] > radius else 1.0)
     np.testing.assert_allclose(projected[:, c], expected, rtol=1e-12)
   assert (norms > radius).sum() >= 3  # the check exercises both branches
+
+
+def test_classifier_norms_are_the_heads_column_norms():
+  model = MODELS.build("mlp", {"hidden": (8,)}, field="model",
+                       context={"input_shape": (5,), "num_classes": 3})
+  kernel = model.get_layer("logits").kernel.numpy().astype(np.float64)
+  np.testing.assert_allclose(decoupled.classifier_norms(model),
+                             [np.sqrt(np.sum(kernel[:, c] ** 2)) for c in range(3)], rtol=1e-12)
 
 
 def test_label_aware_epsilons_by_hand():

@@ -19,7 +19,8 @@ from tests.tensorboard_run import EPOCHS, RUN, noisy_config, noisy_run
 
 CLASSES = ["0", "1", "2", "3"]  # the synthetic classes' names, so their tags too
 # Per-class families of the noisy run: tags "<family>/<class>" in the run itself.
-FAMILIES = ("recall", "precision", "alpha", "class_tables/visits", "mean_weight")
+FAMILIES = ("recall", "precision", "classifier_norm", "alpha", "class_tables/visits",
+            "mean_weight")
 
 
 def load_runs(parent: str) -> EventMultiplexer:

@@ -70,6 +70,15 @@ class ClassMaxNorm(keras.constraints.Constraint):
     return {"radius": self.radius}
 
 
+def classifier_norms(model: keras.Model) -> list[float] | None:
+  """Each class's classifier weight-vector norm, ||w_c|| (weight balancing's view of a
+  classifier); None for a model whose classifier has no [D, C] kernel."""
+  kernel = getattr(head_of(model), "kernel", None)
+  if kernel is None or len(kernel.shape) != 2:
+    return None
+  return np.linalg.norm(np.asarray(kernel.numpy(), np.float64), axis=0).tolist()
+
+
 def max_norm_radius(kernel: np.ndarray, fraction: float) -> float:
   """Weight balancing's radius: min + fraction * (max - min) of the per-class norms."""
   norms = np.linalg.norm(kernel, axis=0)

@@ -77,6 +77,9 @@ class Evaluator:
     also `taunorm/<metric>` (and `taunorm/tau`)."""
     logits = self.logits(split)
     metrics = self._metrics(split.labels, logits)
+    norms = decoupled.classifier_norms(self.model)
+    if norms is not None:
+      metrics["per_class_classifier_norm"] = norms
     if self.shot_thresholds is not None:
       metrics["shot_thresholds"] = list(self.shot_thresholds)
     if self.posthoc_tau > 0:

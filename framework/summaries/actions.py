@@ -48,8 +48,10 @@ HPARAM_FIELDS = ("variant", "data.source", "data.noise.kind", "data.noise.rate",
 # A family is named "<kind>:<tag>"; the trajectories are one family, "trajectory".
 SCALAR, PER_CLASS, HISTOGRAM, CLASS_HISTOGRAM = "scalar", "class", "histogram", "class_histogram"
 TRAJECTORY = "trajectory"
-EVAL_PER_CLASS = ("recall", "precision")  # per-class test metrics, charted at every evaluation
+# per-class views charted at every evaluation: test metrics, and the classifier's weight norms
+EVAL_PER_CLASS = ("recall", "precision", "classifier_norm")
 TITLES = {"recall": "test recall", "precision": "test precision",
+          "classifier_norm": "classifier weight norm ||w_c||",
           "class_weight": "class weight in force", "mean_weight": "mean effective weight"}
 
 
@@ -194,7 +196,8 @@ class EvalSummaries(Action):
                                              for k, v in metric_scalars(metrics).items()})
     # always charted: evaluations are few, and each is news even when a value repeats
     self.board.write_per_class(end.step, {kind: np.asarray(metrics[f"per_class_{kind}"])
-                                          for kind in EVAL_PER_CLASS})
+                                          for kind in EVAL_PER_CLASS
+                                          if f"per_class_{kind}" in metrics})
     names = ", ".join(f"{c}: {name}" for c, name in enumerate(self.class_names))
     self.board.main.write_images(
         end.step, {"eval/confusion_matrix": confusion_figure(metrics["confusion_matrix"],
