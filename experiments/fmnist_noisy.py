@@ -17,7 +17,7 @@ virtual step 0.1); data_parameters (per-sample and per-class temperatures, defau
 that rule); mwnet_normalized (mwnet with V's outputs scaled to mean one per batch, as the
 authors' older script does); gce, sce, bootstrap (robust losses); elr; co_teaching;
 dividemix (two MLPs, 5 warm-up epochs, lambda_u 25 as at 50% noise);
-dividemix (two MLPs, 5 warm-up epochs, lambda_u 25 as at 50% noise);
+loss_ema (weights from a per-sample EMA of the loss, the rule's defaults);
 ce_sgd and mwnet_sgd (the model trained with the paper's SGD recipe instead of Adam);
 ce_wd and mwnet_wd (Adam with that recipe's weight decay).
 
@@ -58,8 +58,8 @@ VARIANTS = {
                     "rule.kwargs": {"forget_rate": 0.45, "num_gradual": 10}},
     # two MLPs, warm-up before CE starts memorising (its test accuracy peaks near epoch 5)
     "dividemix": {"rule.name": "dividemix", "rule.kwargs": {"warm_up": 5, "lambda_u": 25.0}},
-    # two MLPs, warm-up before CE starts memorising (its test accuracy peaks near epoch 5)
-    "dividemix": {"rule.name": "dividemix", "rule.kwargs": {"warm_up": 5, "lambda_u": 25.0}},
+    # per-sample weights from an EMA of each example's loss (the rule's defaults)
+    "loss_ema": {"rule.name": "loss_ema"},
     # CE and mwnet under the paper's SGD recipe, the virtual step at the model's rate
     "ce_sgd": _PAPER_SGD,
     "mwnet_sgd": {**_PAPER_SGD, "rule.name": "mwnet",
