@@ -24,7 +24,7 @@ from framework.data.bundle import Split
 from framework.errors import ConfigError
 from framework.evaluation.evaluator import Evaluator
 from framework.evaluation.metrics import classification_metrics
-from framework.tools.predict import main as predict_main
+from framework.tools.predict import main as predict_main, output_name
 from tests.test_launch import ROOT, _stderr_lines, launch_here
 
 TABULAR = os.path.join(ROOT, "experiments", "tabular.py")
@@ -285,3 +285,10 @@ def test_evaluator_resolves_the_positive_class(counts, requested, expected):
     score = z[:, expected] - z[:, 1 - expected]
     assert metrics["pr_auc"] == pytest.approx(
         skm.average_precision_score(labels == expected, score), rel=1e-6)
+
+
+def test_predictions_are_named_after_the_input_without_its_extension(tmp_path):
+  (tmp_path / "photos.v2").mkdir()
+  assert output_name(str(tmp_path / "new.csv")) == "predictions-new.csv"
+  assert output_name("features.npz") == "predictions-features.csv"
+  assert output_name(str(tmp_path / "photos.v2") + "/") == "predictions-photos.v2.csv"

@@ -79,6 +79,14 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
   return files, np.stack([image(f) for f in files])
 
 
+def output_name(path: str) -> str:
+  """The predictions file for the data at `path`: new.csv -> predictions-new.csv, a folder
+  `images/` -> predictions-images.csv."""
+  name = os.path.basename(path.rstrip("/" + os.sep))
+  stem = name if os.path.isdir(path) else os.path.splitext(name)[0]
+  return f"predictions-{stem}.csv"
+
+
 def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
   """Writes the predictions csv of the data at `path`; returns its path."""
   description = run.data_info
@@ -88,7 +96,7 @@ def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
   logits = serving.predict(x.astype(np.float32), batch_size=256, verbose=0)
   probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
   names = description["class_names"]
-  output = output or run.rundir.file(f"predictions-{os.path.basename(path.rstrip('/'))}.csv")
+  output = output or run.rundir.file(output_name(path))
   with open(output, "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(["item", "predicted", "probability"] + [f"p_{n}" for n in names])
