@@ -37,7 +37,7 @@ def _files(tmp):
   (tmp / "list.txt").write_text("a.jpg 0\nnot a line\n")
   return {
       "no_label": csv("no_label.csv", "a,b,klass\n" + rows),
-      "text": csv("text.csv", "a,b,label\n" + "x,1,0\n" * 20 + "1,1,1\n" * 20),
+      "text": csv("text.csv", "a,b,label\n" + "".join(f"u{i},1,{i % 2}\n" for i in range(40))),
       "huge": csv("huge.csv", "a,label\n" + "".join(f"{1e308 * (1 - i % 2)},{i % 2}\n"
                                                      for i in range(40))),
       "label_1e9": csv("label.csv", "a,label\n" + "".join(f"{i},{i % 2}\n" for i in range(39))
@@ -95,8 +95,8 @@ CASES = {  # name -> (arguments, a piece of the one line); {key} is a file of _f
     "csv without path": (["--config.data.source=csv"], "data.path=''"),
     "csv without label": (["--config.data.source=csv", "--config.data.path={no_label}"],
                           "label_column"),
-    "csv text column": (["--config.data.source=csv", "--config.data.path={text}"],
-                        "is not numeric"),
+    "csv id column": (["--config.data.source=csv", "--config.data.path={text}"],
+                      "column 'a' has 40 distinct values in 40 rows"),
     "csv overflow": (["--config.data.source=csv", "--config.data.path={huge}",
                       "--config.model.name=mlp"], "overflows when standardised"),
     "csv huge label": (["--config.data.source=csv", "--config.data.path={label_1e9}",

@@ -56,6 +56,14 @@ FIELDS: dict[str, Field] = {
     "data.remap_labels": Field(True, BOOLEAN, "csv: integer labels that are not 0..C-1 -> "
                                "0..K-1 in sorted order (false: an error naming the missing ids)"),
     "data.importance_column": Field("", TEXT, "csv column / npz key with importance scores"),
+    "data.feature_columns": Field((), sequence_of(TEXT, "column names"), "csv: exactly these "
+                                  "feature columns (empty: all but the label, importance and "
+                                  "dropped ones)"),
+    "data.drop_columns": Field((), sequence_of(TEXT, "column names"), "csv: columns that are "
+                               "never features (an id, a timestamp)"),
+    "data.categorical_columns": Field((), sequence_of(TEXT, "column names"), "csv: columns "
+                                      "one-hot encoded even when they hold numbers (integer "
+                                      "codes); text columns always are"),
     "data.num_classes": Field(0, integer(0), "0: inferred (max label + 1); else labels lie in "
                               "[0, num_classes)"),
     "data.num_samples": Field(2000, integer(0), "synthetic: number of examples"),

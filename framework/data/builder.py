@@ -14,11 +14,14 @@ Steps 5 and 6, when switched on, are recorded in `DataBundle.info["protocol"]` (
 before and after) and announced by the run, after what the source changed at load
 (`Source.changes`: image files that do not decode, left out with data.skip_bad_images).
 Tabular features are standardised with the statistics of the whole training pool (before
-steps 3-6), so the scaling does not depend on the protocol.
+steps 3-6), so the scaling does not depend on the protocol; a csv's raw cells are first
+encoded (`framework.data.columns`: missing values filled, categories one-hot) with
+statistics of that pool.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 from absl import logging
@@ -29,7 +32,7 @@ import numpy as np
 from framework.data import builtin, cifar, idx, images, tabular, tfds_source  # noqa: F401
 import tensorflow as tf
 
-from framework.data import augment, protocol, protocol_record
+from framework.data import augment, columns, protocol, protocol_record
 from framework.data.augment import InputTransform
 from framework.data.bundle import DataBundle, Split
 from framework.data.sources import DATASETS, Arrays, Source, as_int_labels
@@ -175,6 +178,11 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any],
     pool, pool_y = pool.take(origin), pool_y[origin]
   else:
     test_origin = np.arange(len(test_y))
+  fitted = columns.fit(source.columns, pool.examples.array) if source.columns else ()
+  if fitted:  # a csv's raw cells, encoded with what the training pool holds
+    pool, test = (Arrays(columns.encode(fitted, a.examples.array), a.y, a.importance,
+                         a.source_rows) for a in (pool, test))
+    source = dataclasses.replace(source, pool=pool, test=test)
 
   perm = np.random.default_rng(cfg.seed).permutation(len(pool_y))
   val_rows, rest = protocol.validation_split(pool_y, perm, cfg.val_per_class, num_classes,
@@ -211,6 +219,7 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any],
                 feature_mean=None if stats is None else stats[0],
                 feature_std=None if stats is None else stats[1],
                 feature_names=source.feature_names,
+                columns=[column.to_json() for column in fitted],
                 protocol=[*source.changes,
                           *(record for record in applied if record is not None)]))
   logging.info("data: %s train %d (per class %s, %d noisy), val %d, test %d", cfg.source,

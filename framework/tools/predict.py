@@ -1,7 +1,8 @@
 """Predictions of a finished run on new data: `python -m framework.tools.predict WORKDIR --data=PATH`.
 
 PATH is an .npz (features under `x`, `features` or `x_test`), a .csv (the run's feature
-columns, by name; other columns are ignored), a folder of images (class sub-folders or
+columns, by name, as the training file holds them: blanks, categories; other columns are
+ignored), a folder of images (class sub-folders or
 not) or a list file of `relative/path [label]` lines. Images are decoded and brought to
 the model's input size with the run's deterministic evaluation transform; the exported
 model (`WORKDIR/model.keras`) applies the run's normalisation. Writes a csv with one row
@@ -15,6 +16,7 @@ import argparse
 import csv
 import os
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -43,8 +45,9 @@ def _images(path: str) -> list[str]:
   return [os.path.join(root, line) for line in lines]
 
 
-def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
-  """(item names, raw model inputs [n, ...]) of the data at `path`."""
+def load_inputs(path: str, description: dict) -> tuple[list[str], Any]:
+  """(item names, raw model inputs: float32 [n, ...], or a csv's columns by name) of the
+  data at `path`."""
   if not os.path.exists(path):
     raise ConfigError(f"--data={path!r} does not exist")
   if path.endswith(".npz"):
@@ -54,7 +57,7 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
         raise ConfigError(f"--data={path!r} has no x / features / x_test array")
       x = arrays[key]
     x = x[..., None] if x.ndim == 3 else x
-    return [str(i) for i in range(len(x))], x
+    return [str(i) for i in range(len(x))], x.astype(np.float32)
   if path.endswith(".csv"):
     from framework.data.tabular import read_csv  # pylint: disable=g-import-not-at-top
     header, cells, _ = read_csv(path, "--data")
@@ -62,8 +65,12 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
     missing = [n for n in names if n not in header]
     if missing:
       raise ConfigError(f"--data={path!r} lacks the run's feature columns {missing[:5]}")
-    columns = [header.index(n) for n in names]
-    return [str(i) for i in range(len(cells))], cells[:, columns].astype(np.float64)
+    cells = cells[:, [header.index(n) for n in names]]
+    items = [str(i) for i in range(len(cells))]
+    from framework.data.columns import Column, model_inputs  # pylint: disable=g-import-not-at-top
+    columns = ([Column.from_json(c) for c in description.get("columns", ())]
+               or [Column(name, categorical=False) for name in names])  # an older run's
+    return items, model_inputs(columns, cells)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from framework.data.examples import decode_image  # pylint: disable=g-import-not-at-top
   files = _images(path)
@@ -76,7 +83,7 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
       return transform.eval_geometry(decode_image(tf.constant(path), channels)[None])[0].numpy()
     except tf.errors.OpError as e:
       raise ConfigError(f"--data: cannot read the image {path!r} ({one_line(e)})") from None
-  return files, np.stack([image(f) for f in files])
+  return files, np.stack([image(f) for f in files]).astype(np.float32)
 
 
 def output_name(path: str) -> str:
@@ -93,7 +100,10 @@ def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
   serving = run.model()
   items, x = load_inputs(path, description)
   import keras  # pylint: disable=g-import-not-at-top
-  logits = serving.predict(x.astype(np.float32), batch_size=256, verbose=0)
+  if isinstance(x, dict):  # a csv's columns: Keras takes str cells as tf.string tensors
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    x = {name: tf.constant(cells) for name, cells in x.items()}
+  logits = serving.predict(x, batch_size=256, verbose=0)
   probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
   names = description["class_names"]
   output = output or run.rundir.file(output_name(path))
