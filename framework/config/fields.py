@@ -73,6 +73,9 @@ FIELDS: dict[str, Field] = {
                              "else its first train_size examples"),
     "data.val_per_class": Field(0, integer(0), "clean balanced validation split, taken first "
                                 "(meta rules, eval.select_best)"),
+    "data.val_fraction": Field(0.0, number(at_least=0, below=1), "clean stratified "
+                               "validation split: this share of each class (at least 1, never "
+                               "all), taken first (train.early_stopping); 0: off"),
     "data.long_tail.profile": Field("none", Registered("framework.data:LONG_TAIL"),
                                     "shape of the long tail made from the pool"),
     "data.long_tail.imbalance_ratio": Field(1.0, number(at_least=1),

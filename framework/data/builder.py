@@ -4,7 +4,8 @@
    when the source has none);
 2. permute the pool with np.random.default_rng(data.seed);
 3. validation: the first data.val_per_class examples of each class in permutation order,
-   removed from the pool (clean, balanced);
+   removed from the pool (clean, balanced), or data.val_fraction of each class (clean,
+   stratified, never emptying a class);
 4. data.train_size: the first train_size remaining examples in permutation order;
 5. long tail: keep the first n_c examples of class c (n_c from data.long_tail.profile, with
    n_max the largest class left), rows stay in permutation order;
@@ -68,6 +69,9 @@ def check_config(cfg: ml_collections.ConfigDict, registered_source: bool = True)
   if cfg.class_names and cfg.source != "csv":
     raise ConfigError(f"data.class_names={list(cfg.class_names)!r} names the labels of a csv; "
                       f"data.source={cfg.source!r} has its own: leave it empty")
+  if cfg.val_fraction and cfg.val_per_class:
+    raise ConfigError(f"data.val_fraction={cfg.val_fraction} and data.val_per_class="
+                      f"{cfg.val_per_class} both set the validation split; set one, the other 0")
   lt, noise = cfg.long_tail, cfg.noise
   if lt.profile == "none" and lt.imbalance_ratio != 1:
     raise ConfigError(f"data.long_tail.imbalance_ratio={lt.imbalance_ratio!r} has no effect with "
@@ -185,7 +189,11 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any],
     source = dataclasses.replace(source, pool=pool, test=test)
 
   perm = np.random.default_rng(cfg.seed).permutation(len(pool_y))
-  val_rows, rest = protocol.validation_split(pool_y, perm, cfg.val_per_class, num_classes,
+  if cfg.val_fraction:
+    val_rows, rest = protocol.validation_fraction_split(pool_y, perm, cfg.val_fraction,
+                                                        num_classes, class_names)
+  else:
+    val_rows, rest = protocol.validation_split(pool_y, perm, cfg.val_per_class, num_classes,
                                                class_names)
   rest = protocol.take_train_size(rest, cfg.train_size)
   kept = protocol.long_tail(pool_y, rest, cfg.long_tail.profile,
