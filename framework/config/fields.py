@@ -139,6 +139,15 @@ FIELDS: dict[str, Field] = {
     "train.epochs": Field(10, integer(1), "epochs to train"),
     "train.steps_per_loop": Field(0, integer(0), "steps per compiled call; 0: one epoch"),
     "train.eval_every_epochs": Field(1, integer(1), "evaluate on the test split every n epochs"),
+    "train.early_stopping.metric": Field("", one_of("", "accuracy", "balanced_accuracy",
+                                                    "macro_f1", "min_recall"),
+                                         "stop when this metric on the clean validation split "
+                                         "has not improved for `patience` epochs ('': off)"),
+    "train.early_stopping.patience": Field(10, integer(1), "epochs without improvement "
+                                           "before stopping (validation is measured at each "
+                                           "test evaluation)"),
+    "train.early_stopping.restore_best": Field(True, BOOLEAN, "end with the weights of the "
+                                               "best validation epoch (stopped or not)"),
     "train.checkpoint_every_loops": Field(1, integer(1), "checkpoint every n loops"),
     "train.max_checkpoints": Field(3, integer(1), "checkpoints kept"),
     "train.jit_compile": Field("auto", one_of("auto", "on", "off"), "XLA for the forward / "
