@@ -97,10 +97,10 @@ def _feature_names(header: list[str], cfg: ml_collections.ConfigDict,
 
 
 def infer_columns(header: list[str], cells: np.ndarray, cfg: ml_collections.ConfigDict,
-          field: str, path: str) -> tuple[list[Column], str]:
+                  field: str, path: str) -> tuple[list[Column], str]:
   """The feature columns of a training file (kinds only) and the one-line notice of what
-  was inferred ('' for numeric columns only, complete), e.g. "csv: 12 numeric, 1 categorical (city: 41 values), 2 with missing
-  values, dropped: id"."""
+  was inferred, e.g. "csv: 12 numeric, 1 categorical (city: 41 values), 2 with missing
+  values, dropped: id" ('' for complete numeric columns and nothing dropped)."""
   names = _feature_names(header, cfg, path)
   if not names:
     raise ConfigError(f"{field}={path!r} has no feature columns besides the label")

@@ -3,9 +3,9 @@
 csv: a header row; `data.label_column` holds the labels, `data.importance_column` (optional)
 importance scores, every other column not in `data.drop_columns` (or those of
 `data.feature_columns`) is a numeric or categorical feature, blanks allowed
-(`framework.data.columns`). Labels are names ("pos" /
-"neg") or integer class ids; `framework.data.labels` turns them into class ids and class
-names (data.class_names, data.remap_labels, data.num_classes). Each example keeps its line
+(`framework.data.columns`). Labels are names ("pos" / "neg") or integer class ids;
+`framework.data.labels` turns them into class ids and class names (data.class_names,
+data.remap_labels, data.num_classes). Each example keeps its line
 in the file (`Split.source_rows`). npz: features under `x` (or `features` / `x_train`),
 labels under `y` (or `labels` / `y_train`), importance under `data.importance_column`; a
 training npz holding `x_test` / `y_test` also gives the test split. 2-D features are
