@@ -161,3 +161,12 @@ def test_trains_from_the_csv_command_and_the_export_and_predict_take_raw_rows(tm
   expected = keras.ops.softmax(serving.predict(serving_inputs(new), verbose=0)).numpy()
   assert np.isfinite(expected).all()
   np.testing.assert_allclose(probabilities, expected, atol=2e-6)
+
+
+def test_text_in_a_numeric_column_of_a_test_file_names_the_column(tmp_path):
+  write_mixed(tmp_path / "mixed.csv")
+  with open(tmp_path / "test.csv", "w") as f:
+    f.write("label,color,city,age,amount,id\nok,blue,rome,thirty,1.5,x\n")
+  with pytest.raises(ConfigError, match="column 'age' holds 'thirty', but it is numeric in "
+                     "the training file"):
+    build(tmp_path / "mixed.csv", test_path=str(tmp_path / "test.csv"), drop_columns=("id",))

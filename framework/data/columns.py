@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import ml_collections
 import numpy as np
 
-from framework.data.sources import listing
+from framework.data.sources import is_number, listing
 from framework.errors import ConfigError
 
 MISSING_MARKERS = ("", "na", "n/a", "nan", "null", "?")
@@ -167,7 +167,7 @@ def encode(columns: Sequence[Column], cells: np.ndarray) -> np.ndarray:
       index = np.array([slots.get(v, 0) for v in np.char.strip(cells[:, j]).tolist()])
       blocks.append(np.eye(column.width)[index])
       continue
-    values = numbers(cells[:, j])
+    values = _numbers_of(column.name, cells[:, j])
     missing = np.isnan(values)
     blocks.append(np.where(missing, column.median, values)[:, None])
     if column.indicator:
@@ -178,9 +178,23 @@ def encode(columns: Sequence[Column], cells: np.ndarray) -> np.ndarray:
 def model_inputs(columns: Sequence[Column], cells: np.ndarray) -> Any:
   """What the exported model takes for raw `cells` [n, len(columns)]: float32 [n, D] (NaN
   where missing) when every column is numeric, else a dict `input_name(column)` -> [n, 1]
-  (float32, or the stripped str cells)."""
-  if not any(c.categorical for c in columns):
-    return numbers(cells).astype(np.float32)
+  (float32, or the stripped str cells). A text cell in a numeric column is a ConfigError
+  naming the column."""
+  values = {c.name: _numbers_of(c.name, cells[:, [j]]).astype(np.float32)
+            for j, c in enumerate(columns) if not c.categorical}
+  if len(values) == len(columns):
+    return np.concatenate(list(values.values()), axis=1)
   return {input_name(c.name): (np.char.strip(cells[:, [j]]) if c.categorical
-                   else numbers(cells[:, [j]]).astype(np.float32))
-          for j, c in enumerate(columns)}
+                               else values[c.name]) for j, c in enumerate(columns)}
+
+
+def _numbers_of(name: str, cells: np.ndarray) -> np.ndarray:
+  """`numbers(cells)` of the numeric column `name`, or a ConfigError naming it."""
+  try:
+    return numbers(cells)
+  except ValueError:
+    text = next(c for c in np.char.strip(cells).ravel().tolist()
+                if not is_number(c) and c.lower() not in MISSING_MARKERS)
+    raise ConfigError(f"column {name!r} holds {text!r}, but it is numeric in the training "
+                      f"file (numbers, or blank / {'/'.join(MISSING_MARKERS[1:])} when "
+                      "missing)") from None
