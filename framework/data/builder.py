@@ -194,7 +194,7 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any],
                                                         num_classes, class_names)
   else:
     val_rows, rest = protocol.validation_split(pool_y, perm, cfg.val_per_class, num_classes,
-                                               class_names)
+                                                 class_names)
   rest = protocol.take_train_size(rest, cfg.train_size)
   kept = protocol.long_tail(pool_y, rest, cfg.long_tail.profile,
                               float(cfg.long_tail.imbalance_ratio), num_classes)
