@@ -34,14 +34,16 @@ positive class: by default the minority class by training counts, whatever its l
 `--config.eval.positive_class=1` picks a class id. results.json records it as
 final.positive_class.
 
-Measured with the former defaults (30 epochs, no validation split, no early stopping:
-`--config.train.epochs=30 --config.data.val_fraction=0
---config.train.early_stopping.metric= --config.train.eval_every_epochs=5`; seed 0, 40 s a run
-on a shared 2-core CPU): scikit-learn's breast-cancer
-data written as csv (569 rows, 30 features, minority label 0 = malignant): "balanced"
-balanced accuracy 0.985, PR-AUC of class 0 0.996; "ce" 0.966, 0.996. A synthetic csv of 4,000
-rows, 2.5% of them label 0 (`write_csv` in tests/test_tabular.py, shift -1): "balanced"
-recall of class 0 0.80, balanced accuracy 0.840, PR-AUC 0.449; "ce" 0.36, 0.674, 0.415.
+Measured with these defaults on mlbench's Glass, Pima and Sonar: the README's table
+(`python -m framework.bench.mlbench_tables`). Measured with the former defaults (30 epochs,
+no validation split, no early stopping: `--config.train.epochs=30
+--config.data.val_fraction=0 --config.train.early_stopping.metric=
+--config.train.eval_every_epochs=5`; seed 0, 40 s a run on a shared 2-core CPU):
+scikit-learn's breast-cancer data written as csv (569 rows, 30 features, minority label 0 =
+malignant): "balanced" balanced accuracy 0.985, PR-AUC of class 0 0.996; "ce" 0.966, 0.996.
+A synthetic csv of 4,000 rows, 2.5% of them label 0 (`write_csv` in tests/test_tabular.py,
+shift -1): "balanced" recall of class 0 0.80, balanced accuracy 0.840, PR-AUC 0.449; "ce"
+0.36, 0.674, 0.415.
 """
 
 from framework.config import base_config, with_variant
