@@ -1,7 +1,7 @@
 """The tabular experiment on UCI tables of R's mlbench package, beside scikit-learn baselines.
 
     apt-get install r-cran-mlbench && pip install pyreadr pandas
-    python -m framework.bench.mlbench_tables --tables=glass,pima,sonar --seeds=0,1,2
+    python -m framework.bench.mlbench_tables --tables=glass,pima,sonar,satellite --seeds=0,1,2
 
 Each table is written once as a csv (its label column as R names it; Pima is
 PimaIndiansDiabetes2, with NA where a measurement is missing), then, per seed (the data
@@ -40,7 +40,7 @@ RUNS = {  # name: config overrides of experiments/tabular.py
                    "train.epochs": 200, "train.eval_every_epochs": 200},
 }
 
-flags.DEFINE_list("tables", ["glass", "pima", "sonar"], f"of {', '.join(TABLES)}")
+flags.DEFINE_list("tables", ["glass", "pima", "sonar", "satellite"], f"of {', '.join(TABLES)}")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "data and model seeds")
 flags.DEFINE_string("rda_dir", MLBENCH_DATA, "where r-cran-mlbench keeps its .rda files")
 flags.DEFINE_string("out", os.path.join(tempfile.gettempdir(), "mlbench_tables"),
