@@ -219,10 +219,13 @@ def test_long_tail_and_noise_are_announced_and_recorded(tmp_path, capsys):
   cut, noise = exp.data.info["protocol"]
   assert (cut["counts_before"], cut["counts_after"]) == (before, after)
   assert (noise["changed"], noise["counts_after"]) == (changed, observed)
-  # the tabular experiment keeps the data as it is, and says nothing
+  # the tabular experiment keeps the data as it is, and says nothing; 20% of each class
+  # of the pool validates
   exp = experiment.build(_config(tmp_path / "glass.csv"))
   assert "data: " not in capsys.readouterr().out and exp.data.info["protocol"] == []
-  assert exp.data.class_counts.tolist() == before
+  validation = [held_out(n, 0.2) for n in before]
+  assert np.bincount(exp.data.val.labels).tolist() == validation == [7, 8, 2, 1, 1, 3]
+  assert exp.data.class_counts.tolist() == [b - v for b, v in zip(before, validation)]
 
 
 @pytest.mark.parametrize("value, counts, message", [
