@@ -30,7 +30,7 @@ def write_files(tmp) -> dict[str, str]:
   rows = "".join(f"{i % 7},{i % 3},{i % 2}\n" for i in range(60))
   two = "".join(f"{i % 7},{i % 2}\n" for i in range(60))
   write("no_label", "no_label.csv", "a,b,klass\n" + rows)
-  write("text", "text.csv", "a,b,label\n" + "x,1,0\n" * 20 + "1,1,1\n" * 20)
+  write("text", "text.csv", "a,b,label\n" + "".join(f"u{i},1,{i % 2}\n" for i in range(40)))
   write("huge", "huge.csv", "a,label\n" + "".join(f"{1e308 * (1 - i % 2)},{i % 2}\n"
                                                   for i in range(40)))
   write("label_1e9", "label.csv", "a,label\n" + "".join(f"{i},{i % 2}\n" for i in range(39))

@@ -194,7 +194,7 @@ _EPOCHS_BEFORE_FRACTIONS = {
     "fmnist_noisy.py": {"*": (0, [], 0), "ce_sgd": (0, [36, 38], 0),
                         "mwnet_sgd": (0, [36, 38], 0)},
     "default.py": {"*": (0, [], 0)},
-    "tabular.py": {"*": (0, [], 0)},
+    "tabular.py": {"*": (0, [], 0), "ldam_drw": (0, [], 20)},
 }
 
 

@@ -24,7 +24,7 @@ from framework.data.bundle import Split
 from framework.errors import ConfigError
 from framework.evaluation.evaluator import Evaluator
 from framework.evaluation.metrics import classification_metrics
-from framework.tools.predict import main as predict_main
+from framework.tools.predict import main as predict_main, output_name
 from tests.test_launch import ROOT, _stderr_lines, launch_here
 
 TABULAR = os.path.join(ROOT, "experiments", "tabular.py")
@@ -75,8 +75,10 @@ def _test_rows(results):
 def test_tabular_run_reports_pr_auc_of_minority_label_zero(fraud_run):
   _, workdir, results, stdout, x, y = fraud_run
   final = results["final"]
-  # the data as it is: no long-tail cut, no noise; 25% of each class held out for test
-  assert results["class_counts"] == [30 - held_out(30), 270 - held_out(270)]
+  # the data as it is: no long-tail cut, no noise; 25% of each class held out for test,
+  # 20% of the rest for validation
+  pool = [n - held_out(n) for n in (30, 270)]
+  assert results["class_counts"] == [n - held_out(n, 0.2) for n in pool]
   assert final["support"] == [held_out(30), held_out(270)]
   assert "long-tail cut" not in stdout and "label noise" not in stdout
   assert final["positive_class"] == 0
@@ -217,10 +219,13 @@ def test_long_tail_and_noise_are_announced_and_recorded(tmp_path, capsys):
   cut, noise = exp.data.info["protocol"]
   assert (cut["counts_before"], cut["counts_after"]) == (before, after)
   assert (noise["changed"], noise["counts_after"]) == (changed, observed)
-  # the tabular experiment keeps the data as it is, and says nothing
+  # the tabular experiment keeps the data as it is, and says nothing; 20% of each class
+  # of the pool validates
   exp = experiment.build(_config(tmp_path / "glass.csv"))
   assert "data: " not in capsys.readouterr().out and exp.data.info["protocol"] == []
-  assert exp.data.class_counts.tolist() == before
+  validation = [held_out(n, 0.2) for n in before]
+  assert np.bincount(exp.data.val.labels).tolist() == validation == [7, 8, 2, 1, 1, 3]
+  assert exp.data.class_counts.tolist() == [b - v for b, v in zip(before, validation)]
 
 
 @pytest.mark.parametrize("value, counts, message", [
@@ -285,3 +290,10 @@ def test_evaluator_resolves_the_positive_class(counts, requested, expected):
     score = z[:, expected] - z[:, 1 - expected]
     assert metrics["pr_auc"] == pytest.approx(
         skm.average_precision_score(labels == expected, score), rel=1e-6)
+
+
+def test_predictions_are_named_after_the_input_without_its_extension(tmp_path):
+  (tmp_path / "photos.v2").mkdir()
+  assert output_name(str(tmp_path / "new.csv")) == "predictions-new.csv"
+  assert output_name("features.npz") == "predictions-features.csv"
+  assert output_name(str(tmp_path / "photos.v2") + "/") == "predictions-photos.v2.csv"

@@ -57,6 +57,14 @@ FIELDS: dict[str, Field] = {
     "data.remap_labels": Field(True, BOOLEAN, "csv: integer labels that are not 0..C-1 -> "
                                "0..K-1 in sorted order (false: an error naming the missing ids)"),
     "data.importance_column": Field("", TEXT, "csv column / npz key with importance scores"),
+    "data.feature_columns": Field((), sequence_of(TEXT, "column names"), "csv: exactly these "
+                                  "feature columns (empty: all but the label, importance and "
+                                  "dropped ones)"),
+    "data.drop_columns": Field((), sequence_of(TEXT, "column names"), "csv: columns that are "
+                               "never features (an id, a timestamp)"),
+    "data.categorical_columns": Field((), sequence_of(TEXT, "column names"), "csv: columns "
+                                      "one-hot encoded even when they hold numbers (integer "
+                                      "codes); text columns always are"),
     "data.num_classes": Field(0, integer(0), "0: inferred (max label + 1); else labels lie in "
                               "[0, num_classes)"),
     "data.num_samples": Field(2000, integer(0), "synthetic: number of examples"),
@@ -66,6 +74,9 @@ FIELDS: dict[str, Field] = {
                              "else its first train_size examples"),
     "data.val_per_class": Field(0, integer(0), "clean balanced validation split, taken first "
                                 "(meta rules, eval.select_best)"),
+    "data.val_fraction": Field(0.0, number(at_least=0, below=1), "clean stratified "
+                               "validation split: this share of each class (at least 1, never "
+                               "all), taken first (train.early_stopping); 0: off"),
     "data.long_tail.profile": Field("none", Registered("framework.data:LONG_TAIL"),
                                     "shape of the long tail made from the pool"),
     "data.long_tail.imbalance_ratio": Field(1.0, number(at_least=1),
@@ -147,6 +158,15 @@ FIELDS: dict[str, Field] = {
     "train.epochs": Field(10, integer(1), "epochs to train"),
     "train.steps_per_loop": Field(0, integer(0), "steps per compiled call; 0: one epoch"),
     "train.eval_every_epochs": Field(1, integer(1), "evaluate on the test split every n epochs"),
+    "train.early_stopping.metric": Field("", one_of("", "accuracy", "balanced_accuracy",
+                                                    "macro_f1", "min_recall"),
+                                         "stop when this metric on the clean validation split "
+                                         "has not improved for `patience` epochs ('': off)"),
+    "train.early_stopping.patience": Field(10, integer(1), "epochs without improvement "
+                                           "before stopping (validation is measured at each "
+                                           "test evaluation)"),
+    "train.early_stopping.restore_best": Field(True, BOOLEAN, "end with the weights of the "
+                                               "best validation epoch (stopped or not)"),
     "train.checkpoint_every_loops": Field(1, integer(1), "checkpoint every n loops"),
     "train.max_checkpoints": Field(3, integer(1), "checkpoints kept"),
     "train.jit_compile": Field("auto", one_of("auto", "on", "off"), "XLA for the forward / "

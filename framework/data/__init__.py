@@ -12,6 +12,7 @@ _EXPORTS = {
     "data_fingerprint": "fingerprint", "fingerprint_changes": "fingerprint",
     "FASHION_MNIST_NAMES": "idx", "read_idx": "idx",
     "Arrays": "sources", "Source": "sources",
+    "Column": "columns",
     "LONG_TAIL": "protocol", "NOISE": "protocol",
     "InputTransform": "augment",
     "MIXERS": "mixing", "Mixer": "mixing",

@@ -4,7 +4,8 @@
    when the source has none);
 2. permute the pool with np.random.default_rng(data.seed);
 3. validation: the first data.val_per_class examples of each class in permutation order,
-   removed from the pool (clean, balanced);
+   removed from the pool (clean, balanced), or data.val_fraction of each class (clean,
+   stratified, never emptying a class);
 4. data.train_size: the first train_size remaining examples in permutation order;
 5. long tail: keep the first n_c examples of class c (n_c from data.long_tail.profile, with
    n_max the largest class left), rows stay in permutation order;
@@ -14,11 +15,14 @@ Steps 5 and 6, when switched on, are recorded in `DataBundle.info["protocol"]` (
 before and after) and announced by the run, after what the source changed at load
 (`Source.changes`: image files that do not decode, left out with data.skip_bad_images).
 Tabular features are standardised with the statistics of the whole training pool (before
-steps 3-6), so the scaling does not depend on the protocol.
+steps 3-6), so the scaling does not depend on the protocol; a csv's raw cells are first
+encoded (`framework.data.columns`: missing values filled, categories one-hot) with
+statistics of that pool.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 from absl import logging
@@ -29,7 +33,7 @@ import numpy as np
 from framework.data import builtin, cifar, idx, images, tabular, tfds_source  # noqa: F401
 import tensorflow as tf
 
-from framework.data import augment, protocol, protocol_record
+from framework.data import augment, columns, protocol, protocol_record
 from framework.data.augment import InputTransform
 from framework.data.bundle import DataBundle, Split
 from framework.data.sources import DATASETS, Arrays, Source, as_int_labels
@@ -65,6 +69,9 @@ def check_config(cfg: ml_collections.ConfigDict, registered_source: bool = True)
   if cfg.class_names and cfg.source != "csv":
     raise ConfigError(f"data.class_names={list(cfg.class_names)!r} names the labels of a csv; "
                       f"data.source={cfg.source!r} has its own: leave it empty")
+  if cfg.val_fraction and cfg.val_per_class:
+    raise ConfigError(f"data.val_fraction={cfg.val_fraction} and data.val_per_class="
+                      f"{cfg.val_per_class} both set the validation split; set one, the other 0")
   lt, noise = cfg.long_tail, cfg.noise
   if lt.profile == "none" and lt.imbalance_ratio != 1:
     raise ConfigError(f"data.long_tail.imbalance_ratio={lt.imbalance_ratio!r} has no effect with "
@@ -175,10 +182,19 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any],
     pool, pool_y = pool.take(origin), pool_y[origin]
   else:
     test_origin = np.arange(len(test_y))
+  fitted = columns.fit(source.columns, pool.examples.array) if source.columns else ()
+  if fitted:  # a csv's raw cells, encoded with what the training pool holds
+    pool, test = (Arrays(columns.encode(fitted, a.examples.array), a.y, a.importance,
+                         a.source_rows) for a in (pool, test))
+    source = dataclasses.replace(source, pool=pool, test=test)
 
   perm = np.random.default_rng(cfg.seed).permutation(len(pool_y))
-  val_rows, rest = protocol.validation_split(pool_y, perm, cfg.val_per_class, num_classes,
-                                               class_names)
+  if cfg.val_fraction:
+    val_rows, rest = protocol.validation_fraction_split(pool_y, perm, cfg.val_fraction,
+                                                        num_classes, class_names)
+  else:
+    val_rows, rest = protocol.validation_split(pool_y, perm, cfg.val_per_class, num_classes,
+                                                 class_names)
   rest = protocol.take_train_size(rest, cfg.train_size)
   kept = protocol.long_tail(pool_y, rest, cfg.long_tail.profile,
                               float(cfg.long_tail.imbalance_ratio), num_classes)
@@ -211,6 +227,7 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any],
                 feature_mean=None if stats is None else stats[0],
                 feature_std=None if stats is None else stats[1],
                 feature_names=source.feature_names,
+                columns=[column.to_json() for column in fitted],
                 protocol=[*source.changes,
                           *(record for record in applied if record is not None)]))
   logging.info("data: %s train %d (per class %s, %d noisy), val %d, test %d", cfg.source,

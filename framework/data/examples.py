@@ -46,13 +46,15 @@ def _file_ends(path: str) -> bytes:
 
 
 class ArrayExamples:
-  """Rows of an in-memory array [n, ...]: uint8 or float images, or float features."""
+  """Rows of an in-memory array [n, ...]: uint8 or float images, float features, or a csv's
+  raw str cells (until `build` encodes them)."""
 
   batched = True  # lookup takes a batch of indices at once
 
   def __init__(self, array: np.ndarray):
     array = np.asarray(array)
-    self.array = array if array.dtype in (np.uint8, np.float32) else array.astype(np.float32)
+    kept = array.dtype in (np.uint8, np.float32) or array.dtype.kind == "U"
+    self.array = array if kept else array.astype(np.float32)
 
   def __len__(self) -> int:
     return int(self.array.shape[0])

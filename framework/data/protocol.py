@@ -62,7 +62,33 @@ def validation_split(labels: np.ndarray, order: np.ndarray, per_class: int, num_
     raise ConfigError(
         f"data.val_per_class={per_class} is too large: class {c} ({class_names[c]!r}) has "
         f"{counts[c]} examples in the pool; it must be < the smallest class size {counts[c]}")
-  is_val = rank_within_class(labels[order], num_classes) < per_class
+  return _first_of_each_class(labels, order, np.full(num_classes, per_class))
+
+
+def validation_fraction_split(labels: np.ndarray, order: np.ndarray, fraction: float,
+                              num_classes: int, class_names: tuple[str, ...]
+                              ) -> tuple[np.ndarray, np.ndarray]:
+  """Stratified: the first round(fraction * n_c) rows of class c in `order`, at least 1 and at
+  most n_c - 1, so no class with examples is left empty in training or validation.
+
+  Returns (val_rows, remaining_rows), both in `order`'s order.
+  """
+  counts = np.bincount(labels[order], minlength=num_classes)
+  small = np.flatnonzero((counts > 0) & (counts < 2))
+  if len(small):
+    c = int(small[0])
+    raise ConfigError(f"data.val_fraction={fraction} cannot keep class {c} "
+                      f"({class_names[c]!r}, {counts[c]} example in the pool) in both training "
+                      "and validation; every class needs at least 2 examples (or set 0)")
+  per_class = np.clip(np.floor(counts * fraction + 0.5), 1, counts - 1).astype(np.int64)
+  return _first_of_each_class(labels, order, np.where(counts > 0, per_class, 0))
+
+
+def _first_of_each_class(labels: np.ndarray, order: np.ndarray,
+                         per_class: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """(the first per_class[c] rows of each class c in `order`, the other rows), in order."""
+  ordered = labels[order]
+  is_val = rank_within_class(ordered, len(per_class)) < per_class[ordered]
   return order[is_val], order[~is_val]
 
 

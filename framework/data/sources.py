@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from framework.data.examples import Examples, as_examples
 from framework.errors import ConfigError, one_line
 from framework.config.registry import Registry
+
+if TYPE_CHECKING:
+  from framework.data.columns import Column
 
 DATASETS: Registry["Source"] = Registry("dataset")
 
@@ -64,6 +67,8 @@ class Source:
   mean, std: the per-channel normalisation of images when data.mean / data.std are unset
     (e.g. CIFAR's), in units of pixel / pixel_max.
   feature_names: the feature columns of a csv, so predictions can read a new file by name.
+  columns: a csv's feature columns (`framework.data.columns.Column`, kinds only) when `pool.x`
+    / `test.x` hold their raw str cells: `build` encodes them with training-pool statistics.
   changes: what the source changed in the user's data at load, as records of
     `framework.data.protocol_record` (image files that do not decode, left out).
   """
@@ -77,6 +82,7 @@ class Source:
   mean: tuple[float, ...] = ()
   std: tuple[float, ...] = ()
   feature_names: tuple[str, ...] = ()  # csv: the feature columns, in order
+  columns: tuple[Column, ...] = ()
   changes: tuple[dict[str, Any], ...] = ()
 
 

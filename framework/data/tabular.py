@@ -1,9 +1,11 @@
 """User data from csv or npz files (e.g. fraud detection: feature columns plus a label).
 
 csv: a header row; `data.label_column` holds the labels, `data.importance_column` (optional)
-importance scores, every other column is a numeric feature. Labels are names ("pos" /
-"neg") or integer class ids; `framework.data.labels` turns them into class ids and class
-names (data.class_names, data.remap_labels, data.num_classes). Each example keeps its line
+importance scores, every other column not in `data.drop_columns` (or those of
+`data.feature_columns`) is a numeric or categorical feature, blanks allowed
+(`framework.data.columns`). Labels are names ("pos" / "neg") or integer class ids;
+`framework.data.labels` turns them into class ids and class names (data.class_names,
+data.remap_labels, data.num_classes). Each example keeps its line
 in the file (`Split.source_rows`). npz: features under `x` (or `features` / `x_train`),
 labels under `y` (or `labels` / `y_train`), importance under `data.importance_column`; a
 training npz holding `x_test` / `y_test` also gives the test split. 2-D features are
@@ -19,6 +21,7 @@ import zipfile
 import ml_collections
 import numpy as np
 
+from framework.data.columns import infer_columns
 from framework.data.labels import LabelCells, class_ids
 from framework.data.sources import (DATASETS, Arrays, Source, as_importance, as_int_labels,
                                     listing, not_utf8, readable_file)
@@ -70,35 +73,6 @@ def _check_header(header: list[str], field: str, path: str) -> None:
                         f"{header.index(name) + 1} and {j + 1}); column names must be distinct")
 
 
-def _numeric_columns(cells: np.ndarray, lines: np.ndarray, names: list[str], field: str,
-                     path: str) -> np.ndarray:
-  try:
-    values = np.char.strip(cells).astype(np.float64)
-  except ValueError:
-    for j, name in enumerate(names):
-      for line, cell in zip(lines, cells[:, j].tolist()):
-        if not cell.strip():
-          raise ConfigError(f"{field}={path!r}: column {name!r} has an empty cell on line "
-                            f"{line}; feature columns must hold a number in every row (fill "
-                            "or drop the rows with missing values)") from None
-        try:
-          float(cell)
-        except ValueError:
-          raise ConfigError(f"{field}={path!r}: column {name!r} is not numeric (line {line}: "
-                            f"{cell!r}); feature columns must hold numbers") from None
-    raise
-  if not np.all(np.isfinite(values)):
-    j = int(np.argmax(~np.all(np.isfinite(values), axis=0)))
-    raise ConfigError(f"{field}={path!r}: column {names[j]!r} has missing or non-finite values")
-  beyond = np.abs(values) > np.finfo(np.float32).max  # features train as float32
-  if beyond.any():
-    row, j = (int(i[0]) for i in np.nonzero(beyond))
-    raise ConfigError(f"{field}={path!r}: column {names[j]!r} holds {values[row, j]:g} on line "
-                      f"{lines[row]}, beyond the float32 range (+-3.4e38) features train in; "
-                      "rescale the column")
-  return values
-
-
 class _CsvFile:
   """A csv file of the csv source, read whole: its header, cells and line numbers."""
 
@@ -115,34 +89,30 @@ class _CsvFile:
                       np.char.strip(self.cells[:, self.columns[column]]), self.lines)
 
   def arrays(self, cfg: ml_collections.ConfigDict, labels: np.ndarray,
-             feature_names: list[str] | None) -> tuple[Arrays, list[str]]:
-    """The file's examples, with the training file's `feature_names` (None: this is it)."""
+             feature_names: list[str], training: bool) -> Arrays:
+    """The file's examples: the raw cells of `feature_names` (stripped), encoded by `build`."""
     field, path, columns, header = self.field, self.path, self.columns, self.header
     importance = None
     if cfg.importance_column:
       if cfg.importance_column in columns:
         importance = as_importance(np.char.strip(self.cells[:, columns[cfg.importance_column]]),
                                    f"data.importance_column={cfg.importance_column!r}")
-      elif feature_names is None:  # required in the training file, optional in the test file
+      elif training:  # required in the training file, optional in the test file
         raise ConfigError(f"data.importance_column={cfg.importance_column!r} is not a column "
                           f"of {path}; columns found: {listing(header)}")
-    if feature_names is None:
-      feature_names = [n for n in header if n not in (cfg.label_column, cfg.importance_column)]
-      if not feature_names:
-        raise ConfigError(f"{field}={path!r} has no feature columns besides the label")
     missing = [n for n in feature_names if n not in columns]
     if missing:
       raise ConfigError(f"{field}={path!r} lacks the training feature columns "
                         f"{listing(missing)}; columns found: {listing(header)}")
-    x = _numeric_columns(self.cells[:, [columns[n] for n in feature_names]], self.lines,
-                         feature_names, field, path)
-    return Arrays(x, labels, importance, self.lines), feature_names
+    cells = np.char.strip(self.cells[:, [columns[n] for n in feature_names]])
+    return Arrays(cells, labels, importance, self.lines)
 
 
 @DATASETS.register("csv")
 def load_csv(cfg: ml_collections.ConfigDict) -> Source:
-  """Tabular csv: features standardised with training-pool statistics by `build`; a remap
-  of integer labels is announced in one line."""
+  """Tabular csv: the feature columns' kinds inferred (`framework.data.columns`) and
+  announced in one line, their cells encoded and standardised with training-pool statistics
+  by `build`; a remap of integer labels is announced in one line."""
   _check_extension(cfg, "csv", "npz")
   files = [_CsvFile("data.path", cfg.path)]
   if cfg.test_path:
@@ -152,10 +122,16 @@ def load_csv(cfg: ml_collections.ConfigDict) -> Source:
                                           cfg.remap_labels, cfg.num_classes)
   if notice:
     print(notice)
-  pool, names = files[0].arrays(cfg, labels[0], None)
-  test = files[1].arrays(cfg, labels[1], names)[0] if cfg.test_path else None
-  return Source(pool, test, class_names=class_names, tabular=True, location=files[0].path,
-                feature_names=tuple(names),
+  training = files[0]
+  features, inferred = infer_columns(training.header, training.cells, cfg, training.field,
+                                     training.path)
+  if inferred:
+    print(inferred)
+  names = [c.name for c in features]
+  pool = training.arrays(cfg, labels[0], names, True)
+  test = files[1].arrays(cfg, labels[1], names, False) if cfg.test_path else None
+  return Source(pool, test, class_names=class_names, tabular=True, location=training.path,
+                feature_names=tuple(names), columns=tuple(features),
                 label_field=f"data.label_column={cfg.label_column!r}")
 
 

@@ -4,9 +4,10 @@ Every run leaves `WORKDIR/model.keras` (read it with `FinishedRun(WORKDIR).model
 plain `keras.saving.load_model` anywhere: it holds only Keras's own layers) and a
 TensorFlow SavedModel `WORKDIR/saved_model` with a `serve` signature. Both take raw inputs
 as the data stores them, at the model's input size: pixels in their stored scale (0-255
-for uint8 images) or the csv / npz feature columns as they are in the file. The serving
-model applies what the pipeline applied in training (x / pixel_max, per-channel mean and
-std; the tabular standardisation) and returns logits.
+for uint8 images) or the csv / npz feature columns as they are in the file (a csv's blanks
+and categories too: `framework.models.table_inputs`). The serving model applies what the
+pipeline applied in training (x / pixel_max, per-channel mean and std; the csv encoding, the
+tabular standardisation) and returns logits.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import keras
 import numpy as np
 
 from framework.data import DataBundle
+from framework.data.columns import Column
 from framework.models import PeerModel
 from framework.models.standard import in_standard_layers, standardization
+from framework.models.table_inputs import encoded_inputs
 from framework.runs import files
 from framework.runs.rundir import RunDir
 
@@ -44,8 +47,10 @@ def serving_model(model: keras.Model, data: DataBundle) -> keras.Model:
   normalisation; the trained model is the serving model's last layer."""
   if isinstance(model, PeerModel):
     model = model.networks[0]  # the peer that answers at inference
-  inputs = keras.Input(data.input_shape, name="inputs")
-  x = inputs
+  if data.info.get("columns"):  # a csv: raw cells in
+    inputs, x = encoded_inputs([Column.from_json(c) for c in data.info["columns"]])
+  else:
+    inputs = x = keras.Input(data.input_shape, name="inputs")
   for layer in input_normalization(data):
     x = layer(x)
   return keras.Model(inputs, in_standard_layers(model)(x), name="serving")

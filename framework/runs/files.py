@@ -13,6 +13,8 @@
       results.json         the final metrics, best and last accuracy, history, class names
                            and counts, config
       best.json, best.keras    the model best on validation (eval.select_best)
+      early_stopping.json, early_stopping.weights.h5   the best validation step and its
+                           weights, whether training stopped early (train.early_stopping)
       model.keras, saved_model/   the exported final model
       weights/step_<step>.npz     snapshots of the weight tables ('per_sample/weight', ...)
       checkpoints/         tf.train.CheckpointManager's
@@ -33,6 +35,8 @@ RELAUNCHES = "relaunches.jsonl"
 RESULTS = "results.json"
 BEST = "best.json"
 BEST_MODEL = "best.keras"
+EARLY_STOPPING = "early_stopping.json"
+EARLY_STOPPING_WEIGHTS = "early_stopping.weights.h5"
 MODEL = "model.keras"
 SAVED_MODEL = "saved_model"
 SNAPSHOTS = "weights"

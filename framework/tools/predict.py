@@ -1,7 +1,8 @@
 """Predictions of a finished run on new data: `python -m framework.tools.predict WORKDIR --data=PATH`.
 
 PATH is an .npz (features under `x`, `features` or `x_test`), a .csv (the run's feature
-columns, by name; other columns are ignored), a folder of images (class sub-folders or
+columns, by name, as the training file holds them: blanks, categories; other columns are
+ignored), a folder of images (class sub-folders or
 not) or a list file of `relative/path [label]` lines. Images are decoded and brought to
 the model's input size with the run's deterministic evaluation transform; the exported
 model (`WORKDIR/model.keras`) applies the run's normalisation. Writes a csv with one row
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import os
 import sys
+from typing import Any
 import zipfile
 
 import numpy as np
@@ -58,14 +60,15 @@ def _npz_features(path: str) -> np.ndarray:
   return x
 
 
-def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
-  """(item names, raw model inputs [n, ...]) of the data at `path`."""
+def load_inputs(path: str, description: dict) -> tuple[list[str], Any]:
+  """(item names, raw model inputs: float32 [n, ...], or a csv's columns by name) of the
+  data at `path`."""
   if not os.path.exists(path):
     raise ConfigError(f"--data={path!r} does not exist")
   if path.endswith(".npz"):
     x = _npz_features(path)
     x = x[..., None] if x.ndim == 3 else x
-    return [str(i) for i in range(len(x))], x
+    return [str(i) for i in range(len(x))], x.astype(np.float32)
   if path.endswith(".csv"):
     from framework.data.tabular import read_csv  # pylint: disable=g-import-not-at-top
     header, cells, _ = read_csv(path, "--data")
@@ -76,8 +79,12 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
     missing = [n for n in names if n not in header]
     if missing:
       raise ConfigError(f"--data={path!r} lacks the run's feature columns {missing[:5]}")
-    columns = [header.index(n) for n in names]
-    return [str(i) for i in range(len(cells))], cells[:, columns].astype(np.float64)
+    cells = cells[:, [header.index(n) for n in names]]
+    items = [str(i) for i in range(len(cells))]
+    from framework.data.columns import Column, model_inputs  # pylint: disable=g-import-not-at-top
+    columns = ([Column.from_json(c) for c in description.get("columns", ())]
+               or [Column(name, categorical=False) for name in names])  # an older run's
+    return items, model_inputs(columns, cells)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from framework.data.examples import decode_image  # pylint: disable=g-import-not-at-top
   if len(description["input_shape"]) != 3:
@@ -94,7 +101,15 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], np.ndarray]:
       return transform.eval_geometry(decode_image(tf.constant(path), channels)[None])[0].numpy()
     except tf.errors.OpError as e:
       raise ConfigError(f"--data: cannot read the image {path!r} ({one_line(e)})") from None
-  return files, np.stack([image(f) for f in files])
+  return files, np.stack([image(f) for f in files]).astype(np.float32)
+
+
+def output_name(path: str) -> str:
+  """The predictions file for the data at `path`: new.csv -> predictions-new.csv, a folder
+  `images/` -> predictions-images.csv."""
+  name = os.path.basename(path.rstrip("/" + os.sep))
+  stem = name if os.path.isdir(path) else os.path.splitext(name)[0]
+  return f"predictions-{stem}.csv"
 
 
 def _described(description: dict) -> str:
@@ -102,19 +117,23 @@ def _described(description: dict) -> str:
   return describe(description["input_shape"])
 
 
-def _check_rows(x: np.ndarray, path: str, description: dict) -> None:
+def _check_rows(x: Any, path: str, description: dict) -> None:
   """A ConfigError for data without rows, of another shape than the run's inputs, or with
-  rows that are not finite (a model maps them to NaN probabilities, or to nonsense)."""
-  if x.ndim == 0 or len(x) == 0:
+  rows that are not finite (a model maps them to NaN probabilities, or to nonsense). A
+  csv's blank cells are NaN on purpose: the exported model imputes them."""
+  rows = len(next(iter(x.values()))) if isinstance(x, dict) else (0 if x.ndim == 0 else len(x))
+  if not rows:
     raise ConfigError(f"--data={path!r} holds no rows; allowed: at least one example")
+  if isinstance(x, dict) or path.endswith(".csv"):
+    return
   if x.dtype.kind not in "iufb":
     raise ConfigError(f"--data={path!r} holds {x.dtype} values; allowed: numbers")
   if list(x.shape[1:]) != list(description["input_shape"]):
     raise ConfigError(f"--data={path!r} holds examples of shape {list(x.shape[1:])}; the run "
                       f"takes {_described(description)}; allowed: examples of that shape")
-  rows = nonfinite_rows(x)
-  if rows:
-    raise ConfigError(f"--data={path!r}: {rows} hold NaN or infinity; allowed: finite values")
+  bad = nonfinite_rows(x)
+  if bad:
+    raise ConfigError(f"--data={path!r}: {bad} hold NaN or infinity; allowed: finite values")
 
 
 def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
@@ -124,10 +143,13 @@ def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
   _check_rows(x, path, description)
   serving = run.model()
   import keras  # pylint: disable=g-import-not-at-top
-  logits = serving.predict(x.astype(np.float32), batch_size=256, verbose=0)
+  if isinstance(x, dict):  # a csv's columns: Keras takes str cells as tf.string tensors
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    x = {name: tf.constant(cells) for name, cells in x.items()}
+  logits = serving.predict(x, batch_size=256, verbose=0)
   probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
   names = description["class_names"]
-  output = output or run.rundir.file(f"predictions-{os.path.basename(path.rstrip('/'))}.csv")
+  output = output or run.rundir.file(output_name(path))
   with open(output, "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(["item", "predicted", "probability"] + [f"p_{n}" for n in names])

@@ -16,6 +16,7 @@ _EXPORTS = {
     "Experiment": "experiment", "build": "experiment",
     "Trainer": "trainer", "Controller": "controller",
     "Action": "actions", "Evaluation": "actions", "LoopEnd": "actions",
+    "EarlyStopping": "early_stopping",
 }
 
 __getattr__, __dir__ = _lazy_exports(__name__, globals(), _EXPORTS)

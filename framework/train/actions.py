@@ -49,6 +49,7 @@ class Action:
   every_loops: int = 0
   at_end: bool = False
   on_evaluation: bool = False
+  stop_training: bool = False  # true: the controller ends training after this loop
 
   def due(self, end: LoopEnd) -> bool:
     return ((self.every_steps > 0 and end.step % self.every_steps == 0)
@@ -75,6 +76,10 @@ class Evaluation:
 
   def due(self, step: int, final: bool) -> bool:
     return final or (self.every_steps > 0 and step % self.every_steps == 0)
+
+  def forget(self) -> None:
+    """Drops the latest metrics: the model changed without a step (best weights restored)."""
+    self.latest = None
 
   def __call__(self, step: int) -> dict:
     """The metrics of the model at `step`: evaluated now unless already evaluated there."""

@@ -73,14 +73,14 @@ class Controller:
     return length
 
   def run(self) -> int:
-    """Trains from the restored step to the end, then finishes every action; returns the
-    final step.
+    """Trains from the restored step to the end (or until an action stops training), then
+    finishes every action; returns the final step.
 
     Raises `Diverged` when the trainer stopped at a non-finite loss or gradient (the last
     checkpoint, saved before, stays the last good state).
     """
     step, loop = self.restore(), 0
-    while step < self.total_steps:
+    while step < self.total_steps and not self._stopped():
       if self.trainer.stop_requested:
         self._stop(step)
       length = self._loop_length(step)
@@ -98,7 +98,7 @@ class Controller:
       for index, action in enumerate(self.actions):
         if action.due(end):
           self._timed(index, action.run, end)
-      if final or loop % self.checkpoint_every_loops == 0:
+      if final or loop % self.checkpoint_every_loops == 0 or self._stopped():
         self.save(step)
     metrics = self.evaluation(step) if self.evaluation is not None else None
     for index, action in enumerate(self.actions):
@@ -116,6 +116,10 @@ class Controller:
     else:
       change = "Lower the learning rate, or set train.on_nonfinite=skip to skip such steps,"
     return f"{change} in a new --workdir (this one keeps the run's config)"
+
+  def _stopped(self) -> bool:
+    """Whether an action ended training early."""
+    return any(action.stop_training for action in self.actions)
 
   def _timed(self, index: int, method, *args) -> None:
     start = time.perf_counter()

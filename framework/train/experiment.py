@@ -73,6 +73,10 @@ def _check_against_data(config: ml_collections.ConfigDict, data: data_lib.DataBu
   if metric and data.val is None:
     raise ConfigError(f"eval.select_best={metric!r} needs a clean validation split; set "
                       "data.val_per_class > 0")
+  stopping = config.train.early_stopping.metric
+  if stopping and data.val is None:
+    raise ConfigError(f"train.early_stopping.metric={stopping!r} needs a clean validation "
+                      "split; set data.val_fraction (e.g. 0.2) or data.val_per_class > 0")
   _check_positive_class(config.eval.positive_class, data.num_classes)
   if config.eval.tau_norm == "auto" and data.val is None:
     raise ConfigError("eval.tau_norm='auto' picks tau on a clean validation split; set "

@@ -26,6 +26,7 @@ from framework.train import actions as actions_lib
 from framework.train import experiment as experiment_lib
 from framework.train.components import effective_kwargs
 from framework.train.controller import Controller
+from framework.train.early_stopping import EarlyStopping
 from framework.train.optimizers import current_learning_rate
 from framework.train.preemption import StopOnSignal
 from framework.train.relaunch import (check_data, check_length, record_relaunch,
@@ -40,6 +41,7 @@ class RunWiring:
   tracked: tracking.TrackedSet           # the examples whose weight trajectories are charted
   evaluation: actions_lib.Evaluation     # the test evaluation; `evaluation(step)`: metrics
   select_best: actions_lib.SelectBest | None  # with eval.select_best: the best model so far
+  early_stopping: EarlyStopping | None  # with train.early_stopping.metric
   effective: EffectiveWeights            # the weights the run trains with, as charted
   charted: list[str]                     # the families a previous process had charted
   controller: Controller
@@ -71,8 +73,9 @@ def assemble(exp: experiment_lib.Experiment, rundir: RunDir, board: Board, *,
              ) -> RunWiring:
   """The run of `exp` in `rundir`: the test evaluation every `train.eval_every_epochs`, and
   the actions history, TensorBoard views (on `board`), hparams, weight snapshots, progress
-  (when `verbose`), the best model (with `eval.select_best`) and `extra_actions`, under a
-  controller checkpointing in the workdir.
+  (when `verbose`), the best model (with `eval.select_best`), early stopping (with
+  `train.early_stopping.metric`) and `extra_actions`, under a controller checkpointing in
+  the workdir.
 
   The evaluator is built once (`run_evaluator`) and serves the test evaluation and the
   validation of the best model. Actions only read the controller's `LoopEnd`, so their
@@ -85,6 +88,11 @@ def assemble(exp: experiment_lib.Experiment, rundir: RunDir, board: Board, *,
       evaluator, data.val, config.eval.select_best, rundir,
       lambda: export(exp.model, data, rundir, files.BEST_MODEL, False))
                  if config.eval.select_best else None)
+  stopping = config.train.early_stopping
+  early_stopping = (EarlyStopping(exp.model, evaluator, data.val, stopping.metric,
+                                  stopping.patience * spe, stopping.restore_best, evaluation,
+                                  rundir)
+                    if stopping.metric else None)
   tracked, effective, live = choose_tracked(exp), effective_weights(exp), charted(rundir)
   actions = [
       actions_lib.History(rundir, spe),
@@ -102,6 +110,7 @@ def assemble(exp: experiment_lib.Experiment, rundir: RunDir, board: Board, *,
       actions_lib.Snapshots(rundir, exp.state, log.snapshot_every_epochs * spe, effective),
       *([actions_lib.Progress(exp.total_steps, spe)] if verbose else []),
       *([select_best] if select_best else []),
+      *([early_stopping] if early_stopping else []),
       *extra_actions,
   ]
   t = config.train
@@ -109,7 +118,8 @@ def assemble(exp: experiment_lib.Experiment, rundir: RunDir, board: Board, *,
                           evaluation=evaluation, checkpoint_dir=rundir.checkpoints,
                           max_checkpoints=t.max_checkpoints,
                           checkpoint_every_loops=t.checkpoint_every_loops)
-  return RunWiring(tracked, evaluation, select_best, effective, live, controller)
+  return RunWiring(tracked, evaluation, select_best, early_stopping, effective, live,
+                   controller)
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, verbose: bool = True) -> dict:
@@ -165,6 +175,8 @@ def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool =
              "config": config.to_dict()}
   if wiring.select_best:
     results["best"] = wiring.select_best.best
+  if wiring.early_stopping:
+    results["early_stopping"] = wiring.early_stopping.summary(exp.steps_per_epoch, step)
   rundir.write_json(files.RESULTS, results)
   if verbose:
     print(format_per_class_table(final, data.class_names, data.class_counts))

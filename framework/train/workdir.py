@@ -18,6 +18,7 @@ def data_description(data) -> dict:
   return {"class_names": list(data.class_names), "input_shape": list(data.input_shape),
           "transform": dataclasses.asdict(data.transform),
           "feature_names": list(data.info.get("feature_names") or ()),
+          "columns": list(data.info.get("columns") or ()),
           "protocol": list(data.info.get("protocol") or ())}
 
 
