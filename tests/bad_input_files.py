@@ -43,7 +43,6 @@ def write_files(tmp) -> dict[str, str]:
   write("ragged", "ragged.csv", "a,b,label\n1,2,0\n3,1\n")
   write("latin1_csv", "latin1.csv", "a,label\n".encode() + "caf\xe9,0\n".encode("latin-1"))
   write("only_label", "only_label.csv", "label\n" + "".join(f"{i % 2}\n" for i in range(40)))
-  write("missing_value", "missing_value.csv", "a,label\n" + two + ",1\n")
   write("infinite_value", "infinite_value.csv", "a,label\n" + two + "inf,1\n")
   write("one_class", "one_class.csv", "a,label\n" + "".join(f"{i},pos\n" for i in range(40)))
   write("empty_label", "empty_label.csv", "a,label\n" + two + "3,\n")

@@ -116,6 +116,12 @@ def infer_columns(header: list[str], cells: np.ndarray, cfg: ml_collections.Conf
       values = numbers(column)
       if np.isinf(values).any():
         raise ConfigError(f"{field}={path!r}: column {name!r} has infinite values")
+      beyond = np.abs(np.nan_to_num(values)) > np.finfo(np.float32).max  # trained as float32
+      if beyond.any():
+        raise ConfigError(f"{field}={path!r}: column {name!r} holds "
+                          f"{values[int(np.argmax(beyond))]:g} (data row "
+                          f"{int(np.argmax(beyond)) + 1}), beyond the float32 range (+-3.4e38) "
+                          "features train in; rescale the column")
       with_missing += np.isnan(values).any()
     columns.append(Column(name, name in counts))
   return columns, _notice(len(columns), counts, with_missing, cfg.drop_columns)
