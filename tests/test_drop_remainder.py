@@ -138,8 +138,10 @@ def _pad_with_the_first_real_row(used, per_epoch, global_batch):
 
 
 stream_padded_positions = stream.padded_positions
-# every registered rule, and the options that take statistics over the batch
-RULES = [(n, {}) for n in framework.RULES.names() if not n.startswith(("example_", "test_"))] + [
+# every registered rule (but dividemix, which forms its own objective over full batches and
+# is refused with a padded last batch), and the options that take statistics over the batch
+RULES = [(n, {}) for n in framework.RULES.names()
+         if not n.startswith(("example_", "test_")) and n != "dividemix"] + [
     ("superloss", {"tau": "ema"}), ("exp_gradient", {"per_class": True}),
     ("mwnet", {"normalize": True})]
 
@@ -170,3 +172,10 @@ def test_every_rule_ignores_the_padding(name, kwargs, monkeypatch):
 def _padded(config):
   config.data.drop_remainder = False
   return config
+
+
+def test_a_rule_forming_its_own_objective_takes_full_batches():
+  from framework.errors import ConfigError  # pylint: disable=g-import-not-at-top
+  from framework.train import experiment  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ConfigError, match="set data.drop_remainder=true"):
+    experiment.build(synthetic_config(rule__name="dividemix", data__drop_remainder=False))

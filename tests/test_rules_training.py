@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 import framework
+from framework.config import extra_modules
 from framework.train import experiment as experiment_lib
 from tests.helpers import parameters, synthetic_config, tables, train_steps
 
@@ -74,6 +75,7 @@ def test_sgd_collapses_while_exp_gradient_keeps_mean_one_and_ranks_hard_examples
 def test_example_rule_loads_through_extra_modules(monkeypatch):
   # The conformance module may have imported it already; unregister so the run loads it.
   monkeypatch.delitem(framework.RULES._factories, "example_focal_weights", raising=False)
+  monkeypatch.setattr(extra_modules, "_LOADED_FILES", set())  # nor as a file already run
   config = synthetic_config(rule__name="example_focal_weights", rule__kwargs={"gamma": 1.0},
                             extra_modules=("tests/example_rule.py",))
   exp = train_steps(config, 3)

@@ -68,7 +68,7 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], Any]:
   if path.endswith(".npz"):
     x = _npz_features(path)
     x = x[..., None] if x.ndim == 3 else x
-    return [str(i) for i in range(len(x))], x.astype(np.float32)
+    return [str(i) for i in range(len(x))], x  # checked, then made float32, by predict
   if path.endswith(".csv"):
     from framework.data.tabular import read_csv  # pylint: disable=g-import-not-at-top
     header, cells, _ = read_csv(path, "--data")
@@ -84,7 +84,11 @@ def load_inputs(path: str, description: dict) -> tuple[list[str], Any]:
     from framework.data.columns import Column, model_inputs  # pylint: disable=g-import-not-at-top
     columns = ([Column.from_json(c) for c in description.get("columns", ())]
                or [Column(name, categorical=False) for name in names])  # an older run's
-    return items, model_inputs(columns, cells)
+    try:
+      return items, model_inputs(columns, cells)
+    except ValueError as e:  # text in a column the run read as numbers
+      raise ConfigError(f"--data={path!r}: {one_line(e, 120)}; allowed: numbers (or blanks) in "
+                        "the run's numeric columns") from None
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from framework.data.examples import decode_image  # pylint: disable=g-import-not-at-top
   if len(description["input_shape"]) != 3:
@@ -141,6 +145,8 @@ def predict(run: FinishedRun, path: str, output: str | None = None) -> str:
   description = run.data_info
   items, x = load_inputs(path, description)
   _check_rows(x, path, description)
+  if isinstance(x, np.ndarray):
+    x = x.astype(np.float32)
   serving = run.model()
   import keras  # pylint: disable=g-import-not-at-top
   if isinstance(x, dict):  # a csv's columns: Keras takes str cells as tf.string tensors

@@ -69,11 +69,17 @@ def rule_config(name: str, kwargs: Mapping[str, Any] | None = None,
 
 
 def train(config, steps: int = STEPS, loops: int = 1):
-  """Builds the experiment of `config` and runs `loops` compiled loops of `steps` steps."""
+  """Builds the experiment of `config` and runs `loops` compiled loops of `steps` steps
+  (each cut where a rule's epoch pass falls, as the controller cuts its loops)."""
   from framework.train import experiment  # pylint: disable=g-import-not-at-top (TensorFlow)
   exp = experiment.build(config)
+  every = exp.trainer.pass_every_steps
   for _ in range(loops):
-    exp.trainer.train(steps)
+    left = steps
+    while left > 0:
+      run = min(left, every - exp.trainer.current_step % every) if every else left
+      exp.trainer.train(run)
+      left -= run
   return exp
 
 
