@@ -15,15 +15,14 @@ import argparse
 import statistics
 import time
 
-from framework.config import load_experiment
+from framework.config import experiment_config
 from framework.train import experiment as experiment_lib
 
 MIXINGS = ("none", "mixup", "cutmix", "remix")
 
 
 def _trainer(spec: str, mixing: str):
-  name, _, variant = spec.partition(":")
-  config = load_experiment(name).get_config(variant or None)
+  config = experiment_config(spec)
   config.data.mix.name = mixing
   return experiment_lib.build(config).trainer
 

@@ -17,12 +17,11 @@ import statistics
 import time
 
 from framework.train import experiment as experiment_lib
-from framework.config import load_experiment
+from framework.config import experiment_config
 
 
 def _trainer(spec: str, policy: str):
-  name, _, variant = spec.partition(":")
-  config = load_experiment(name).get_config(variant or None)
+  config = experiment_config(spec)
   config.train.on_nonfinite = policy
   return experiment_lib.build(config).trainer
 

@@ -67,6 +67,13 @@ def load_experiment(spec: str) -> types.ModuleType:
   return importlib.import_module(f"framework.experiments.{spec}")
 
 
+def experiment_config(spec: str) -> ml_collections.ConfigDict:
+  """The config of `spec`, an experiment as `load_experiment` takes it with an optional
+  ':VARIANT' ('fmnist_lt:ce'; none: the experiment's default variant)."""
+  name, _, variant = spec.partition(":")
+  return load_experiment(name).get_config(variant or None)
+
+
 def resolve_extra_modules(modules, experiment_file: str) -> tuple[str, ...]:
   """`extra_modules` with each relative .py path made absolute: found next to the experiment
   file first, then in the current directory. Module names, and paths found in neither place

@@ -72,12 +72,12 @@ def train(config, steps: int = STEPS, loops: int = 1):
   """Builds the experiment of `config` and runs `loops` compiled loops of `steps` steps
   (each cut where a rule's epoch pass falls, as the controller cuts its loops)."""
   from framework.train import experiment  # pylint: disable=g-import-not-at-top (TensorFlow)
+  from framework.train.controller import cut_at_multiple  # pylint: disable=g-import-not-at-top
   exp = experiment.build(config)
-  every = exp.trainer.pass_every_steps
   for _ in range(loops):
     left = steps
     while left > 0:
-      run = min(left, every - exp.trainer.current_step % every) if every else left
+      run = cut_at_multiple(exp.trainer.current_step, left, exp.trainer.pass_every_steps)
       exp.trainer.train(run)
       left -= run
   return exp

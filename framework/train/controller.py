@@ -34,6 +34,12 @@ from framework.train.actions import Action, Evaluation, LoopEnd
 from framework.train.preemption import Preempted, call_interruptibly
 
 
+def cut_at_multiple(step: int, length: int, every: int) -> int:
+  """`length` steps from `step`, cut so that they end at the next multiple of `every` if one
+  comes first (every <= 0: no cut)."""
+  return min(length, every - step % every) if every > 0 else length
+
+
 class Controller:
   """Runs a trainer to `total_steps` in compiled loops of at most `steps_per_loop` steps."""
 
@@ -68,8 +74,7 @@ class Controller:
     scheduled = self.actions + ((self.evaluation,) if self.evaluation is not None else ())
     passes = getattr(self.trainer, "pass_every_steps", 0)  # a rule's epoch pass (trainer)
     for every in [each.every_steps for each in scheduled] + [passes]:
-      if every > 0:
-        length = min(length, every - step % every)
+      length = cut_at_multiple(step, length, every)
     return length
 
   def run(self) -> int:
