@@ -37,6 +37,7 @@ from framework.config import base_config, set_field
 from framework.errors import nonfinite_rows, one_line
 from framework.data import DataBundle, Source
 from framework.data.sources import Arrays
+from framework.losses import output_scale
 from framework.weights import Rule, Tables
 
 
@@ -52,7 +53,8 @@ class Result:
   def predict(self, x: Any, batch_size: int = 1000) -> np.ndarray:
     """Class probabilities [n, C] of raw inputs (as passed to `fit`), at the model's size."""
     x = _examples(x, "x")
-    serving = export.serving_model(self.model, self.experiment.data)
+    serving = export.serving_model(self.model, self.experiment.data,
+                                   output_scale(self.experiment.config.loss))
     logits = serving.predict(x, batch_size=batch_size, verbose=0)
     return keras.ops.convert_to_numpy(keras.ops.softmax(logits))
 

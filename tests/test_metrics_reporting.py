@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from framework.config import fields
+from framework.config import base_config, fields
 from framework.data import Split
 from framework.data.augment import InputTransform
 from framework.errors import ConfigError
@@ -348,12 +348,13 @@ def test_the_shot_thresholds_field_reaches_a_run_s_evaluator():
   model = keras.Sequential([keras.Input((10,)), keras.layers.Identity()])
   data = types.SimpleNamespace(class_counts=np.array(FASHION_MNIST_LT), val=None,
                                transform=InputTransform((10,)))
-  eval_config = fields.defaults("eval")
+  config = base_config()
+  eval_config = config.eval
   assert eval_config.shot_thresholds == ()  # automatic: moved to the counts' range
-  assert run_evaluator(model, eval_config, data).shot_thresholds == (1200, 240)
+  assert run_evaluator(model, config, data).shot_thresholds == (1200, 240)
   eval_config.shot_thresholds = (1000, 500)
   fields.check_fields(eval_config, "eval")
-  metrics = run_evaluator(model, eval_config, data).evaluate(Split(logits, labels))
+  metrics = run_evaluator(model, config, data).evaluate(Split(logits, labels))
   assert metrics["shot_thresholds"] == [1000, 500]
   assert metrics["medium_shot_accuracy"] == pytest.approx(metrics["per_class_recall"][4])
   for bad in [(20, 100), (100,), (100, -1), (100, 20, 5)]:

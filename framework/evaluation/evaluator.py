@@ -12,6 +12,7 @@ from framework.data.augment import InputTransform
 from framework.evaluation.calibration import calibration_metrics
 from framework.evaluation.metrics import classification_metrics, top_k_accuracy
 from framework.evaluation.shots import protocol_thresholds, shot_accuracies, shot_classes
+from framework.losses.base import output_scale
 from framework.data.stream import eval_batches
 
 TOP_K, TOP_K_MIN_CLASSES = 5, 10  # top-5 accuracy is reported from 10 classes on
@@ -46,8 +47,9 @@ class Evaluator:
                posthoc_tau: float = 0.0, transform: InputTransform | None = None,
                tau_norm: float | str = "", validation: Split | None = None,
                positive_class: int = -1,
-               shot_thresholds: tuple[float, float] | None = None):
+               shot_thresholds: tuple[float, float] | None = None, output_scale: float = 1.0):
     self.model, self.batch_size, self.transform = model, batch_size, transform
+    self.output_scale = output_scale
     self.num_classes = len(class_counts)
     self.positive_class = positive_class_for(class_counts, positive_class)
     prior = np.asarray(class_counts, np.float64) / np.sum(class_counts)
@@ -70,7 +72,9 @@ class Evaluator:
                            for x in eval_batches(split, self.batch_size, self.transform)])
 
   def logits(self, split: Split) -> np.ndarray:
-    return self._outputs(split, self._predict)
+    """The logits the loss's softmax sees: the model's outputs times `output_scale`."""
+    logits = self._outputs(split, self._predict)
+    return logits if self.output_scale == 1.0 else logits * np.float32(self.output_scale)
 
   def evaluate(self, split: Split) -> dict:
     """Metrics of the split; with posthoc_tau > 0 also `posthoc/<metric>`, with tau_norm
@@ -115,10 +119,12 @@ class Evaluator:
     return {"taunorm/tau": float(tau), **{f"taunorm/{k}": v for k, v in metrics.items()}}
 
 
-def run_evaluator(model: keras.Model, eval_config, data) -> Evaluator:
-  """The Evaluator a run's `eval` section and data ask for (training and re-evaluation);
-  `eval.shot_thresholds` () chooses the many / few-shot thresholds automatically."""
-  return Evaluator(model, eval_config.batch_size, data.class_counts, eval_config.posthoc_tau,
-                   data.transform, decoupled.parse_tau(eval_config.get("tau_norm", "")),
-                   data.val, eval_config.get("positive_class", -1),
-                   tuple(eval_config.get("shot_thresholds", ())) or None)
+def run_evaluator(model: keras.Model, config, data) -> Evaluator:
+  """The Evaluator a run's config (its `eval` section and loss) and data ask for (training
+  and re-evaluation); `eval.shot_thresholds` () chooses the many / few-shot thresholds
+  automatically."""
+  e = config.eval
+  return Evaluator(model, e.batch_size, data.class_counts, e.posthoc_tau, data.transform,
+                   decoupled.parse_tau(e.get("tau_norm", "")), data.val,
+                   e.get("positive_class", -1), tuple(e.get("shot_thresholds", ())) or None,
+                   output_scale(config.loss))

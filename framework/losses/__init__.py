@@ -8,8 +8,8 @@ bfloat16 inputs are computed in float32; the functions return float32 for them, 
 classes the loss's dtype.
 """
 
-from framework.losses.base import (LOSSES, PerExampleLoss, build_loss, per_example,
-                                   register_loss)
+from framework.losses.base import (LOSSES, PerExampleLoss, build_loss, output_scale,
+                                   per_example, register_loss)
 from framework.losses.class_weights import (CLASS_WEIGHTS, ClassWeighting,
                                             build_class_weighting, custom, effective_number,
                                             inverse_frequency, inverse_sqrt, inverse_square,
@@ -44,7 +44,7 @@ __all__ = [
     "generalized_cross_entropy", "label_aware_epsilons", "label_aware_smoothing",
     "softmax_binary_cross_entropy",
     "inverse_frequency", "inverse_sqrt", "inverse_square", "ldam", "ldam_margins",
-    "log_prior", "logit_adjusted", "per_example", "post_hoc_adjust", "register_loss",
+    "log_prior", "logit_adjusted", "output_scale", "per_example", "post_hoc_adjust", "register_loss",
     "sigmoid_focal",
     "sparse_cross_entropy", "sparse_focal", "uniform", "weighted_cross_entropy",
 ]

@@ -73,6 +73,9 @@ class PerExampleLoss(keras.losses.Loss):
   fn: ClassVar[Callable[..., tf.Tensor]]
   sparse_labels: ClassVar[bool] = True  # y_true: class ids (True) or one-hot targets
   sigmoid_outputs: ClassVar[bool] = False  # each class an independent sigmoid (else softmax)
+  # the constructor argument by which the loss multiplies the model's outputs before its
+  # softmax (LDAM's `scale` on cosine logits); see `output_scale`
+  scale_param: ClassVar[str | None] = None
 
   def __init__(self, *, reduction: str | None, name: str, dtype: Any, axis: int = -1,
                **params: Any):
@@ -112,6 +115,19 @@ def build_loss(name: str, kwargs: Mapping[str, Any] | None,
     except (ValueError, TypeError, tf.errors.InvalidArgumentError) as e:
       raise ConfigError(f"loss ({name}): {one_line(e)}") from None
   return loss
+
+
+def output_scale(loss_config: Mapping[str, Any]) -> float:
+  """What the configured loss multiplies the model's outputs by before its softmax (LDAM's
+  `scale`; 1 for every other loss). Evaluation and the exported model apply it, so the
+  probabilities (calibration, label issues, `predict`) are those the loss trained, not the
+  softmax of bare cosines; predictions are unchanged."""
+  loss, kwargs = loss_config["name"], dict(loss_config.get("kwargs") or {})
+  if not isinstance(loss, str):  # a keras.losses.Loss given to `framework.fit`
+    param = getattr(loss, "scale_param", None)
+    return float(loss.params[param]) if param else 1.0
+  param = getattr(LOSSES.get(loss), "scale_param", None) if loss in LOSSES else None
+  return float({**LOSSES.parameters(loss), **kwargs}[param]) if param else 1.0
 
 
 # Keras losses without from_logits that still fit: margin losses on scores, and the wrapper

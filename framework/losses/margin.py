@@ -115,6 +115,7 @@ class _PriorLoss(PerExampleLoss):
 class LDAMLoss(_PriorLoss):
   """LDAM on COSINE logits of a normalised classifier head (the `cosine` model head)."""
   fn = staticmethod(ldam)
+  scale_param = "scale"
 
   def __init__(self, class_counts: Any, max_margin: float = 0.5, scale: float = 30.0,
                class_weights: Any = None, axis: int = -1,

@@ -7,7 +7,10 @@ as the data stores them, at the model's input size: pixels in their stored scale
 for uint8 images) or the csv / npz feature columns as they are in the file (a csv's blanks
 and categories too: `framework.models.table_inputs`). The serving model applies what the
 pipeline applied in training (x / pixel_max, per-channel mean and std; the csv encoding, the
-tabular standardisation) and returns logits.
+tabular standardisation) and returns logits: the model's outputs times the loss's
+`output_scale` (LDAM's s on its cosine head, in a last `Rescaling` layer named
+`output_scale`; no such layer for other losses), so a softmax of them gives the
+probabilities the loss trained.
 """
 
 from __future__ import annotations
@@ -42,9 +45,12 @@ def input_normalization(data: DataBundle) -> list[keras.layers.Layer]:
   return layers
 
 
-def serving_model(model: keras.Model, data: DataBundle) -> keras.Model:
+OUTPUT_SCALE = "output_scale"  # the name of the last layer that scales the outputs
+
+
+def serving_model(model: keras.Model, data: DataBundle, scale: float = 1.0) -> keras.Model:
   """raw inputs -> logits: the trained model, in Keras's own layers, behind its input
-  normalisation; the trained model is the serving model's last layer."""
+  normalisation and, when `scale` is not 1, before a `Rescaling(scale)` named OUTPUT_SCALE."""
   if isinstance(model, PeerModel):
     model = model.networks[0]  # the peer that answers at inference
   if data.info.get("columns"):  # a csv: raw cells in
@@ -53,13 +59,16 @@ def serving_model(model: keras.Model, data: DataBundle) -> keras.Model:
     inputs = x = keras.Input(data.input_shape, name="inputs")
   for layer in input_normalization(data):
     x = layer(x)
-  return keras.Model(inputs, in_standard_layers(model)(x), name="serving")
+  x = in_standard_layers(model)(x)
+  if scale != 1.0:
+    x = keras.layers.Rescaling(scale, name=OUTPUT_SCALE)(x)
+  return keras.Model(inputs, x, name="serving")
 
 
 def export(model: keras.Model, data: DataBundle, rundir: RunDir, name: str = MODEL_FILE,
-           saved_model: bool = True) -> keras.Model:
+           saved_model: bool = True, scale: float = 1.0) -> keras.Model:
   """Writes `name` (.keras, atomically) and, optionally, the SavedModel; returns the model."""
-  serving = serving_model(model, data)
+  serving = serving_model(model, data, scale)
   path = rundir.file(name)
   serving.save(path + ".tmp.keras")
   rundir.replace(path + ".tmp.keras", path)

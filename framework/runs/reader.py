@@ -223,8 +223,10 @@ class FinishedRun:
                         f"({one_line(e, 120)}); allowed: the {name} the run exported") from None
 
   def trained_model(self, name: str = files.MODEL) -> keras.Model:
-    """The trained model inside the serving one (its last layer; the input normalisation
-    stripped): it takes the inputs the run's input transform produces, and holds the
+    """The trained model inside the serving one (the input normalisation and the output
+    scale stripped): it takes the inputs the run's input transform produces, and holds the
     training model's weights in their order (so `model.init_from` can copy them)."""
-    return self.model(name).layers[-1]
+    from framework.runs.export import OUTPUT_SCALE  # pylint: disable=g-import-not-at-top
+    layers = self.model(name).layers
+    return layers[-2] if layers[-1].name == OUTPUT_SCALE else layers[-1]
 

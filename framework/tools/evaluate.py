@@ -22,7 +22,7 @@ def evaluate(run: FinishedRun, model_file: str = files.MODEL) -> dict:
   """The test metrics of the run's exported model, from the rebuilt test split."""
   from framework.evaluation.evaluator import run_evaluator  # pylint: disable=g-import-not-at-top
   trained = run.trained_model(model_file)  # the model behind the normalisation
-  return run_evaluator(trained, run.config.eval, run.data).evaluate(run.data.test)
+  return run_evaluator(trained, run.config, run.data).evaluate(run.data.test)
 
 
 def main(argv: list[str] | None = None) -> int:

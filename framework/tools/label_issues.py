@@ -23,7 +23,7 @@ def _training_probabilities(run: FinishedRun) -> np.ndarray:
   the run's config (and checked against the run's data by `FinishedRun.data`)."""
   from framework.evaluation.evaluator import run_evaluator  # pylint: disable=g-import-not-at-top
   train = run.data.train
-  logits = run_evaluator(run.trained_model(), run.config.eval, run.data).logits(train)
+  logits = run_evaluator(run.trained_model(), run.config, run.data).logits(train)
   probabilities = np.exp(logits - logits.max(1, keepdims=True))
   return probabilities / probabilities.sum(1, keepdims=True)
 
