@@ -22,6 +22,7 @@ import numpy as np
 
 from framework.report.groups import Group
 from framework.runs.reader import FinishedRun
+from framework.tools.inspect_run import noise_auroc
 
 NOISE = "noise"  # the section of `noise_detection`, computed from the run's snapshots
 
@@ -65,7 +66,6 @@ def noise_detection(run: FinishedRun) -> dict[str, float]:
   against the mask (`framework.tools.inspect_run.noise_auroc`; NaN for constant weights)."""
   if run.noise_mask is None or not run.rundir.snapshots():
     return {}
-  from framework.tools.inspect_run import noise_auroc  # pylint: disable=g-import-not-at-top
   scores = noise_auroc(run)
   return {"noise_auroc": scores["auroc"], "noise_auroc_averaged": scores["auroc_averaged"]}
 
