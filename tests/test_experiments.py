@@ -24,6 +24,8 @@ from framework.errors import ConfigError
 from framework.losses import build_class_weighting, build_loss, per_example
 from framework.models import MODELS
 from framework.studies import lt_table
+from framework.sweeps import load_sweep, plan
+from framework.sweeps.declaration import sweep_file
 from framework.train.schedule import resolve_schedule
 from framework.weights import RULES
 
@@ -176,6 +178,26 @@ def test_fmnist_noisy_variants_keep_the_protocol():
   assert m.get_config("ce_wd").optimizer.weight_decay == paper.weight_decay
 
 
+def test_digits_noisy_variants_keep_the_protocol_and_the_rules_settings(tmp_path):
+  rules = {"data_parameters": {"per_class": False, "inst_lr": 20.0},
+           "loss_ema": {"rate": 0.3, "temperature": 1.0}, "exp_gradient": {"eta": 0.1},
+           "superloss": {"tau": "ema", "lam": 1.0}}
+  m = load_experiment(os.path.join(_REPO, "experiments", "digits_noisy.py"))
+  assert list(m.VARIANTS) == ["ce", *rules]
+  for v in m.VARIANTS:
+    c = m.get_config(v)
+    assert (c.data.source, c.data.noise.kind, c.data.noise.rate, c.model.name,
+            tuple(c.model.kwargs.hidden), c.train.batch_size, c.train.epochs,
+            c.logging.snapshot_every_epochs) == (
+                "digits", "symmetric", 0.4, "mlp", (256, 256), 128, 30, 1)
+    assert (c.rule.name, c.rule.kwargs.to_dict()) == (
+        ("fixed", {}) if v == "ce" else (v, rules[v]))
+  path = sweep_file("digits_noise_auroc")  # the README's table: every variant at seeds 0-2
+  runs = plan(load_sweep(path), path, str(tmp_path))
+  assert sorted(r.name for r in runs) == sorted(f"{v}/seed{s}" for v in m.VARIANTS
+                                                for s in (0, 1, 2))
+
+
 # The epochs each experiment's schedule named as integers before fractions of the run
 # (warm-up, decay epochs, DRW start), at its default length: by file, then by variant.
 _EPOCHS_BEFORE_FRACTIONS = {
@@ -194,6 +216,7 @@ _EPOCHS_BEFORE_FRACTIONS = {
     "fmnist_noisy.py": {"*": (0, [], 0), "ce_sgd": (0, [36, 38], 0),
                         "mwnet_sgd": (0, [36, 38], 0)},
     "default.py": {"*": (0, [], 0)},
+    "digits_noisy.py": {"*": (0, [], 0)},
     "tabular.py": {"*": (0, [], 0), "ldam_drw": (0, [], 20)},
 }
 

@@ -2,7 +2,7 @@
 
     OUT/report.md      the table, which runs each row holds, the runs left out, the figures
     OUT/table.md       the table alone (markdown)
-    OUT/table.csv      the table, each metric's mean and std in percent
+    OUT/table.csv      the table, each metric's mean and std unrounded
     OUT/figures/<name>.png, .svg   (with matplotlib; see `framework.report.figures`)
 """
 
@@ -55,7 +55,8 @@ def write_report(names: Iterable[str], out: str) -> Report:
     drawn = figures.write_figures(table.groups, os.path.join(out, FIGURES_DIR))
   else:
     notes.append(f"figures skipped: matplotlib is not installed ({figures.INSTALL})")
-  lines = ["# Report", "", "Test metrics in percent: mean ± sample std over seeds.", "",
+  lines = ["# Report", "", "Mean ± sample std over seeds; test metrics in percent, noise "
+           "AUROCs from 0 to 1.", "",
            markdown, ""]
   lines += _runs_section(table) + [""]
   if notes:

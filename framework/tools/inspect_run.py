@@ -7,7 +7,7 @@ effective weight when that is the rule's weight) or by `--table`. Prints the K l
 highest-weighted samples, weight statistics per class and, with a noise mask, the AUROC of
 the weights as a noise detector (score = -weight: a low weight flags a noisy label).
 A workdir without snapshots is a one-line error with exit code 2. `noise_auroc` scores a
-run's final signal and epoch-averaged weights for the studies.
+run's final signal and epoch-averaged weights for the studies and the report.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 actions and controller, `run_experiment` trains it in its workdir and writes the results.
 
 `assemble` is the one place a run is put together: `run_experiment` (launch.py,
-`framework.fit`), the benchmarks and the studies call it instead of re-wiring the pieces.
+`framework.fit`) and the benchmarks call it instead of re-wiring the pieces.
 This module assembles the layers above `train` (summaries) into the run.
 """
 
