@@ -81,7 +81,7 @@ def flagged_sets(seed: int, stage1: list[FinishedRun], cv: list[FinishedRun], ro
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  logging.set_verbosity(logging.WARNING)
+  logging.set_verbosity(logging.ERROR)  # not TensorFlow's retracing notes, one per run
   try:
     import cleanlab  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
   except ImportError:
