@@ -27,6 +27,10 @@ def test_ranking_quality_against_a_hand_count():
   # AUROC: of the 4 x 16 (noisy, clean) pairs, the noisy one ranks higher in
   # 16 (example 0) + 15 (2) + 13 (5) + 0 (19)
   assert quality["auroc"] == pytest.approx(44 / 64)
+  given = study.ranking_quality(score, noisy, order=np.array([1, 3, 5, 19, 0, 2, 4,
+                                                               *range(6, 19)]))
+  assert (given["precision_at_k"], given["top5"]) == (0.5, 0.0)  # a clean one first
+  assert given["auroc"] == quality["auroc"]
 
 
 def test_a_flagged_set_is_a_leave_out_file(tmp_path):

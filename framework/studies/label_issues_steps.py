@@ -24,10 +24,11 @@ STAGE1, CV, RETRAIN = ("fmnist_label_issues", "fmnist_label_issues_cv",
 CLEANLAB, ORACLE = "cleanlab", "oracle"
 
 
-def ranking_quality(score: np.ndarray, noisy: np.ndarray) -> dict:
-  """AUROC, precision at k = #noisy, and the noisy share of the top 5% (high score first,
-  ties by index)."""
-  order = np.argsort(-score, kind="stable")
+def ranking_quality(score: np.ndarray, noisy: np.ndarray, order: np.ndarray | None = None
+                    ) -> dict:
+  """AUROC of `score`, and the precision at k = #noisy and the noisy share of the top 5%
+  of `order` (default: high score first, ties by index)."""
+  order = np.argsort(-score, kind="stable") if order is None else order
   k = int(noisy.sum())
   return {"auroc": auroc(score, noisy), "precision_at_k": float(noisy[order[:k]].mean()),
           "top5": float(noisy[order[:max(1, len(order) // 20)]].mean())}
@@ -46,7 +47,7 @@ def framework_ranking(run: FinishedRun, output: str, score: str) -> dict:
   from framework.tools.label_issues import write_label_issues  # pylint: disable=g-import-not-at-top
   summary = write_label_issues(run, output, score=score)
   noisy = run.noise_mask
-  return {**ranking_quality(summary["scores"][summary["score"]], noisy),
+  return {**ranking_quality(summary["scores"][summary["score"]], noisy, summary["order"]),
           "score": summary["score"], "order": summary["order"],
           "aurocs": {name: auroc(values, noisy) for name, values in summary["scores"].items()}}
 
