@@ -18,9 +18,10 @@
    `framework.data.folds.fold_of` (seeded, stratified by given label), fold
    data.folds.held_out removed.
 The training examples left are re-indexed 0..N'-1 in order; `info["train_origin"]` still
-gives each one's row in the pool. Steps 5-8, when switched on, are recorded in `DataBundle.info["protocol"]` (counts
-before and after) and announced by the run, after what the source changed at load
-(`Source.changes`: image files that do not decode, left out with data.skip_bad_images).
+gives each one's row in the pool. Steps 5-8, when switched on, are recorded in
+`DataBundle.info["protocol"]` (counts before and after) and announced by the run, after
+what the source changed at load (`Source.changes`: image files that do not decode, left
+out with data.skip_bad_images).
 Tabular features are standardised with the statistics of the whole training pool (before
 steps 3-6), so the scaling does not depend on the protocol; a csv's raw cells are first
 encoded (`framework.data.columns`: missing values filled, categories one-hot) with
