@@ -58,7 +58,7 @@ def test_the_retrained_runs_are_read_by_their_flagged_set(tmp_path):
 def test_the_tables_hold_every_ranking_and_every_score():
   ranked = {"auroc": 0.9, "precision_at_k": 0.8, "top5": 1.0, "flagged": 30,
             "flagged_precision": 0.7}
-  rows = {"framework: l2rw": [{**ranked, "score": "signal",
+  rows = {"framework: l2rw": [{**ranked, "score": "signal", "run_accuracy": 84.0,
                                "aurocs": {"probability": 0.6, "signal": 0.9,
                                           "combined": 0.8}}] * 2,
           "cleanlab": [ranked, {**ranked, "auroc": 0.7}]}
@@ -66,11 +66,11 @@ def test_the_tables_hold_every_ranking_and_every_score():
                               "prune_by_noise_rate")
   lines = table.splitlines()
   assert lines[2] == ("| framework: l2rw | signal | 0.900 ± 0.000 | 0.800 ± 0.000 | "
-                      "1.000 ± 0.000 | 30 ± 0 | 0.700 ± 0.000 | 81.0 ± 1.4 | 2 |")
+                      "1.000 ± 0.000 | 30 ± 0 | 0.700 ± 0.000 | 81.0 ± 1.4 | 84.0 ± 0.0 | 2 |")
   assert lines[3].startswith("| cleanlab | self-confidence; flagged by prune_by_noise_rate "
                              "| 0.800 ± 0.141 |")
-  assert lines[3].endswith("| - | 2 |")
-  assert lines[4] == "| ce, no pruning | | | | | 0 | | 61.0 ± 1.4 | 2 |"
+  assert lines[3].endswith("| - | - | 2 |")
+  assert lines[4] == "| ce, no pruning | | | | | 0 | | 61.0 ± 1.4 | | 2 |"
   assert lines[-1] == "| framework: l2rw | 0.900 ± 0.000 | 0.600 ± 0.000 | 0.800 ± 0.000 |"
 
 

@@ -43,12 +43,13 @@ def finished_runs(sweep: str, root: str) -> list[FinishedRun]:
 
 def framework_ranking(run: FinishedRun, output: str, score: str) -> dict:
   """The run's label-issue ranking (written to `output`): every score's AUROC, the
-  chosen score's quality and order."""
+  chosen score's quality and order, and the run's own final test accuracy (percent)."""
   from framework.tools.label_issues import write_label_issues  # pylint: disable=g-import-not-at-top
   summary = write_label_issues(run, output, score=score)
   noisy = run.noise_mask
   return {**ranking_quality(summary["scores"][summary["score"]], noisy, summary["order"]),
           "score": summary["score"], "order": summary["order"],
+          "run_accuracy": 100 * run.results["final"]["accuracy"],
           "aurocs": {name: auroc(values, noisy) for name, values in summary["scores"].items()}}
 
 
@@ -111,8 +112,8 @@ def format_tables(rows: dict[str, list[dict]], retrained: dict[str, list[float]]
   """Markdown: the rankings with their flagged sets and retrained accuracy, then every
   framework score's AUROC."""
   lines = ["| ranking | score | AUROC | precision at k = #noisy | noisy share of the top 5% | "
-           "flagged | precision of the flagged | test acc after prune and retrain | seeds |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+           "flagged | precision of the flagged | test acc after prune and retrain | "
+           "test acc of the ranking run | seeds |", "|---|---|" + "---:|" * 8]
   for name, runs in rows.items():
     what = {CLEANLAB: f"self-confidence; flagged by {filter_by}", ORACLE: "the noise mask"}
     lines.append(
@@ -121,8 +122,9 @@ def format_tables(rows: dict[str, list[dict]], retrained: dict[str, list[float]]
                      for key in ("auroc", "precision_at_k", "top5"))
         + f" | {common.cell([r['flagged'] for r in runs], '{:.0f}')} | "
         f"{common.cell([r['flagged_precision'] for r in runs], '{:.3f}')} | "
-        f"{common.cell(retrained.get(name, [np.nan]))} | {len(runs)} |")
-  lines.append(f"| ce, no pruning | | | | | 0 | | {common.cell(unpruned)} | {len(unpruned)} |")
+        f"{common.cell(retrained.get(name, [np.nan]))} | "
+        f"{common.cell([r.get('run_accuracy', np.nan) for r in runs])} | {len(runs)} |")
+  lines.append(f"| ce, no pruning | | | | | 0 | | {common.cell(unpruned)} | | {len(unpruned)} |")
   lines += ["", "| framework ranking | " + " | ".join(f"AUROC, {s}" for s in SCORES[1:])
             + " |", "|---|" + "---:|" * (len(SCORES) - 1)]
   for name, runs in rows.items():
