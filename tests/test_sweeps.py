@@ -54,6 +54,18 @@ def test_together_fields_vary_in_step_and_share_a_name_only_when_ambiguous(tmp_p
   assert runs[1].config.optimizer.learning_rate == 0.01
 
 
+def test_a_path_value_names_its_runs_by_its_stem_and_root_is_the_sweeps_root(tmp_path):
+  path = _write_sweep(tmp_path, "Sweep(experiment='fmnist_noisy', variants=['ce'], product="
+                      "{'data.leave_out.file': ['{root}/flagged/seed{seed}/cleanlab.csv', "
+                      "'/elsewhere/oracle.txt']}, fixed={'model.init_from': '{root}/start'})")
+  root = str(tmp_path / "root")
+  runs = plan(load_sweep(path), path, root)
+  assert [r.name for r in runs] == ["ce/file=cleanlab/seed0", "ce/file=oracle/seed0"]
+  assert [r.config.data.leave_out.file for r in runs] == [
+      f"{root}/flagged/seed{{seed}}/cleanlab.csv", "/elsewhere/oracle.txt"]
+  assert runs[0].config.model.init_from == f"{root}/start"
+
+
 def test_shards_are_disjoint_cover_the_sweep_and_keep_a_run_with_its_start(tmp_path):
   path = _write_sweep(tmp_path, "Sweep(experiment='fmnist_lt', variants=['crt', 'ce', "
                       "'focal'], seeds=[0, 1, 2], starts_from={'crt': 'ce'})")

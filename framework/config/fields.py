@@ -84,6 +84,16 @@ FIELDS: dict[str, Field] = {
     "data.noise.kind": Field("none", Registered("framework.data:NOISE"),
                              "label noise added to the training split"),
     "data.noise.rate": Field(0.0, number(at_least=0, below=1), "share of labels corrupted"),
+    "data.leave_out.file": Field("", TEXT, "training examples to leave out: a csv with an "
+                                 "`index` column (a label-issues csv) or one index per line; "
+                                 "{seed} is replaced by data.seed"),
+    "data.leave_out.count": Field(0, integer(0), "leave out the first count rows of "
+                                  "data.leave_out.file (0: every row)"),
+    "data.folds.count": Field(0, Check(lambda v: integer(0).accepts(v) and v != 1,
+                                       "0 (off) or an integer >= 2"),
+                              "cross-validation: the training split cut into this many folds"),
+    "data.folds.held_out": Field(0, integer(0), "the fold left out of training (< "
+                                 "data.folds.count)"),
     "data.seed": Field(0, integer(0), "seed of the split, the long tail and the noise"),
     "data.image_size": Field(0, integer(0), "images: side the model sees (0: the images' own "
                              "size; files: 224)"),

@@ -1,4 +1,5 @@
-"""Data: sources, the long-tail / label-noise protocol, the input transform, the DataBundle.
+"""Data: sources, the protocol (long tail, label noise, leave-out, folds), the input
+transform, the DataBundle.
 
 Names load on first use; `DATASETS` comes with every built-in source registered.
 """
@@ -14,6 +15,7 @@ _EXPORTS = {
     "Arrays": "sources", "Source": "sources",
     "Column": "columns",
     "LONG_TAIL": "protocol", "NOISE": "protocol",
+    "fold_of": "folds", "leave_out_rows": "leave_out",
     "InputTransform": "augment",
     "MIXERS": "mixing", "Mixer": "mixing",
     "ArrayExamples": "examples", "FileExamples": "examples", "LookupExamples": "examples",

@@ -10,10 +10,18 @@
 5. long tail: keep the first n_c examples of class c (n_c from data.long_tail.profile, with
    n_max the largest class left), rows stay in permutation order;
 6. label noise on the training split only, from its own generator, so turning noise on
-   never changes which examples are kept.
-Steps 5 and 6, when switched on, are recorded in `DataBundle.info["protocol"]` (counts
-before and after) and announced by the run, after what the source changed at load
-(`Source.changes`: image files that do not decode, left out with data.skip_bad_images).
+   never changes which examples are kept;
+7. leave-out: the training examples data.leave_out.file lists (its first
+   data.leave_out.count), by their index in the training split of steps 1-6 (the `index`
+   of a label-issues csv), removed (`framework.data.leave_out`);
+8. cross-validation: with data.folds.count = k, the training split cut into k folds by
+   `framework.data.folds.fold_of` (seeded, stratified by given label), fold
+   data.folds.held_out removed.
+The training examples left are re-indexed 0..N'-1 in order; `info["train_origin"]` still
+gives each one's row in the pool. Steps 5-8, when switched on, are recorded in
+`DataBundle.info["protocol"]` (counts before and after) and announced by the run, after
+what the source changed at load (`Source.changes`: image files that do not decode, left
+out with data.skip_bad_images).
 Tabular features are standardised with the statistics of the whole training pool (before
 steps 3-6), so the scaling does not depend on the protocol; a csv's raw cells are first
 encoded (`framework.data.columns`: missing values filled, categories one-hot) with
@@ -33,9 +41,10 @@ import numpy as np
 from framework.data import builtin, cifar, idx, images, tabular, tfds_source  # noqa: F401
 import tensorflow as tf
 
-from framework.data import augment, columns, protocol, protocol_record
+from framework.data import augment, columns, leave_out, protocol, protocol_record
 from framework.data.augment import InputTransform
 from framework.data.bundle import DataBundle, Split
+from framework.data.folds import fold_of
 from framework.data.sources import DATASETS, Arrays, Source, as_int_labels
 from framework.config import fields
 from framework.errors import ConfigError
@@ -79,6 +88,13 @@ def check_config(cfg: ml_collections.ConfigDict, registered_source: bool = True)
   if noise.kind == "none" and noise.rate != 0:
     raise ConfigError(f"data.noise.rate={noise.rate!r} has no effect with data.noise.kind='none'; "
                       "set the kind (symmetric, class_flip) or 0")
+  if not cfg.leave_out.file and cfg.leave_out.count:
+    raise ConfigError(f"data.leave_out.count={cfg.leave_out.count} has no effect without "
+                      "data.leave_out.file; name the file or set 0")
+  folds = cfg.folds
+  if folds.held_out >= max(folds.count, 1):
+    raise ConfigError(f"data.folds.held_out={folds.held_out} must be < data.folds.count="
+                      f"{folds.count}" + ("" if folds.count else " (folds off: set 0)"))
 
 
 MAX_CLASSES = 1_000_000
@@ -117,6 +133,25 @@ def _num_classes(cfg: ml_collections.ConfigDict, source: Source,
       raise ConfigError(f"data.num_classes=0 inferred {num_classes} class from the labels "
                         f"({source.label_field}); at least 2 classes are needed")
   return num_classes, tuple(str(c) for c in range(num_classes))
+
+
+def _training_subset(cfg: ml_collections.ConfigDict, labels: np.ndarray,
+                     num_classes: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
+  """Steps 7 and 8: the rows of the training split (given `labels`) that stay, in order,
+  and the records of what was removed."""
+  rows, records = np.arange(len(labels)), []
+  if cfg.leave_out.file:
+    path, out = leave_out.leave_out_rows(cfg.leave_out.file, cfg.leave_out.count, cfg.seed,
+                                         len(labels))
+    rows = np.setdiff1d(rows, out)
+    records.append(protocol_record.leave_out_record(path, labels, labels[rows], num_classes))
+  if cfg.folds.count:
+    fold = fold_of(labels[rows], cfg.seed, cfg.folds.count)
+    kept = rows[fold != cfg.folds.held_out]
+    records.append(protocol_record.folds_record(cfg.folds.count, cfg.folds.held_out,
+                                                labels[rows], labels[kept], num_classes))
+    rows = kept
+  return rows, records
 
 
 def _split(arrays: Arrays, rows: np.ndarray, labels: np.ndarray, clean: np.ndarray,
@@ -201,6 +236,7 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any],
   clean = pool_y[kept]
   noisy = protocol.add_label_noise(clean, cfg.noise.kind, float(cfg.noise.rate), num_classes,
                                      protocol.rng_for(cfg.seed, protocol.NOISE_STREAM))
+  rows, subset_records = _training_subset(cfg, noisy, num_classes)
 
   stats = protocol.pool_statistics(pool.examples.array) if source.tabular else None
   if stats is not None and not (np.all(np.isfinite(stats[0])) and np.all(np.isfinite(stats[1]))):
@@ -215,7 +251,8 @@ def build(cfg: ml_collections.ConfigDict | Mapping[str, Any],
                  cfg.long_tail.profile, cfg.long_tail.imbalance_ratio, pool_y[rest], clean,
                  num_classes),
              protocol_record.noise_record(cfg.noise.kind, cfg.noise.rate, clean, noisy,
-                                          num_classes)]
+                                          num_classes), *subset_records]
+  kept, clean, noisy = kept[rows], clean[rows], noisy[rows]
   bundle = DataBundle(
       train=_split(pool, kept, noisy, clean, stats),
       val=(_split(pool, val_rows, pool_y[val_rows], pool_y[val_rows], stats)

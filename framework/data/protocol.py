@@ -17,6 +17,7 @@ from framework.config.registry import Registry
 TEST_SPLIT_STREAM = 1
 NOISE_STREAM = 2
 SYNTHETIC_STREAM = 3
+FOLDS_STREAM = 4
 
 LONG_TAIL: Registry[np.ndarray] = Registry("long-tail profile")
 NOISE: Registry[np.ndarray] = Registry("label-noise kind")

@@ -1,19 +1,32 @@
-r"""Finding the wrong labels: the framework's label-issue ranking beside cleanlab's.
+r"""Finding the wrong labels, and what dropping them buys: the framework's rankings beside
+cleanlab's, on finished sweeps (this module trains nothing).
 
-  python -m framework.studies.label_issues --seeds=0,1,2 --workdir=/tmp/noisy_runs
+  python -m framework.sweeps.run --sweep=fmnist_label_issues --root=R --workers=2
+  python -m framework.sweeps.run --sweep=fmnist_label_issues_cv --root=R/cv --workers=2
+  python -m framework.studies.label_issues --root=R      # rankings; writes R/retrain/flagged
+  python -m framework.sweeps.run --sweep=fmnist_label_issues_retrain --root=R/retrain \
+      --workers=2
+  python -m framework.studies.label_issues --root=R      # the table, with the retrained runs
 
-On the noisy Fashion-MNIST protocol (experiments/fmnist_noisy.py: 10,000 training images,
-about 45% of the labels wrong), for each seed:
-* the framework: the runs of the variants below (trained, or re-read from the noisy study's
-  workdirs), each ranked by `framework.tools.label_issues` (the rule's signal and the final
-  model's in-sample probability of the given label, combined);
-* cleanlab (confident learning): out-of-sample predicted probabilities from 5-fold
-  cross-validation of the same model and recipe (MLP 784-512-512-10, Adam 1e-3, batch 128,
-  the protocol's epochs) trained through `framework.fit`, ranked by cleanlab's label
-  quality score (self-confidence).
-Prints AUROC (score vs the true noise mask), precision at the true number of noisy
-labels, and the share of truly noisy labels in the top 5%; mean ± std over seeds.
-cleanlab is an optional dependency of this study only (`pip install cleanlab`).
+Fashion-MNIST-noisy at 40% symmetric noise (experiments/fmnist_noisy.py: 10,000 training
+images, about 36% of the labels wrong), per seed:
+* the framework: each run of stage 1 (ce, elr, l2rw, mwnet) ranked by
+  `framework.tools.label_issues` with --score (default auto: the rule's signal, the
+  probability of the given label for ce); every score's AUROC is printed too;
+* cleanlab (confident learning): out-of-sample probabilities from the 5-fold
+  cross-validation runs (ce trained on four folds, `framework.data.folds`; each predicts
+  its held-out fold), ranked by `cleanlab.rank.get_label_quality_scores`
+  (self-confidence); its flagged set is `cleanlab.filter.find_label_issues` with
+  filter_by=--filter_by (default prune_by_noise_rate);
+* flagged sets, written as leave-out files ROOT/retrain/flagged/seed<s>/<name>.csv:
+  cleanlab's, each framework ranking's top k with k = cleanlab's count for that seed (the
+  same budget, so the precisions compare), and `oracle`, the truly wrong labels;
+* prune and retrain: ce on the data minus each flagged set (the sweep
+  fmnist_label_issues_retrain, `data.leave_out.file`), beside ce without pruning.
+The table (mean ± std over seeds) is printed and written to ROOT/label_issues.md; the
+ranked csv of each stage-1 run to ROOT/label_issues/<variant>_seed<s>.csv.
+cleanlab is an optional dependency of this study (`pip install cleanlab`, or the extra
+`.[studies]`).
 """
 
 from __future__ import annotations
@@ -24,85 +37,86 @@ import sys
 from absl import app, flags, logging
 import numpy as np
 
-from framework.evaluation.metrics import auroc
+from framework.errors import ConfigError
 from framework.runs.reader import FinishedRun
 from framework.studies import common
+from framework.studies.label_issues_steps import (CLEANLAB, ORACLE, RETRAIN, STAGE1, CV,
+                                                  cleanlab_ranking, finished_runs,
+                                                  format_tables, framework_ranking,
+                                                  ranking_quality, retrained_accuracy,
+                                                  write_flagged)
+from framework.tools.label_issues import SCORES
 
-VARIANTS = ("ce", "l2rw", "elr", "mwnet")
-_VARIANTS = flags.DEFINE_list("variants", list(VARIANTS), "Variants whose ranking is shown.")
-_SEEDS = common.define_seeds_flag(["0"])
-_EPOCHS = flags.DEFINE_integer("epochs", 40, "train.epochs of every run (the protocol's 40).",
-                               lower_bound=1)
-_FOLDS = flags.DEFINE_integer("folds", 5, "cross-validation folds for cleanlab.", lower_bound=2)
-_WORKDIR = flags.DEFINE_string("workdir", "/tmp/noisy_runs", "Root of the runs' workdirs.")
+_ROOT = flags.DEFINE_string("root", "/tmp/label_issues", "The root of the stage-1 sweep.")
+_CV_ROOT = flags.DEFINE_string("cv_root", "", "The root of the cross-validation sweep "
+                               "('': ROOT/cv).")
+_RETRAIN_ROOT = flags.DEFINE_string("retrain_root", "", "The root of the prune-and-retrain "
+                                    "sweep, where the flagged sets are written ('': "
+                                    "ROOT/retrain).")
+_SCORE = flags.DEFINE_enum("score", "auto", list(SCORES), "The framework's ranking score.")
+_FILTER_BY = flags.DEFINE_enum("filter_by", "prune_by_noise_rate",
+                               ["prune_by_noise_rate", "prune_by_class", "both",
+                                "confident_learning", "predicted_neq_given"],
+                               "cleanlab's find_label_issues filter.")
 
-
-def ranking_quality(score: np.ndarray, noisy: np.ndarray) -> dict:
-  """AUROC, precision at k = #noisy, and the noisy share of the top 5% (high score first)."""
-  order = np.argsort(-score, kind="stable")
-  k = int(noisy.sum())
-  return {"auroc": auroc(score, noisy), "precision_at_k": float(noisy[order[:k]].mean()),
-          "top5": float(noisy[order[:max(1, len(order) // 20)]].mean())}
-
-
-def cleanlab_scores(module, seed: int, epochs: int, folds: int) -> tuple[np.ndarray, np.ndarray]:
-  """(-label quality from cleanlab on out-of-sample probabilities, the noise mask)."""
-  from cleanlab.rank import get_label_quality_scores  # pylint: disable=g-import-not-at-top
-  from framework import api, data as data_lib  # pylint: disable=g-import-not-at-top
-  config = module.get_config("ce")
-  config.seed = config.data.seed = seed
-  bundle = data_lib.build(config.data)
-  x, y = bundle.train.features, bundle.train.labels
-  probabilities = np.zeros((len(y), bundle.num_classes))
-  fold_of = np.random.default_rng(seed).permutation(len(y)) % folds
-  for fold in range(folds):
-    held = fold_of == fold
-    result = api.fit("mlp", (x[~held], y[~held], x[held], y[held]), epochs=epochs,
-                     batch_size=128, seed=seed,
-                     config={"model.kwargs": {"hidden": (512, 512)},
-                             "logging.snapshot_every_epochs": 0,
-                             "logging.summary_every_loops": 0,
-                             "train.eval_every_epochs": epochs})
-    probabilities[held] = result.predict(x[held])
-  quality = get_label_quality_scores(y, probabilities, method="self_confidence")
-  return -quality, bundle.train.noise_mask
+def flagged_sets(seed: int, stage1: list[FinishedRun], cv: list[FinishedRun], root: str,
+                 score: str, filter_by: str
+                 ) -> tuple[dict[str, tuple[dict, np.ndarray]], np.ndarray]:
+  """{name: (ranking quality, flagged rows)} of one seed: each framework run's top k (k =
+  cleanlab's count), cleanlab's flagged set, the truly wrong labels (`oracle`); and the
+  noise mask. Each framework ranking is written to ROOT/label_issues/<variant>_seed<s>.csv."""
+  clean = cleanlab_ranking(cv, filter_by)
+  noisy, k = clean["noisy"], len(clean["flagged"])
+  flagged = {}
+  for run in stage1:
+    output = os.path.join(root, "label_issues", f"{run.config.variant}_seed{seed}.csv")
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    ranking = framework_ranking(run, output, score)
+    flagged[run.config.variant] = (ranking, ranking["order"][:k])
+  flagged[CLEANLAB] = (clean, clean["flagged"])
+  flagged[ORACLE] = (ranking_quality(noisy.astype(float), noisy), np.flatnonzero(noisy))
+  return flagged, noisy
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  logging.set_verbosity(logging.WARNING)
+  logging.set_verbosity(logging.ERROR)  # not TensorFlow's retracing notes, one per run
   try:
     import cleanlab  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
   except ImportError:
     sys.exit("error: this study needs cleanlab: pip install cleanlab")
-  from framework.tools.label_issues import write_label_issues  # pylint: disable=g-import-not-at-top
-  module, variants = common.experiment_variants("fmnist_noisy", _VARIANTS.value)
+  root = _ROOT.value
+  cv_root = _CV_ROOT.value or os.path.join(root, "cv")
+  retrain_root = _RETRAIN_ROOT.value or os.path.join(root, "retrain")
+  named = lambda name: name if name in (CLEANLAB, ORACLE) else f"framework: {name}"
   rows: dict[str, list[dict]] = {}
-  for seed in (int(s) for s in _SEEDS.value):
-    for variant in variants:
-      workdir = os.path.join(_WORKDIR.value, f"{variant}-e{_EPOCHS.value}", f"seed{seed}")
-      common.train_variant(module, variant, seed, workdir, _EPOCHS.value)
-      run = FinishedRun(workdir)
-      summary = write_label_issues(run, os.path.join(workdir, "label_issues.csv"))
-      row = ranking_quality(summary["score"], run.noise_mask)
-      rows.setdefault(f"framework: {variant}", []).append(row)
-      print(f"seed {seed} {variant}: {row}", flush=True)
-    score, mask = cleanlab_scores(module, seed, _EPOCHS.value, _FOLDS.value)
-    row = ranking_quality(score, mask)
-    rows.setdefault(f"cleanlab ({_FOLDS.value}-fold CV, self-confidence)", []).append(row)
-    print(f"seed {seed} cleanlab: {row}", flush=True)
-  lines = ["| ranking | AUROC | precision at k = #noisy | noisy share of the top 5% | seeds |",
-           "|---|---:|---:|---:|---:|"]
-  for name, runs in rows.items():
-    lines.append(f"| {name} | {common.cell([r['auroc'] for r in runs], '{:.3f}')} | "
-                 f"{common.cell([r['precision_at_k'] for r in runs], '{:.3f}')} | "
-                 f"{common.cell([r['top5'] for r in runs], '{:.3f}')} | {len(runs)} |")
-  table = "\n".join(lines)
-  print(table, flush=True)
-  os.makedirs(_WORKDIR.value, exist_ok=True)
-  with open(os.path.join(_WORKDIR.value, f"label_issues-e{_EPOCHS.value}.md"), "w") as f:
-    f.write(table + "\n")
+  unpruned = []
+  try:
+    stage1, folds = finished_runs(STAGE1, root), finished_runs(CV, cv_root)
+    for seed in sorted({run.config.data.seed for run in stage1}):
+      cv = [run for run in folds if run.config.data.seed == seed]
+      if not cv:
+        print(f"seed {seed}: no cross-validation runs in {cv_root}; left out", flush=True)
+        continue
+      seeded = [run for run in stage1 if run.config.data.seed == seed]
+      unpruned += [100 * r.results["final"]["accuracy"] for r in seeded
+                   if r.config.variant == "ce"]
+      flagged, noisy = flagged_sets(seed, seeded, cv, root, _SCORE.value, _FILTER_BY.value)
+      for name, (ranking, out) in flagged.items():
+        write_flagged(os.path.join(retrain_root, "flagged", f"seed{seed}", f"{name}.csv"), out)
+        row = {**ranking, "flagged": len(out), "flagged_precision": float(noisy[out].mean())}
+        rows.setdefault(named(name), []).append(row)
+        print(f"seed {seed} {name}: AUROC {row['auroc']:.3f}, flagged {row['flagged']} "
+              f"(precision {row['flagged_precision']:.3f})", flush=True)
+    retrained = retrained_accuracy(retrain_root)
+  except ConfigError as e:
+    sys.exit(f"error: {e}")
+  if not retrained:
+    print(f"next: python -m framework.sweeps.run --sweep={RETRAIN} --root={retrain_root} "
+          "--workers=2, then this command again", flush=True)
+  common.write_table(root, "label_issues.md", format_tables(
+      rows, {named(k): v for k, v in retrained.items()}, unpruned, _FILTER_BY.value))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@
 
 Every run is one variant x one combination of settings x one seed, with `fixed` applied
 to all of them. Settings are the product of the `product` fields' values, times the rows
-of the `together` fields (equal-length lists varied in step, zip-style).
+of the `together` fields (equal-length lists varied in step, zip-style). In a string
+value, "{root}" stands for the sweep's root (--root); a path value names its runs by its
+file's stem (".../seed{seed}/cleanlab.csv": "file=cleanlab").
 """
 
 from __future__ import annotations

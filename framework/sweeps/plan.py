@@ -54,8 +54,8 @@ def plan(sweep: Sweep, sweep_path: str, root: str) -> list[PlannedRun]:
           raise ConfigError(f"two runs of the sweep are both named {name!r}; give settings "
                             "whose values differ in letters, digits or . _ + -")
         config = module.get_config(*([variant] if variant else []))
-        _set(config, sweep.fixed, "fixed")
-        _set(config, settings, "settings")
+        _set(config, _rooted(sweep.fixed, root), "fixed")
+        _set(config, _rooted(settings, root), "settings")
         _set(config, {f: seed for f in sweep.seed_fields}, "seed_fields")
         config.extra_modules = resolve_extra_modules(config.extra_modules, module.__file__)
         starts_from = None
@@ -130,7 +130,7 @@ def _settings(sweep: Sweep) -> list[dict[str, Any]]:
 
 def _name(variant: str | None, settings: dict[str, Any], seed: int, varied: set[str]) -> str:
   """variant/field=value,.../seed<s>: readable, stable, safe as a path (a field by its last
-  name unless two varied fields share it)."""
+  name unless two varied fields share it, a path value by its file's stem)."""
   parts = [f"{_label(_short(f, varied))}={_label(_text(v))}" for f, v in settings.items()]
   return "/".join([_label(variant or "default"), *([",".join(parts)] if parts else []),
                    f"seed{seed}"])
@@ -142,6 +142,8 @@ def _short(field: str, varied: set[str]) -> str:
 
 
 def _text(value: Any) -> str:
+  if isinstance(value, str) and "/" in value:  # a path: its file's name without extension
+    return os.path.splitext(os.path.basename(value))[0]
   if isinstance(value, (list, tuple)):
     return "_".join(_text(v) for v in value)
   if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
@@ -151,6 +153,12 @@ def _text(value: Any) -> str:
 
 def _label(text: str) -> str:
   return _UNSAFE.sub("_", text).strip("._") or "_"
+
+
+def _rooted(values: dict[str, Any], root: str) -> dict[str, Any]:
+  """`values` with "{root}" in a string value replaced by the sweep's root (a file a study
+  wrote there, say)."""
+  return {k: v.replace("{root}", root) if isinstance(v, str) else v for k, v in values.items()}
 
 
 def _set(config: ml_collections.ConfigDict, values: dict[str, Any], where: str) -> None:

@@ -6,6 +6,8 @@ the samples by the signal the run's rule declares (`framework.weights.Signal`; t
 effective weight when that is the rule's weight) or by `--table`. Prints the K lowest- and
 highest-weighted samples, weight statistics per class and, with a noise mask, the AUROC of
 the weights as a noise detector (score = -weight: a low weight flags a noisy label).
+With --label_issues=FILE.csv it writes instead every training example, most suspect first,
+by --label_score (auto, signal, probability, combined: `framework.tools.label_issues`).
 A workdir without snapshots is a one-line error with exit code 2. `noise_auroc` scores a
 run's final signal and epoch-averaged weights for the studies and the report.
 """
@@ -22,6 +24,7 @@ from framework.tools.arguments import ToolParser
 from framework.evaluation.metrics import auroc
 from framework.runs import files
 from framework.runs.reader import FinishedRun
+from framework.tools.label_issues import SCORES
 
 
 def noise_auroc(run: FinishedRun) -> dict:
@@ -132,20 +135,29 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--label_issues", default=None, metavar="FILE.csv",
                       help="write every training example ranked by how likely its label is "
                            "wrong")
+  parser.add_argument("--label_score", default="auto",
+                      help="with --label_issues: the ranking score: auto (the rule's signal, "
+                           "or the model's probability of the given label for a plain run), "
+                           "signal, probability or combined (the mean of their rank "
+                           "percentiles)")
   parser.add_argument("--allow_changed_data", action="store_true",
                       help="with --label_issues: use the training data as it is now even if "
                            "it changed since the run (a warning instead of an error)")
   args = parser.parse_args(argv)
   if args.top < 0:
     parser.error(f"--top={args.top} must be >= 0")
+  if args.label_score not in SCORES:
+    parser.error(f"--label_score={args.label_score} is not a score; allowed: "
+                 f"{', '.join(SCORES)}")
   try:
     if args.label_issues:
       from framework.tools.label_issues import write_label_issues  # pylint: disable=g-import-not-at-top
       summary = write_label_issues(FinishedRun(args.workdir, args.allow_changed_data),
-                                   args.label_issues, args.table)
+                                   args.label_issues, args.table, args.label_score)
       share = summary.get("noisy_in_top_5_percent")
       print(f"Wrote {summary['rows']} training examples, most suspect first, to "
-            f"{args.label_issues} (rule signal: {summary['signal']})"
+            f"{args.label_issues} (score: {summary['score']}; rule signal: "
+            f"{summary['signal']})"
             + ("" if share is None else f"; known-noisy labels in the top 5%: {share:.1%}"))
       return 0
     print(report(ranking(FinishedRun(args.workdir), args.table), args.top))

@@ -11,6 +11,7 @@ import re
 
 import ml_collections
 
+from framework.config import fields
 from framework.data.bundle import DataBundle
 from framework.data.fingerprint import data_fingerprint, fingerprint_changes
 from framework.errors import ConfigError
@@ -36,7 +37,8 @@ def relaunch_changes(config: ml_collections.ConfigDict, rundir: RunDir) -> dict:
 
   `train.epochs` (to extend a run), `logging.*`, `eval.*` and `strategy.*` (any number of
   devices trains the same steps) may change; a different loss, rule, model, data or
-  learning rate would silently switch methods mid-run.
+  learning rate would silently switch methods mid-run. A field the run's config.json lacks
+  (declared after the run started) counts as its default.
   """
   if not rundir.exists(files.CONFIG):
     return {}
@@ -47,6 +49,8 @@ def relaunch_changes(config: ml_collections.ConfigDict, rundir: RunDir) -> dict:
                       f"JSON of a run's config ({type(e).__name__}); restore it, or use a new "
                       "--workdir") from None
   now = _flat(json.loads(config.to_json_best_effort()))
+  declared = _flat(json.loads(fields.defaults().to_json_best_effort()))
+  before.update({k: v for k, v in declared.items() if k not in before and k in now})
   changed = {k: [before.get(k), now.get(k)] for k in sorted(set(before) | set(now))
              if before.get(k) != now.get(k)}
   refused = [k for k in changed if not k.startswith(RESUMABLE)]
