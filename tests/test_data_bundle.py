@@ -68,6 +68,7 @@ def test_default_data_config_fields():
       long_tail=dict(profile="none", imbalance_ratio=1.0), noise=dict(kind="none", rate=0.0),
       seed=0, image_root="", name="", image_size=0, augment="none", crop_padding=4, mean=(),
       std=(), sampler="instance", drop_remainder=True, mix=dict(name="none", kwargs={}),
-      feature_columns=(), drop_columns=(), categorical_columns=(), val_fraction=0.0)
+      feature_columns=(), drop_columns=(), categorical_columns=(), val_fraction=0.0,
+      leave_out=dict(file="", count=0), folds=dict(count=0, held_out=0))
   cfg.long_tail.imbalance_ratio = 100  # int override of a float field is accepted
   assert cfg.long_tail.imbalance_ratio == 100.0
