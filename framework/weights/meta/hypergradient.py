@@ -19,6 +19,11 @@ not depend on w, so it only follows the backward pass's linear dependence on its
 gradient: no second derivative of the loss or the model is taken. It is cheaper than
 forward mode, which TensorFlow's `ForwardAccumulator` runs as a double backward pass.
 
+The batch's forward pass is the trainer's own (`MetaContext.loss` and `backward`), which
+the real step then back-propagates too: a meta step adds to a plain step the virtual
+step's backward pass (whose values learning to reweight does not need), the reverse pass
+through it, and a forward and a backward pass of the validation batch.
+
 Under a distribution strategy each replica holds part of the batch: the virtual step's
 gradient and v are summed over replicas (losses divided by the GLOBAL batch sizes), so
 one device and several replicas compute the same theta', v and dL/dw_i.
