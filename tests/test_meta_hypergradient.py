@@ -21,9 +21,11 @@ LR, B, V, C = 0.5, 6, 5, 3
 
 def _problem(seed=0):
   rng = np.random.default_rng(seed)
+  init = lambda layer: keras.initializers.GlorotUniform(seed=10 * seed + layer)  # a fixed model
   model = keras.Sequential([keras.Input((4,)),
-                            keras.layers.Dense(5, activation="tanh", dtype="float64"),
-                            keras.layers.Dense(C, dtype="float64")])
+                            keras.layers.Dense(5, activation="tanh", dtype="float64",
+                                               kernel_initializer=init(0)),
+                            keras.layers.Dense(C, dtype="float64", kernel_initializer=init(1))])
   def per_example_loss(params, x, y):
     logits, _ = model.stateless_call(params, [], x, training=True)
     return tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
@@ -68,6 +70,25 @@ def test_weight_hypergradient_matches_finite_differences(at):
   _assert_close(hyper.dweight.numpy(), numeric)
   np.testing.assert_allclose(float(hyper.val_loss), _val_after_step(ctx, labels, tf.constant(w0)),
                              rtol=1e-10)
+
+
+def test_the_trainers_forward_pass_serves_the_virtual_step():
+  """MetaContext.loss / backward (the trainer's forward pass, shared) give the hypergradient
+  of the rule's own forward pass, and are used."""
+  ctx, labels = _problem()
+  weight_fn = lambda loss: tf.constant(np.linspace(0.5, 1.5, B))
+  own = weight_hypergradient(ctx, labels, LR, weight_fn)
+  params, calls = list(ctx.params), []
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(params)
+    loss = ctx.per_example_loss(params, ctx.features, labels)
+  def backward(cotangent):
+    calls.append(cotangent)
+    return tape.gradient(loss, params, output_gradients=cotangent)
+  shared = weight_hypergradient(ctx._replace(loss=loss, backward=backward), labels, LR, weight_fn)
+  assert len(calls) == 1
+  np.testing.assert_array_equal(shared.dweight, own.dweight)
+  np.testing.assert_array_equal(shared.val_loss, own.val_loss)
 
 
 def test_l2rw_weights_are_the_normalised_negative_hypergradient():

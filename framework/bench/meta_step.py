@@ -10,9 +10,10 @@ prints the ops of each rule's traced loop by type (those the meta step adds to t
 step's), then times `--repeats` rounds in which every rule runs one compiled loop of
 `--steps` steps in turn (so a slow spell of a shared machine hits them all), and prints
 the median time per step (wall and process CPU) and its ratio to the `fixed` rule (a plain
-weighted step; target <= 3x). Per step, learning to reweight adds a backward pass of the validation loss
-and a reverse pass through a backward pass of the batch's weighted loss; mwnet and
-meta_alpha also use that backward pass's values (the virtual step).
+weighted step; target <= 3x). Per step, learning to reweight adds a forward and backward
+pass of the validation batch and a reverse pass through a backward pass of the batch's
+weighted loss (the batch's forward pass is the plain step's); mwnet and meta_alpha also
+use that backward pass's values (the virtual step).
 """
 
 from __future__ import annotations

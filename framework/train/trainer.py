@@ -218,13 +218,17 @@ class Trainer(tf.Module):
     real = self._real_examples(ctx, rule_batch)
     base_weight = self._base_weight(ctx, batch, real)
     view = self.state.gather(index)
+    meta = None
     if self.rule.meta is not None:
-      view = self.rule.meta(view, rule_batch, self._meta_context(
-          features, base_weight, val_batch, real, rule_batch.valid))
+      meta = self._meta_context(features, base_weight, val_batch, real, rule_batch.valid)
+      if self.options.jit_compile or self.rule.objective is not None:
+        # a forward pass of its own: collectives stay out of XLA; an objective is no loss_fn
+        view, meta = self.rule.meta(view, rule_batch, meta), None
     partner = () if "mix" not in batch else (
         batch["mix"], Batch(batch["partner_index"], batch["partner_label"], batch.get("valid")),
         self.state.gather(batch["partner_index"]))
-    outputs = self._gradients(features, label, view, base_weight, rule_batch, real, partner)
+    result = self._gradients(features, label, view, base_weight, rule_batch, real, partner, meta)
+    view, outputs = result[0], result[1:]
     loss, model_grads = outputs[0], outputs[2]
     if self.options.on_nonfinite == "off":  # no check (to measure the guard's cost)
       stop = ctx.all_reduce(_SUM, tf.cast(self._stop, tf.float32))
@@ -248,20 +252,24 @@ class Trainer(tf.Module):
     return ctx.all_reduce(_SUM, tf.reduce_sum(batch.real_rows()))
 
   def _compute_gradients(self, features, label, view, base_weight, rule_batch, real,
-                         partner=()):
-    """Loss, scaled loss, model and view gradients, and what the rule's update needs.
+                         partner=(), meta: MetaContext | None = None):
+    """The view the step used; loss, scaled loss, model and view gradients, and what the
+    rule's update needs.
 
     `partner` is () or, for mixed examples, (mix, the partners' Batch, their view): the
     loss is mixed over the two labels and the rule's weight over the two examples (the
     partners' rows of the tables get no gradient; each example is some position's primary
-    once per step).
+    once per step). `meta`: the context of the rule's meta step, which then runs on this
+    step's forward pass (see `_meta_step`) and gives the view.
     """
-    with tf.GradientTape() as tape:
-      tape.watch([t for t in tf.nest.flatten(view) if t.dtype.is_floating])
-      modulation = self.rule.modulate(view, rule_batch)
+    with tf.GradientTape(persistent=meta is not None) as tape:
       peers = self.model(features, training=True)  # a list for a model of peers
       logits = [tf.cast(p, tf.float32) for p in (
           peers if isinstance(peers, (list, tuple)) else [peers])]
+      if meta is not None:
+        view = self._meta_step(tape, view, rule_batch, meta, self.loss_fn(label, logits[0]))
+      tape.watch([t for t in tf.nest.flatten(view) if t.dtype.is_floating])
+      modulation = self.rule.modulate(view, rule_batch)
       if modulation.logit_scale is not None:
         logits = [z * modulation.logit_scale[:, None] for z in logits]
       per_example = (self._example_loss(label, logits[0], partner) if len(logits) == 1 else
@@ -290,7 +298,18 @@ class Trainer(tf.Module):
     view_grads = _zeros_where_none(view_grads, view)
     if scaled is not loss:
       view_grads = view_grads.map(lambda g: g * (loss / scaled))
-    return loss, scaled, model_grads, view_grads, per_example, logits[0], weight
+    return view, loss, scaled, model_grads, view_grads, per_example, logits[0], weight
+
+  def _meta_step(self, tape: tf.GradientTape, view: Tables, rule_batch: Batch,
+                 meta: MetaContext, loss: tf.Tensor) -> Tables:
+    """The rule's meta step on the step's forward pass, which `tape` records (to `loss`,
+    the plain per-example loss): its virtual step back-propagates through it instead of
+    running a forward pass of its own."""
+    variables = self.model.trainable_variables
+    backward = lambda cotangent: tape.gradient(loss, variables, output_gradients=cotangent,
+                                               unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    with tape.stop_recording():
+      return self.rule.meta(view, rule_batch, meta._replace(loss=loss, backward=backward))
 
   def _example_loss(self, label, logits, partner):
     """The per-example loss; for mixed examples mix * loss(y_i) + (1 - mix) * loss(y_j)."""
@@ -311,10 +330,10 @@ class Trainer(tf.Module):
     return tf.nn.scale_regularization_loss(tf.add_n(regularization))
 
   def _objective_gradients(self, features, label, view, base_weight, rule_batch, real,
-                           partner=()):
+                           partner=(), meta=None):
     """`_compute_gradients` for a rule forming its own loss (`Rule.objective`; such a rule
     mixes its examples itself, so the stream's mixing is refused with it)."""
-    del label, base_weight, real, partner
+    del label, base_weight, real, partner, meta
     with tf.GradientTape() as tape:
       objective = self.rule.objective(view, rule_batch, self.model, features, self.step)
       replicas = tf.distribute.get_replica_context().num_replicas_in_sync
@@ -323,7 +342,7 @@ class Trainer(tf.Module):
               + objective.penalty / replicas + self._regularization())
       scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
     model_grads = tape.gradient(scaled, self.model.trainable_variables)
-    return (loss, scaled, model_grads, view.map(tf.zeros_like), objective.loss,
+    return (view, loss, scaled, model_grads, view.map(tf.zeros_like), objective.loss,
             objective.logits, tf.ones_like(objective.loss))
 
   def _apply_if_finite(self, distribution, finite, payload):

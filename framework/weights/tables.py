@@ -165,6 +165,11 @@ class MetaContext(NamedTuple):
   `per_example_loss(params, features, labels)` evaluates the model with the given
   trainable parameter values (a list matching `model.trainable_variables`) statelessly,
   so a rule can differentiate the validation loss through a virtual SGD step.
+
+  `loss` and `backward` hand the rule the trainer's own forward pass of the batch, so the
+  virtual step and the real step share it: `backward(cotangent)` is the gradient of
+  sum_i cotangent_i * loss_i with respect to `params`. None: the rule evaluates
+  `per_example_loss` on the batch itself.
   """
   per_example_loss: Callable  # (params, features, labels) -> [b] float32
   params: list                # current trainable parameter values
@@ -176,6 +181,8 @@ class MetaContext(NamedTuple):
   val_global_batch: int       # validation examples per step over all replicas
   learning_rate: tf.Tensor | float = 0.1  # the model optimizer's rate at this step
   valid: tf.Tensor | None = None  # [b] False on padding rows (see Batch); None: all real
+  loss: tf.Tensor | None = None   # [b] per-example training losses at params
+  backward: Callable | None = None  # cotangent [b] -> gradients [like params] (see above)
 
   def inner_lr(self, inner_lr: float | str) -> tf.Tensor | float:
     """A meta rule's virtual step size: a number, or "model" for the model's current rate

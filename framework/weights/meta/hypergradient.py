@@ -19,6 +19,11 @@ not depend on w, so it only follows the backward pass's linear dependence on its
 gradient: no second derivative of the loss or the model is taken. It is cheaper than
 forward mode, which TensorFlow's `ForwardAccumulator` runs as a double backward pass.
 
+The batch's forward pass is the trainer's own (`MetaContext.loss` and `backward`), which
+the real step then back-propagates too: a meta step adds to a plain step the virtual
+step's backward pass (whose values learning to reweight does not need), the reverse pass
+through it, and a forward and a backward pass of the validation batch.
+
 Under a distribution strategy each replica holds part of the batch: the virtual step's
 gradient and v are summed over replicas (losses divided by the GLOBAL batch sizes), so
 one device and several replicas compute the same theta', v and dL/dw_i.
@@ -58,6 +63,20 @@ def normalized(value: tf.Tensor, global_batch: int) -> tf.Tensor:
   return value * (global_batch / (total + tf.cast(tf.equal(total, 0.0), total.dtype)))
 
 
+def _training_pass(ctx: MetaContext, labels: tf.Tensor):
+  """This replica's per-example training losses at theta and the backward pass through
+  them (cotangent [b] -> gradients like ctx.params): the trainer's forward pass when it
+  shares it, else one of `ctx.per_example_loss`."""
+  if ctx.loss is not None:
+    return ctx.loss, ctx.backward
+  params = list(ctx.params)
+  with tf.GradientTape() as tape:
+    tape.watch(params)
+    loss = ctx.per_example_loss(params, ctx.features, labels)
+  return loss, lambda cotangent: tape.gradient(loss, params, output_gradients=cotangent,
+                                               unconnected_gradients=_ZERO)
+
+
 def weight_hypergradient(ctx: MetaContext, labels: tf.Tensor, lr: float,
                          weight_fn: Callable[[tf.Tensor], tf.Tensor] | None = None
                          ) -> Hypergradient:
@@ -73,18 +92,18 @@ def weight_hypergradient(ctx: MetaContext, labels: tf.Tensor, lr: float,
   params = list(ctx.params)
   if ctx.val_features is None:
     raise ValueError("a meta rule needs a clean validation batch; set data.val_per_class > 0")
+  loss, backward = _training_pass(ctx, labels)
   with tf.GradientTape() as outer:
-    with tf.GradientTape() as inner:
-      inner.watch(params)
-      loss = ctx.per_example_loss(params, ctx.features, labels)
-      if ctx.valid is not None:  # padding: no loss, no weight, no hypergradient
-        loss *= tf.cast(ctx.valid, loss.dtype)
-      stopped = tf.stop_gradient(loss)
+    with tf.GradientTape() as upstream:  # d total / d loss: the weights' way into backward
+      upstream.watch(loss)
+      masked = (loss if ctx.valid is None  # padding: no loss, no weight, no hypergradient
+                else loss * tf.cast(ctx.valid, loss.dtype))
+      stopped = tf.stop_gradient(masked)
       weight = (tf.zeros_like(stopped) if weight_fn is None
                 else tf.stop_gradient(tf.cast(weight_fn(stopped), loss.dtype)))
       outer.watch(weight)
-      total = tf.reduce_sum(weight * loss) / ctx.global_batch
-    local = inner.gradient(total, params, unconnected_gradients=_ZERO)  # this replica's g
+      total = tf.reduce_sum(weight * masked) / ctx.global_batch
+    local = backward(upstream.gradient(total, loss))  # this replica's g
     with outer.stop_recording():
       virtual = params
       if weight_fn is not None:
