@@ -1,6 +1,6 @@
 """Test-process setup before TensorFlow initialises (two CPU devices, no tf.data
-autotuning, caches in a folder of the test run's own), the `image_cache` fixture, and a
-finished run shared by the tests that only read or copy one.
+autotuning, caches in a folder of the test run's own), the `image_cache` fixture, a
+finished run shared by the tests that only read or copy one, and the order of the files.
 
 Tests compare one device ("/cpu:0") with two replicas (MirroredStrategy over
 "/cpu:0" and "/cpu:1") in the same process.
@@ -42,6 +42,21 @@ def _without_autotune(apply_debug_options):
 
 dataset_ops.DatasetV2._apply_debug_options = _without_autotune(  # pylint: disable=protected-access
     dataset_ops.DatasetV2._apply_debug_options)  # pylint: disable=protected-access
+
+
+def pytest_configure(config):
+  """pytest-xdist (3.8+) hands out the files of `--dist loadfile` in collection order
+  rather than most tests first: see `pytest_collection_modifyitems`."""
+  if hasattr(config.option, "loadscopereorder"):
+    config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items):
+  """Files with a slow test first, files of fast tests only last: a worker that finishes
+  its share early takes the short files, rather than waiting for the other to finish a
+  long one alone. Each file's tests keep their order."""
+  slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+  items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture

@@ -77,12 +77,12 @@ def test_replica_local_rule_fails_naming_the_mismatch(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_bad_input_is_one_line(tmp_path):
+def test_bad_input_is_one_line(tmp_path, capsys):
   run = check_rule("tests/example_rule.py:example_focal_weights", "--kwargs", "gama=1")
-  assert run.returncode == 1
+  assert run.returncode == 1  # in a process of its own: nothing of TensorFlow's either
   assert run.stderr.strip().splitlines() == [
       "error: --kwargs gama: not a parameter of rule 'example_focal_weights'; allowed: gamma"]
-  run = check_rule(f"{tmp_path / 'missing.py'}:rule")
+  run = check_rule_here(capsys, f"{tmp_path / 'missing.py'}:rule")
   assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1
   assert "no such file" in run.stderr
 

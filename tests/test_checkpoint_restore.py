@@ -13,7 +13,7 @@ import tensorflow as tf
 from framework.errors import ConfigError
 from framework.train.controller import restore_newest_readable
 from tests.test_data_fingerprint import ARGS, csv_data
-from tests.test_launch import launch
+from tests.test_launch import launch, launch_here
 
 
 def _checkpoint(n=44, dtype=tf.float32, extra=False):
@@ -90,13 +90,13 @@ def test_a_run_from_before_fingerprints_refuses_changed_data_at_its_checkpoint(t
   train, test = csv_data(tmp_path)
   args = ARGS + ["--config.data.source=csv", f"--config.data.path={train}",
                  f"--config.data.test_path={test}", "--config.train.epochs=1"]
-  assert launch(*args, workdir=tmp_path / "run").returncode == 0
+  assert launch_here(*args, workdir=tmp_path / "run").returncode == 0
   os.remove(tmp_path / "run" / "data_fingerprint.json")
   with open(train, "a") as f:
     f.write("0.5,0.5,0.5,1\n" * 6)
   checkpoints = _files(tmp_path / "run" / "checkpoints")
-  for _ in range(2):
-    result = launch(*args, workdir=tmp_path / "run")
+  for relaunch in (launch, launch_here):  # a real process first: what it prints up to its exit
+    result = relaunch(*args, workdir=tmp_path / "run")
     lines = [l for l in result.stderr.splitlines() if l.strip()]
     assert result.returncode == 1 and len(lines) == 1, result.stderr
     assert re.match(r"error: checkpoint .*ckpt-5 does not fit this model: variable "

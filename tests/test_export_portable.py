@@ -1,6 +1,7 @@
 """model.keras holds only Keras's own layers: a process that never imports the framework
 loads it with plain `keras.saving.load_model` and gets the run's logits, for every
-built-in model, both heads, and co-teaching's peers (the first peer answers)."""
+built-in model, both heads, and co-teaching's peers (the first peer answers). A preset
+(a family's builder at a fixed size) is checked through its family's small member."""
 
 import json
 import os
@@ -27,7 +28,10 @@ SMALL = {"mlp": {"hidden": (8,)}, "small_cnn": {"filters": (4, 8), "dense": 8},
          "resnet_cifar": {"depth": 8}, "wrn": {"depth": 10, "width": 1},
          "keras_app": {"name": "MobileNetV2", "alpha": 0.35}}
 COSINE = ("linear", "small_cnn", "resnet20", "keras_app")  # a Sequential, Functionals, nested
-CASES = ([(name, "linear") for name in MODELS.names()] + [(name, "cosine") for name in COSINE])
+# resnet_cifar and wrn at fixed sizes (resnet20, a preset too, stays for its cosine head)
+PRESETS = ("resnet32", "resnet44", "resnet56", "resnet110", "wrn28_10")
+CASES = ([(name, "linear") for name in MODELS.names() if name not in PRESETS]
+         + [(name, "cosine") for name in COSINE])
 
 LOAD_WITHOUT_FRAMEWORK = """
 import json, sys

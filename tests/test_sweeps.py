@@ -163,10 +163,20 @@ def test_a_failed_run_is_reported_with_its_last_line_and_the_others_go_on(tmp_pa
   assert "FAILED a after" in capsys.readouterr().out
 
 
-# Real sweeps: 8 small runs of experiments/fmnist_lt.py (2 epochs on 6,000 images).
-def _sweep(root, *flags, env=None) -> subprocess.Popen:
+# Real sweeps: small runs of experiments/fmnist_lt.py, one a seed (SMALL.format(seeds=...)):
+# 2 epochs on 6,000 images at imbalance ratio 10, 19 steps an epoch. The sweep's settings
+# are unlike the experiment's defaults (the variant, seeds 1 and 2, the ratio, the fixed
+# fields), so that a run missing one differs from the same run launched alone.
+SMALL = ("Sweep(experiment='fmnist_lt', variants=('ldam_drw',), seeds={seeds}, "
+         "product={{'data.long_tail.imbalance_ratio': (10.0,)}}, fixed={{'train.epochs': 2, "
+         "'train.eval_every_epochs': 2, 'data.train_size': 6000}})")
+SMALL_NAMES = [f"ldam_drw/imbalance_ratio=10/seed{seed}" for seed in (0, 1, 2)]
+EPOCH = 19
+
+
+def _sweep(sweep, root, *flags, env=None) -> subprocess.Popen:
   return subprocess.Popen(
-      [sys.executable, "-m", "framework.sweeps.run", f"--sweep={RATIOS}", f"--root={root}",
+      [sys.executable, "-m", "framework.sweeps.run", f"--sweep={sweep}", f"--root={root}",
        *flags], cwd=REPO, env=dict(os.environ, **(env or {})), stdout=subprocess.PIPE,
       stderr=subprocess.STDOUT, text=True)
 
@@ -179,16 +189,18 @@ def _results(root, name) -> dict:
 
 def _mid_run(root) -> bool:
   """A run has checkpointed its first epoch (of 2) and not finished."""
-  return any(os.path.exists(os.path.join(root, n, "checkpoints", "ckpt-19.index"))
-             and not os.path.exists(os.path.join(root, n, "results.json")) for n in NAMES)
+  return any(os.path.exists(os.path.join(root, n, "checkpoints", f"ckpt-{EPOCH}.index"))
+             and not os.path.exists(os.path.join(root, n, "results.json")) for n in SMALL_NAMES)
 
 
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
-  """A sweep with 2 workers stopped by SIGTERM mid-run, then re-run to the end: (root, the
-  runs the first sweep stopped, the outputs of both sweeps)."""
+  """A sweep with 2 workers stopped by SIGTERM mid-run, then re-run to the end: (its
+  root, the runs the first sweep stopped, the outputs of both sweeps)."""
+  sweep = _write_sweep(tmp_path_factory.mktemp("declaration"), SMALL.format(seeds=(0, 1, 2)))
   root = str(tmp_path_factory.mktemp("swept"))
-  first = _sweep(root, "--workers=2")
+  assert [r.name for r in plan(load_sweep(sweep), sweep, root)] == SMALL_NAMES
+  first = _sweep(sweep, root, "--workers=2")
   deadline = time.time() + 600
   while not _mid_run(root) and first.poll() is None and time.time() < deadline:
     time.sleep(0.05)
@@ -196,7 +208,7 @@ def swept(tmp_path_factory):
   out_first = first.communicate(timeout=300)[0]
   assert first.returncode == 75, out_first
   stopped = re.findall(r"\| stopped (\S+) after", out_first)
-  second = _sweep(root, "--workers=2")
+  second = _sweep(sweep, root, "--workers=2")
   out_second = second.communicate(timeout=900)[0]
   assert second.returncode == 0, out_second
   return root, stopped, out_first, out_second
@@ -206,42 +218,53 @@ def swept(tmp_path_factory):
 def test_a_stopped_sweep_completes_when_re_run(swept):
   root, stopped, out_first, out_second = swept
   assert stopped and "stopping on SIGTERM" in out_first and "sweep stopped" in out_first
-  assert "8 of 8 runs finished" in out_second, out_second
+  assert "3 of 3 runs finished" in out_second, out_second
   resumed = []
   for name in stopped:
     with open(os.path.join(root, name, "sweep.log")) as f:
       resumed += re.findall(r"Resuming from step (\d+)", f.read())
-  assert any(0 < int(step) < 38 for step in resumed), (resumed, out_first)  # stopped mid-run
-  assert all(os.path.exists(os.path.join(root, n, "results.json")) for n in NAMES)
+  assert any(0 < int(step) < 2 * EPOCH for step in resumed), (resumed, out_first)  # mid-run
+  assert all(os.path.exists(os.path.join(root, n, "results.json")) for n in SMALL_NAMES)
+
+
+# The launcher's main on each argv in turn, in one process (one TensorFlow start-up).
+LAUNCH_EACH = "import json, sys, launch; sys.exit(max(launch.main(['launch.py', *argv]) " \
+              "for argv in json.loads(sys.argv[1])))"
 
 
 @pytest.mark.slow
 def test_sweep_runs_equal_the_same_runs_launched_alone(swept, tmp_path):
   root, stopped, _, _ = swept
-  for name in [*stopped, *[n for n in NAMES if n not in stopped][:1]]:
+  names = [*stopped, *[n for n in SMALL_NAMES if n not in stopped][:1]]
+  argvs = []
+  for name in names:
     variant, ratio, seed = name.split("/")
     seed = seed[len("seed"):]
-    done = subprocess.run(
-        [sys.executable, "launch.py", f"--config=experiments/fmnist_lt.py:{variant}",
-         f"--workdir={tmp_path / name}", f"--config.seed={seed}", f"--config.data.seed={seed}",
-         f"--config.data.long_tail.imbalance_ratio={ratio.split('=')[1]}",
-         "--config.train.epochs=2", "--config.train.eval_every_epochs=2",
-         "--config.data.train_size=6000"],
-        cwd=REPO, env=dict(os.environ, **ONE_THREAD), capture_output=True, text=True,
-        timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    argvs.append([f"--config=experiments/fmnist_lt.py:{variant}", f"--workdir={tmp_path / name}",
+                  f"--config.seed={seed}", f"--config.data.seed={seed}",
+                  f"--config.data.long_tail.imbalance_ratio={ratio.split('=')[1]}",
+                  "--config.train.epochs=2", "--config.train.eval_every_epochs=2",
+                  "--config.data.train_size=6000"])
+  done = subprocess.run([sys.executable, "-c", LAUNCH_EACH, json.dumps(argvs)], cwd=REPO,
+                        env=dict(os.environ, **ONE_THREAD), capture_output=True, text=True,
+                        timeout=600)
+  assert done.returncode == 0, done.stderr[-2000:]
+  for name in names:
     assert _results(tmp_path, name) == _results(root, name), name
 
 
 @pytest.mark.slow
 def test_two_shards_write_one_sweep(swept, tmp_path):
+  """The sweep of seeds 1 and 2 in two shards: a run each, equal to the swept ones."""
   root, _, _, _ = swept
-  shards = [_sweep(tmp_path, f"--shard={i}", "--num_shards=2", "--threads=1") for i in (0, 1)]
+  sweep = _write_sweep(tmp_path, SMALL.format(seeds=(1, 2)))
+  shards = [_sweep(sweep, tmp_path / "root", f"--shard={i}", "--num_shards=2", "--threads=1")
+            for i in (0, 1)]
   outputs = [s.communicate(timeout=900)[0] for s in shards]
   assert [s.returncode for s in shards] == [0, 0], outputs
-  assert all("(shard" in out and "4 of 4 runs finished" in out for out in outputs), outputs
-  for name in NAMES:
-    assert _results(tmp_path, name) == _results(root, name), name
+  assert all("(shard" in out and "1 of 1 runs finished" in out for out in outputs), outputs
+  for name in SMALL_NAMES[1:]:
+    assert _results(tmp_path / "root", name) == _results(root, name), name
 
 
 def test_each_worker_gets_a_gpu_or_a_share_of_the_cores(monkeypatch):
