@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from framework.bench.raw_loop import raw_loop
 from framework.train import experiment
 from framework.config import base_config
 
@@ -55,24 +56,8 @@ def _copy(model: keras.Model) -> keras.Model:
 
 
 def _raw_loop(model: keras.Model, dataset: tf.data.Dataset):
-  """A minimal compiled loop: n steps of forward, plain mean cross-entropy, backward, SGD."""
-  optimizer = keras.optimizers.SGD(_LR, momentum=_MOMENTUM)
-  optimizer.build(model.trainable_variables)
-  iterator = iter(dataset)
-
-  @tf.function
-  def loop(num_steps):
-    total = tf.constant(0.0)
-    for _ in tf.range(num_steps):
-      x, y = next(iterator)
-      with tf.GradientTape() as tape:
-        logits = model(x, training=True)
-        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
-      grads = tape.gradient(loss, model.trainable_variables)
-      optimizer.apply_gradients(zip(grads, model.trainable_variables))
-      total += loss
-    return total / tf.cast(num_steps, tf.float32)
-
+  """The raw compiled loop (SGD with the trainer's momentum) as a runner of n steps."""
+  loop = raw_loop(model, keras.optimizers.SGD(_LR, momentum=_MOMENTUM), iter(dataset))
   return lambda n: loop(tf.constant(n)).numpy()
 
 

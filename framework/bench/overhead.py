@@ -36,6 +36,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from framework.bench.raw_loop import raw_loop
 from framework.config import load_experiment
 from framework.runs.rundir import RunDir
 from framework.summaries import Board, OnlyMoving, WeightReader, summary_sample, tracking
@@ -112,25 +113,10 @@ def raw_loop_cpu(epochs: int) -> float:
   """CPU seconds of the same steps in a raw compiled loop, after its first loop."""
   exp = experiment_lib.build(_config(epochs, False))
   model, data, batch = exp.model, exp.data, exp.config.train.batch_size
-  optimizer = keras.optimizers.Adam(exp.config.optimizer.learning_rate)
-  optimizer.build(model.trainable_variables)
   x, y = data.transform.eval(data.train.features).numpy(), data.train.labels
   stream = iter(tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=0).repeat()
                 .batch(batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
-
-  @tf.function
-  def loop(num_steps):
-    total = tf.constant(0.0)
-    for _ in tf.range(num_steps):
-      features, labels = next(stream)
-      with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels, model(features, training=True)))
-      grads = tape.gradient(loss, model.trainable_variables)
-      optimizer.apply_gradients(zip(grads, model.trainable_variables))
-      total += loss
-    return total / tf.cast(num_steps, tf.float32)
-
+  loop = raw_loop(model, keras.optimizers.Adam(exp.config.optimizer.learning_rate), stream)
   loops = [LOOP] * (exp.total_steps // LOOP) + ([exp.total_steps % LOOP] * bool(
       exp.total_steps % LOOP))
   loop(tf.constant(loops[0])).numpy()
