@@ -117,18 +117,15 @@ def _unchanged(transform: InputTransform, images: tf.Tensor,
   return images
 
 
-def _pad_crop_flip_batch(transform: InputTransform, images: tf.Tensor,
-                         randoms: tf.Tensor | None) -> tf.Tensor:
-  """Padded, randomly cropped back and flipped when training; crop and flip pick pixels, so
-  they run on uint8 (4x less memory) when no resize was needed."""
-  return images if randoms is None else _pad_crop_flip(images, transform.crop_padding, randoms)
-
-
-def _reflect_pad_crop_flip_batch(transform: InputTransform, images: tf.Tensor,
-                                 randoms: tf.Tensor | None) -> tf.Tensor:
-  """`_pad_crop_flip_batch` with the border mirrored."""
-  return (images if randoms is None else
-          _pad_crop_flip(images, transform.crop_padding, randoms, "REFLECT"))
+def _pad_crop_flip_batch(mode: str = "CONSTANT"):
+  """The batch stage that pads (`mode`: tf.pad's), randomly crops back and flips when
+  training; crop and flip pick pixels, so they run on uint8 (4x less memory) when no
+  resize was needed."""
+  def stage(transform: InputTransform, images: tf.Tensor,
+            randoms: tf.Tensor | None) -> tf.Tensor:
+    return (images if randoms is None else
+            _pad_crop_flip(images, transform.crop_padding, randoms, mode))
+  return stage
 
 
 def _resized_crop(transform: InputTransform, images: tf.Tensor,
@@ -158,14 +155,14 @@ def no_augmentation() -> Augmentation:
 @AUGMENTATIONS.register("crop_flip")
 def crop_flip() -> Augmentation:
   """Resized, then padded, randomly cropped back and flipped when training."""
-  return Augmentation(_resize_to, _pad_crop_flip_batch)
+  return Augmentation(_resize_to, _pad_crop_flip_batch())
 
 
 @AUGMENTATIONS.register("reflect_crop_flip")
 def reflect_crop_flip() -> Augmentation:
   """`crop_flip` with the border mirrored, not zeroed (torch's F.pad mode "reflect", the
   edge pixel not repeated)."""
-  return Augmentation(_resize_to, _reflect_pad_crop_flip_batch)
+  return Augmentation(_resize_to, _pad_crop_flip_batch("REFLECT"))
 
 
 @AUGMENTATIONS.register("resized_crop_flip")

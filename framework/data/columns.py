@@ -70,12 +70,14 @@ def numbers(cells: np.ndarray) -> np.ndarray:
   return values
 
 
-def _is_numeric(cells: np.ndarray) -> bool:
+def _numeric_values(cells: np.ndarray) -> np.ndarray | None:
+  """`numbers(cells)`, or None for a column that is not numeric (a cell is not a number, or
+  every cell is missing)."""
   try:
     values = numbers(cells)
   except ValueError:
-    return False
-  return not np.isnan(values).all()
+    return None
+  return None if np.isnan(values).all() else values
 
 
 def _feature_names(header: list[str], cfg: ml_collections.ConfigDict,
@@ -107,13 +109,14 @@ def infer_columns(header: list[str], cells: np.ndarray, cfg: ml_collections.Conf
   columns, counts, with_missing = [], {}, 0
   for name in names:
     column = cells[:, header.index(name)]
-    if name in cfg.categorical_columns or not _is_numeric(column):
+    numeric = None if name in cfg.categorical_columns else _numeric_values(column)
+    if numeric is None:
       values = np.unique(np.char.strip(column))
       _check_categories(name, len(values), len(column), field, path)
       counts[name] = len(values)
       with_missing += "" in values
     else:
-      values = numbers(column)
+      values = numeric
       if np.isinf(values).any():
         raise ConfigError(f"{field}={path!r}: column {name!r} has infinite values")
       beyond = np.abs(np.nan_to_num(values)) > np.finfo(np.float32).max  # trained as float32

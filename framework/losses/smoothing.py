@@ -67,11 +67,10 @@ def label_aware_smoothing(labels: Any, logits: Any, *, class_counts: Any,
   return (1.0 - eps_y) * sparse_ce_from_logits(labels, z) + eps_y * uniform
 
 
-def _log_one_minus_softmax(z: tf.Tensor) -> tf.Tensor:
-  """log(1 - softmax(z)_c) for every c, exact where p_c rounds to 1: for the largest logit
-  it is the log-sum-exp of the others (minus the total); every other p_c is <= 1/2, where
-  log1p(-p_c) is accurate."""
-  log_p = tf.nn.log_softmax(z, axis=-1)
+def _log_one_minus_softmax(z: tf.Tensor, log_p: tf.Tensor) -> tf.Tensor:
+  """log(1 - softmax(z)_c) for every c (`log_p` = log_softmax(z)), exact where p_c rounds to
+  1: for the largest logit it is the log-sum-exp of the others (minus the total); every
+  other p_c is <= 1/2, where log1p(-p_c) is accurate."""
   top = tf.one_hot(tf.argmax(z, axis=-1), tf.shape(z)[-1], on_value=True, off_value=False)
   rest = (tf.reduce_logsumexp(tf.where(top, tf.constant(-np.inf, z.dtype), z), axis=-1) -
           tf.reduce_logsumexp(z, axis=-1))
@@ -86,8 +85,9 @@ def softmax_binary_cross_entropy(labels: Any, logits: Any) -> tf.Tensor:
   _common.require_softmax_classes(z)
   labels = _common.sparse_labels(labels, z)
   target = tf.one_hot(labels, tf.shape(z)[-1], dtype=z.dtype)
-  terms = (target * tf.maximum(tf.nn.log_softmax(z, axis=-1), -100.0) +
-           (1.0 - target) * tf.maximum(_log_one_minus_softmax(z), -100.0))
+  log_p = tf.nn.log_softmax(z, axis=-1)
+  terms = (target * tf.maximum(log_p, -100.0) +
+           (1.0 - target) * tf.maximum(_log_one_minus_softmax(z, log_p), -100.0))
   return -tf.reduce_mean(terms, axis=-1)
 
 

@@ -24,6 +24,10 @@
                            framework.summaries.board)
 """
 
+import glob
+import os
+import re
+
 CONFIG = "config.json"
 DATA_FINGERPRINT = "data_fingerprint.json"
 DATA = "data.json"
@@ -43,3 +47,14 @@ SNAPSHOTS = "weights"
 CHECKPOINTS = "checkpoints"
 CHARTED = "charted.json"
 SWEEP_LOG = "sweep.log"
+
+
+def numbered_checkpoints(directory: str) -> list[tuple[int, str]]:
+  """(step, prefix) of every checkpoint in a run's checkpoints folder, by step (the
+  controller numbers them `ckpt-<step>`)."""
+  numbered = []
+  for index in glob.glob(os.path.join(directory, "ckpt-*.index")):
+    match = re.match(r"^ckpt-(\d+)\.index$", os.path.basename(index))
+    if match:
+      numbered.append((int(match.group(1)), index[:-len(".index")]))
+  return sorted(numbered)

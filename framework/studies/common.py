@@ -12,21 +12,34 @@ from framework.runs import files
 from framework.runs.reader import FinishedRun
 from framework.runs.rundir import RunDir
 from framework.sweeps import load_sweep, plan
+from framework.sweeps.plan import PlannedRun
 from framework.sweeps.declaration import sweep_file
 
 
+def _finished(sweep: str, root: str) -> list[PlannedRun]:
+  """The planned runs of a sweep (a declaration's path or shipped name) in `root` whose
+  results are written, in the sweep's order; ConfigError for a bad sweep."""
+  path = sweep_file(sweep)
+  return [run for run in plan(load_sweep(path), path, root)
+          if RunDir(run.workdir).exists(files.RESULTS)]
+
+
+def finished_runs(sweep: str, root: str) -> list[FinishedRun]:
+  """The finished runs of a sweep in `root`, in the sweep's order; ConfigError for a bad
+  sweep."""
+  return [FinishedRun(run.workdir) for run in _finished(sweep, root)]
+
+
 def finished_by_variant(sweep: str, root: str) -> dict[str, list[FinishedRun]]:
-  """The finished runs of a sweep (a declaration's path or shipped name) in `root`, by
-  variant in the sweep's order; a bad sweep ends the script with one line."""
+  """The finished runs of a sweep in `root`, by variant in the sweep's order; a bad sweep
+  ends the script with one line."""
   try:
-    path = sweep_file(sweep)
-    runs = plan(load_sweep(path), path, root)
+    runs = _finished(sweep, root)
   except ConfigError as e:
     sys.exit(f"error: {e}")
   by_variant: dict[str, list[FinishedRun]] = {}
   for run in runs:
-    if RunDir(run.workdir).exists(files.RESULTS):
-      by_variant.setdefault(run.config.variant, []).append(FinishedRun(run.workdir))
+    by_variant.setdefault(run.config.variant, []).append(FinishedRun(run.workdir))
   return by_variant
 
 

@@ -41,10 +41,9 @@ from framework.errors import ConfigError
 from framework.runs.reader import FinishedRun
 from framework.studies import common
 from framework.studies.label_issues_steps import (CLEANLAB, ORACLE, RETRAIN, STAGE1, CV,
-                                                  cleanlab_ranking, finished_runs,
-                                                  format_tables, framework_ranking,
-                                                  ranking_quality, retrained_accuracy,
-                                                  write_flagged)
+                                                  cleanlab_ranking, format_tables,
+                                                  framework_ranking, ranking_quality,
+                                                  retrained_accuracy, write_flagged)
 from framework.tools.label_issues import SCORES
 
 _ROOT = flags.DEFINE_string("root", "/tmp/label_issues", "The root of the stage-1 sweep.")
@@ -91,17 +90,14 @@ def main(argv):
   retrain_root = _RETRAIN_ROOT.value or os.path.join(root, "retrain")
   named = lambda name: name if name in (CLEANLAB, ORACLE) else f"framework: {name}"
   rows: dict[str, list[dict]] = {}
-  unpruned = []
   try:
-    stage1, folds = finished_runs(STAGE1, root), finished_runs(CV, cv_root)
+    stage1, folds = common.finished_runs(STAGE1, root), common.finished_runs(CV, cv_root)
     for seed in sorted({run.config.data.seed for run in stage1}):
       cv = [run for run in folds if run.config.data.seed == seed]
       if not cv:
         print(f"seed {seed}: no cross-validation runs in {cv_root}; left out", flush=True)
         continue
       seeded = [run for run in stage1 if run.config.data.seed == seed]
-      unpruned += [100 * r.results["final"]["accuracy"] for r in seeded
-                   if r.config.variant == "ce"]
       flagged, noisy = flagged_sets(seed, seeded, cv, root, _SCORE.value, _FILTER_BY.value)
       for name, (ranking, out) in flagged.items():
         write_flagged(os.path.join(retrain_root, "flagged", f"seed{seed}", f"{name}.csv"), out)
@@ -116,7 +112,8 @@ def main(argv):
     print(f"next: python -m framework.sweeps.run --sweep={RETRAIN} --root={retrain_root} "
           "--workers=2, then this command again", flush=True)
   common.write_table(root, "label_issues.md", format_tables(
-      rows, {named(k): v for k, v in retrained.items()}, unpruned, _FILTER_BY.value))
+      rows, {named(k): v for k, v in retrained.items()},
+      [row["run_accuracy"] for row in rows.get(named("ce"), [])], _FILTER_BY.value))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,8 @@ import numpy as np
 
 from framework.errors import ConfigError
 from framework.evaluation.metrics import auroc
-from framework.runs import files
 from framework.runs.reader import FinishedRun
-from framework.runs.rundir import RunDir
 from framework.studies import common
-from framework.sweeps import load_sweep, plan
-from framework.sweeps.declaration import sweep_file
 from framework.tools.label_issues import SCORES
 
 STAGE1, CV, RETRAIN = ("fmnist_label_issues", "fmnist_label_issues_cv",
@@ -32,13 +28,6 @@ def ranking_quality(score: np.ndarray, noisy: np.ndarray, order: np.ndarray | No
   k = int(noisy.sum())
   return {"auroc": auroc(score, noisy), "precision_at_k": float(noisy[order[:k]].mean()),
           "top5": float(noisy[order[:max(1, len(order) // 20)]].mean())}
-
-
-def finished_runs(sweep: str, root: str) -> list[FinishedRun]:
-  """The finished runs of a sweep (a shipped name) in `root`, in the sweep's order."""
-  path = sweep_file(sweep)
-  return [FinishedRun(run.workdir) for run in plan(load_sweep(path), path, root)
-          if RunDir(run.workdir).exists(files.RESULTS)]
 
 
 def framework_ranking(run: FinishedRun, output: str, score: str) -> dict:
@@ -101,7 +90,7 @@ def retrained_accuracy(root: str) -> dict[str, list[float]]:
   """Final test accuracy (percent) of each finished prune-and-retrain run, by the stem of
   its leave-out file ('cleanlab', 'l2rw', 'oracle'), seeds in order."""
   by_set: dict[str, list[float]] = {}
-  for run in finished_runs(RETRAIN, root):
+  for run in common.finished_runs(RETRAIN, root):
     name = os.path.splitext(os.path.basename(run.config.data.leave_out.file))[0]
     by_set.setdefault(name, []).append(100 * run.results["final"]["accuracy"])
   return by_set

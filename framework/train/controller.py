@@ -30,6 +30,7 @@ from typing import Sequence
 import tensorflow as tf
 
 from framework.errors import ConfigError, Diverged, one_line
+from framework.runs import files
 from framework.train.actions import Action, Evaluation, LoopEnd
 from framework.train.preemption import Preempted, call_interruptibly
 
@@ -186,12 +187,7 @@ def restore_newest_readable(checkpoint: tf.train.Checkpoint, directory: str) -> 
   one-line ConfigError, with nothing renamed."""
   for temporary in glob.glob(os.path.join(directory, "*_temp*")):
     shutil.rmtree(temporary, ignore_errors=True)
-  numbered = []
-  for index in glob.glob(os.path.join(directory, "ckpt-*.index")):
-    match = re.match(r"^ckpt-(\d+)\.index$", os.path.basename(index))
-    if match:
-      numbered.append((int(match.group(1)), index[:-len(".index")]))
-  prefixes = [prefix for _, prefix in sorted(numbered)]
+  prefixes = [prefix for _, prefix in files.numbered_checkpoints(directory)]
   # Created before a restore that may fail, the save counter leaves no checkpoint value
   # pending, which TensorFlow would warn of when the process ends.
   checkpoint.save_counter  # pylint: disable=pointless-statement

@@ -3,11 +3,8 @@ is the run's, and its record."""
 
 from __future__ import annotations
 
-import glob
 import json
 import math
-import os
-import re
 
 import ml_collections
 
@@ -73,10 +70,8 @@ def relaunch_changes(config: ml_collections.ConfigDict, rundir: RunDir) -> dict:
 def trained_steps(rundir: RunDir) -> int:
   """The step of the run's newest checkpoint (the controller numbers them by step); 0 when
   there is none."""
-  names = glob.glob(os.path.join(rundir.checkpoints, "ckpt-*.index"))
-  steps = [int(m.group(1)) for n in names
-           if (m := re.match(r"^ckpt-(\d+)\.index$", os.path.basename(n)))]
-  return max(steps, default=0)
+  return max((step for step, _ in files.numbered_checkpoints(rundir.checkpoints)),
+             default=0)
 
 
 def check_length(config: ml_collections.ConfigDict, rundir: RunDir, steps_per_epoch: int,

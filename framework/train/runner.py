@@ -17,7 +17,6 @@ import ml_collections
 from framework.evaluation.evaluator import run_evaluator
 from framework.evaluation.history import best_and_last
 from framework.evaluation.metrics import format_per_class_table
-from framework.losses import output_scale
 from framework.runs import files
 from framework.runs.export import export
 from framework.runs.rundir import RunDir
@@ -83,11 +82,12 @@ def assemble(exp: experiment_lib.Experiment, rundir: RunDir, board: Board, *,
   order orders nothing but their writes.
   """
   config, data, log, spe = exp.config, exp.data, exp.config.logging, exp.steps_per_epoch
-  evaluator, scale = run_evaluator(exp.model, config, data), output_scale(config.loss)
+  evaluator = run_evaluator(exp.model, config, data)
   evaluation = actions_lib.Evaluation(evaluator, data.test, config.train.eval_every_epochs * spe)
   select_best = (actions_lib.SelectBest(
       evaluator, data.val, config.eval.select_best, rundir,
-      lambda: export(exp.model, data, rundir, files.BEST_MODEL, False, scale))
+      lambda: export(exp.model, data, rundir, files.BEST_MODEL, False,
+                     evaluator.output_scale))
                  if config.eval.select_best else None)
   stopping = config.train.early_stopping
   early_stopping = (EarlyStopping(exp.model, evaluator, data.val, stopping.metric,
@@ -166,7 +166,7 @@ def run_experiment(exp: experiment_lib.Experiment, workdir: str, verbose: bool =
       print(f"Resuming from step {start} of {exp.total_steps} in {workdir}")
     step = wiring.controller.run()
     final = wiring.evaluation(step)
-  export(exp.model, data, rundir, scale=output_scale(exp.config.loss))
+  export(exp.model, data, rundir, scale=wiring.evaluation.evaluator.output_scale)
   history = rundir.read_history()
   results = {"step": step, "epochs": step / exp.steps_per_epoch, "final": final,
              "best_last": best_and_last(history), "history": history,

@@ -117,7 +117,7 @@ def dividemix(steps_per_epoch: int, warm_up: int = 10, lambda_u: float = 25.0,
                                training=True), tf.float32)
       mixed_targets = maths.mixup(lam, targets, tf.gather(all_targets, partner))
       semi, prior_penalty = _mixmatch_loss(ctx, logits, mixed_targets, labelled, weight_u)
-      cross_entropy = -tf.reduce_sum(one_hot * tf.nn.log_softmax(first[k]), axis=-1)
+      cross_entropy = maths.soft_cross_entropy(first[k], one_hot)
       terms.append(tf.where(warming, cross_entropy, semi))
       penalty += tf.where(warming, 0.0, prior_penalty)
       peer_losses.append(cross_entropy)
