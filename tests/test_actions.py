@@ -2,9 +2,9 @@
 per due step and reaches every action whatever its place in the list, and every action
 finishes with the final metrics, also when a relaunch finds nothing left to train."""
 
-import time
 
 from framework.train.actions import Action, Evaluation, LoopEnd
+from framework.train import controller as controller_lib
 from framework.train.controller import Controller
 
 
@@ -107,12 +107,15 @@ def test_schedules_of_an_action():
   assert not Recorder([], "x").due(LoopEnd(4, 4, True, 0.0, {"m": 1.0}))
 
 
-def test_the_controller_times_each_action():
+def test_the_controller_times_each_action(monkeypatch):
+  clock = [0.0]  # a fake clock: only the slow action moves it, so no real time is read
+  monkeypatch.setattr(controller_lib.time, "perf_counter", lambda: clock[0])
+
   class Slow(Recorder):
     def run(self, end):
-      time.sleep(0.02)
+      clock[0] += 0.02
 
   slow, quick = Slow([], "slow", every_loops=1), Recorder([], "quick")
   controller, _ = _controller(StepTrainer(), [slow, quick], total=2, per_loop=1)
   controller.run()
-  assert controller.seconds[0] >= 0.04 > controller.seconds[1]
+  assert controller.seconds == [0.04, 0.0]
