@@ -2,7 +2,6 @@
 per due step and reaches every action whatever its place in the list, and every action
 finishes with the final metrics, also when a relaunch finds nothing left to train."""
 
-
 from framework.train.actions import Action, Evaluation, LoopEnd
 from framework.train import controller as controller_lib
 from framework.train.controller import Controller
