@@ -34,9 +34,9 @@ positive class: by default the minority class by training counts, whatever its l
 `--config.eval.positive_class=1` picks a class id. results.json records it as
 final.positive_class.
 
-Measured with these defaults on mlbench's Glass, Pima and Sonar: the README's table
-(`python -m framework.bench.mlbench_tables`). Measured with the former defaults (30 epochs,
-no validation split, no early stopping: `--config.train.epochs=30
+Measured with these defaults on mlbench's Glass, Pima, Sonar, Satellite and Shuttle: the
+README's table (`python -m framework.bench.mlbench_tables`). Measured with the former
+defaults (30 epochs, no validation split, no early stopping: `--config.train.epochs=30
 --config.data.val_fraction=0 --config.train.early_stopping.metric=
 --config.train.eval_every_epochs=5`; seed 0, 40 s a run on a shared 2-core CPU):
 scikit-learn's breast-cancer data written as csv (569 rows, 30 features, minority label 0 =

@@ -77,6 +77,8 @@ def test_the_data_section_is_checked_alone():
     (number(at_least=1), [1, 2.5], [0.99], "a number >= 1"),
     (number(at_least=0, below=1), [0, 0.5], [1, -0.1], "a number in [0, 1)"),
     (number(above=0, below=1), [0.25], [0, 1], "a number in (0, 1)"),
+    (number(above=0, at_most=1), [0.1, 1], [0, 1.01], "a number in (0, 1]"),
+    (number(at_most=2), [-3, 2], [2.5], "a number <= 2"),
     (one_of("", "a"), ["", "a"], ["b", None], "one of '', a"),
     (sequence_of(number(at_least=0), "epochs >= 0 in order", increasing=True),
      [(), (1, 1, 2), [0]], [(2, 1), (-1,), "12", 3], "a list of epochs >= 0 in order"),

@@ -5,9 +5,11 @@
 
 Each table is written once as a csv (its label column as R names it; Pima is
 PimaIndiansDiabetes2, with NA where a measurement is missing), then, per seed (the data
-seed: test split, validation split, initialisation), five rows of balanced accuracy on the
-same seeded stratified test split: `experiments/tabular.py` with early stopping (its
-defaults), the same without a validation split for 30 and for 200 epochs, and scikit-learn's
+seed: test split, validation split, initialisation), rows of balanced accuracy on the same
+seeded stratified test split: `experiments/tabular.py` with early stopping (its defaults),
+the same with the rate lowered x0.1 after 10 epochs of plateau (ending with the best or with
+the last weights), the same without a validation split for 30 and for 200 epochs
+(`--runs` picks rows by the names below, spaces as underscores), and scikit-learn's
 LogisticRegression(class_weight="balanced") and HistGradientBoostingClassifier(
 class_weight="balanced"), both fitted on the whole training pool as the framework encodes it
 (medians, indicators, one-hot, standardisation).
@@ -32,8 +34,11 @@ TABLES = {  # name: (R data set, label column)
     "satellite": ("Satellite", "classes"), "shuttle": ("Shuttle", "Class"),
     "sonar": ("Sonar", "Class"),
 }
+PLATEAU = {"train.early_stopping.lr_factor": 0.1, "train.early_stopping.lr_patience": 10}
 RUNS = {  # name: config overrides of experiments/tabular.py
     "early stopping": {},
+    "plateau": PLATEAU,
+    "plateau last weights": {**PLATEAU, "train.early_stopping.restore_best": False},
     "30 epochs": {"data.val_fraction": 0.0, "train.early_stopping.metric": "",
                   "train.epochs": 30, "train.eval_every_epochs": 30},
     "200 epochs": {"data.val_fraction": 0.0, "train.early_stopping.metric": "",
@@ -43,6 +48,8 @@ RUNS = {  # name: config overrides of experiments/tabular.py
 flags.DEFINE_list("tables", ["glass", "pima", "sonar", "satellite", "shuttle"],
                   f"of {', '.join(TABLES)}")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "data and model seeds")
+ROW_IDS = [*(name.replace(" ", "_") for name in RUNS), "baselines"]
+flags.DEFINE_list("runs", ROW_IDS, "rows to run, of " + ", ".join(ROW_IDS))
 flags.DEFINE_string("rda_dir", MLBENCH_DATA, "where r-cran-mlbench keeps its .rda files")
 flags.DEFINE_string("out", os.path.join(tempfile.gettempdir(), "mlbench_tables"),
                     "csv files and workdirs")
@@ -92,6 +99,11 @@ def _baselines(config) -> dict[str, tuple[float, float]]:
 
 def main(argv) -> None:
   del argv
+  for flag, given, allowed in (("tables", FLAGS.tables, list(TABLES)),
+                               ("runs", FLAGS.runs, ROW_IDS)):
+    unknown = [name for name in given if name not in allowed]
+    if unknown:
+      raise app.UsageError(f"--{flag} has {unknown[0]!r}; allowed: {', '.join(allowed)}")
   from framework.train import run  # pylint: disable=g-import-not-at-top
   os.makedirs(FLAGS.out, exist_ok=True)
   rows = {}
@@ -99,6 +111,8 @@ def main(argv) -> None:
     path = write_csv(table, FLAGS.rda_dir, FLAGS.out)
     for seed in map(int, FLAGS.seeds):
       for name, overrides in RUNS.items():
+        if name.replace(" ", "_") not in FLAGS.runs:
+          continue
         config = _config(path, TABLES[table][1], seed, overrides)
         workdir = os.path.join(FLAGS.out, f"{table}-{name.replace(' ', '_')}-{seed}")
         start = time.time()
@@ -107,8 +121,9 @@ def main(argv) -> None:
         rows.setdefault((table, name), []).append(results["final"]["balanced_accuracy"])
         print(f"{table} seed {seed} {name}: {rows[(table, name)][-1]:.3f} ({epochs:g} "
               f"epochs, {time.time() - start:.0f} s)", flush=True)
-      for name, (score, seconds) in _baselines(_config(path, TABLES[table][1], seed,
-                                                       {})).items():
+      baselines = (_baselines(_config(path, TABLES[table][1], seed, {}))
+                   if "baselines" in FLAGS.runs else {})
+      for name, (score, seconds) in baselines.items():
         rows.setdefault((table, name), []).append(score)
         print(f"{table} seed {seed} {name}: {score:.3f} ({seconds:.0f} s)", flush=True)
   print("\n| table | run | balanced accuracy (mean ± std over seeds) |\n|---|---|---|")

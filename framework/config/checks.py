@@ -60,18 +60,21 @@ def integer(least: int, allowed: str | None = None, most: int | None = None) -> 
 
 
 def number(*, at_least: float | None = None, above: float | None = None,
-           below: float | None = None) -> Check:
+           below: float | None = None, at_most: float | None = None) -> Check:
   """A finite int or float within the bounds given (none: any finite number)."""
   def accepts(v: Any) -> bool:
     return (_is_number(v) and (at_least is None or v >= at_least) and
-            (above is None or v > above) and (below is None or v < below))
+            (above is None or v > above) and (below is None or v < below) and
+            (at_most is None or v <= at_most))
   low = at_least if at_least is not None else above
-  if low is not None and below is not None:
-    allowed = f"a number in {'[' if at_least is not None else '('}{low:g}, {below:g})"
+  high = below if below is not None else at_most
+  if low is not None and high is not None:
+    allowed = (f"a number in {'[' if at_least is not None else '('}{low:g}, "
+               f"{high:g}{')' if below is not None else ']'}")
   elif low is not None:
     allowed = f"a number {'>=' if at_least is not None else '>'} {low:g}"
-  elif below is not None:
-    allowed = f"a number < {below:g}"
+  elif high is not None:
+    allowed = f"a number {'<' if below is not None else '<='} {high:g}"
   else:
     allowed = "a finite number"
   return Check(accepts, allowed)

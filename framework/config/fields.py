@@ -177,6 +177,12 @@ FIELDS: dict[str, Field] = {
                                            "test evaluation)"),
     "train.early_stopping.restore_best": Field(True, BOOLEAN, "end with the weights of the "
                                                "best validation epoch (stopped or not)"),
+    "train.early_stopping.lr_factor": Field(1.0, number(above=0, at_most=1), "multiply the "
+                                            "learning rate by this after `lr_patience` epochs "
+                                            "without improvement (1: never)"),
+    "train.early_stopping.lr_patience": Field(10, integer(1), "epochs without improvement "
+                                              "(or since the last reduction) before the "
+                                              "learning rate is reduced"),
     "train.checkpoint_every_loops": Field(1, integer(1), "checkpoint every n loops"),
     "train.max_checkpoints": Field(3, integer(1), "checkpoints kept"),
     "train.jit_compile": Field("auto", one_of("auto", "on", "off"), "XLA for the forward / "

@@ -1,10 +1,14 @@
 """Early stopping: training ends when a metric on the clean validation split has not improved
 for `patience` epochs, and the run ends with the weights of its best validation epoch.
 
-The validation metric is measured at each test evaluation (`train.eval_every_epochs`). The
-best step, its metrics and whether training stopped are kept in early_stopping.json and the
-best weights in early_stopping.weights.h5, so a relaunch of an interrupted run keeps its
-best, and a relaunch of a stopped run trains no further.
+The validation metric is measured at each test evaluation (`train.eval_every_epochs`).
+Before stopping, a plateau may lower the learning rate (`lr_factor` after `lr_patience`
+epochs without improvement, as Keras's ReduceLROnPlateau): a constant rate keeps the last
+epochs moving, and on a table whose rarest class has a handful of examples a decision
+flips from one epoch to the next. The best step, its metrics, the rate's reductions and
+whether training stopped are kept in early_stopping.json, the best weights in
+early_stopping.weights.h5 and the rate in the optimizer's checkpoint, so a relaunch of an
+interrupted run keeps its best, and a relaunch of a stopped run trains no further.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from framework.train.actions import Action, Evaluation, LoopEnd, scalars
 
 
 class EarlyStopping(Action):
-  """Watches `metric` (higher is better) on `split` at each evaluation; stops training after
-  `patience_steps` without a better value; with `restore_best`, puts the best weights back
-  when training ends (stopped or at its last step). A value equal to the best moves the best
+  """Watches `metric` (higher is better) on `split` at each evaluation; multiplies the
+  optimizer's rate by `lr_factor` after `lr_patience_steps` without a better value or a
+  reduction; stops training after `patience_steps` without a better value; with
+  `restore_best`, puts the best weights back when training ends (stopped or at its last
+  step). A value equal to the best moves the best
   to the later epoch: on a small validation split ties are common, and the later model has
   trained longer (on mlbench's Glass, seed 0, the best epoch moves from 2 to 13 and the test
   balanced accuracy from 0.41 to 0.60)."""
@@ -31,14 +37,17 @@ class EarlyStopping(Action):
 
   def __init__(self, model: keras.Model, evaluator: Evaluator, split: Split, metric: str,
                patience_steps: int, restore_best: bool, evaluation: Evaluation,
-               rundir: RunDir):
+               rundir: RunDir, optimizer: keras.optimizers.Optimizer | None = None,
+               lr_factor: float = 1.0, lr_patience_steps: int = 0):
     self.model, self.evaluator, self.split, self.metric = model, evaluator, split, metric
     self.patience_steps, self.restore_best = patience_steps, restore_best
     self.evaluation, self.rundir = evaluation, rundir
-    self.state: dict[str, Any] = (rundir.read_json(files.EARLY_STOPPING)
-                                  if rundir.exists(files.EARLY_STOPPING) else
-                                  {"metric": metric, "best_step": None, "validation": None,
-                                   "stopped_step": None})
+    self.optimizer, self.lr_factor, self.lr_patience_steps = (optimizer, lr_factor,
+                                                              lr_patience_steps)
+    self.state: dict[str, Any] = {"metric": metric, "best_step": None, "validation": None,
+                                  "stopped_step": None, "lr_reduced_steps": []}
+    if rundir.exists(files.EARLY_STOPPING):
+      self.state.update(rundir.read_json(files.EARLY_STOPPING))
 
   @property
   def stop_training(self) -> bool:
@@ -55,9 +64,24 @@ class EarlyStopping(Action):
     out_of_patience = end.step - self.state["best_step"] >= self.patience_steps
     if out_of_patience and not end.final:
       self.state["stopped_step"] = end.step
+    elif self._on_plateau(end.step) and not end.final:
+      self._reduce_learning_rate(end.step)
     if (out_of_patience or end.final) and self.restore_best:
       self._restore(end.step)
     self.rundir.write_json(files.EARLY_STOPPING, self.state)
+
+  def _on_plateau(self, step: int) -> bool:
+    """Whether `lr_patience_steps` passed since the best step and the last reduction."""
+    last = max([self.state["best_step"], *self.state["lr_reduced_steps"]])
+    return self.lr_factor < 1 and step - last >= self.lr_patience_steps
+
+  def _reduce_learning_rate(self, step: int) -> None:
+    rate = float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
+    self.optimizer.learning_rate = rate * self.lr_factor
+    self.state["lr_reduced_steps"].append(step)
+    print(f"step {step}: validation {self.metric} not improved for "
+          f"{step - self.state['best_step']} steps; learning rate {rate:.3g} -> "
+          f"{rate * self.lr_factor:.3g}", flush=True)
 
   def _restore(self, step: int) -> None:
     """The best weights back in the model (the test metrics of `step` are then stale)."""
@@ -66,9 +90,11 @@ class EarlyStopping(Action):
       self.evaluation.forget()
 
   def summary(self, steps_per_epoch: int, final_step: int) -> dict[str, Any]:
-    """What results.json records: the metric, the best and the stopped epoch, the best
-    validation metrics, whether training stopped early and the weights were restored."""
+    """What results.json records: the metric, the best and the stopped epoch, the epochs at
+    which the rate was reduced, the best validation metrics, whether training stopped early
+    and the weights were restored."""
     return {"metric": self.metric, "best_epoch": self.state["best_step"] / steps_per_epoch,
             "stopped_epoch": final_step / steps_per_epoch,
+            "lr_reduced_epochs": [s / steps_per_epoch for s in self.state["lr_reduced_steps"]],
             "stopped_early": self.stop_training, "restored_best": self.restore_best,
             "validation": self.state["validation"]}

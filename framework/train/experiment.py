@@ -77,6 +77,7 @@ def _check_against_data(config: ml_collections.ConfigDict, data: data_lib.DataBu
   if stopping and data.val is None:
     raise ConfigError(f"train.early_stopping.metric={stopping!r} needs a clean validation "
                       "split; set data.val_fraction (e.g. 0.2) or data.val_per_class > 0")
+  _check_plateau(config)
   _check_positive_class(config.eval.positive_class, data.num_classes)
   if config.eval.tau_norm == "auto" and data.val is None:
     raise ConfigError("eval.tau_norm='auto' picks tau on a clean validation split; set "
@@ -93,6 +94,20 @@ def _check_against_data(config: ml_collections.ConfigDict, data: data_lib.DataBu
   if bad:
     raise ConfigError(f"logging.tracked_indices has {bad[0]}; allowed: sample indices in "
                       f"[0, {len(data.train)})")
+
+
+def _check_plateau(config) -> None:
+  """Early stopping that lowers the rate on a plateau needs a rate it can lower: a constant
+  one."""
+  stopping, optimizer = config.train.early_stopping, config.optimizer
+  if not stopping.metric or stopping.lr_factor == 1:
+    return
+  if optimizer.schedule != "constant" or optimizer.warmup_epochs:
+    raise ConfigError(f"train.early_stopping.lr_factor={stopping.lr_factor} needs a constant "
+                      f"learning rate, not optimizer.schedule={optimizer.schedule!r} with "
+                      f"optimizer.warmup_epochs={optimizer.warmup_epochs}; set "
+                      "train.early_stopping.lr_factor=1 or optimizer.schedule='constant' and "
+                      "optimizer.warmup_epochs=0")
 
 
 def _check_positive_class(positive: int, num_classes: int) -> None:

@@ -92,7 +92,8 @@ def assemble(exp: experiment_lib.Experiment, rundir: RunDir, board: Board, *,
   stopping = config.train.early_stopping
   early_stopping = (EarlyStopping(exp.model, evaluator, data.val, stopping.metric,
                                   stopping.patience * spe, stopping.restore_best, evaluation,
-                                  rundir)
+                                  rundir, exp.optimizer, stopping.lr_factor,
+                                  stopping.lr_patience * spe)
                     if stopping.metric else None)
   tracked, effective, live = choose_tracked(exp), effective_weights(exp), charted(rundir)
   actions = [
