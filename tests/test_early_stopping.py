@@ -14,10 +14,11 @@ from framework import data as data_lib
 from framework.config import load_experiment
 from framework.errors import ConfigError
 from framework.evaluation.evaluator import Evaluator
+from framework.runs import files
 from framework.runs.reader import FinishedRun
 from framework.runs.rundir import RunDir
 from framework.train import experiment
-from framework.train.actions import LoopEnd
+from framework.train.actions import Evaluation, LoopEnd, SelectBest
 from framework.train.early_stopping import EarlyStopping
 from tests.test_csv_columns import write_mixed
 from tests.test_tabular import TABULAR
@@ -33,7 +34,8 @@ def test_the_restored_model_is_the_best_epochs(tmp_path):
           "--config.data.drop_columns=('id',)", "--config.train.epochs=60",
           f"--config.train.early_stopping.patience={PATIENCE}",
           "--config.train.early_stopping.lr_factor=0.5",
-          "--config.train.early_stopping.lr_patience=1")
+          "--config.train.early_stopping.lr_patience=1",
+          "--config.eval.select_best=balanced_accuracy")
   workdir = tmp_path / "run"
   result = launch_here(*args, workdir=workdir)
   assert result.returncode == 0, result.stderr[-3000:]
@@ -61,6 +63,14 @@ def test_the_restored_model_is_the_best_epochs(tmp_path):
   at_best = next(r for r in results["history"] if r["epoch"] == stopping["best_epoch"])
   assert results["final"]["balanced_accuracy"] == pytest.approx(at_best["balanced_accuracy"])
   assert results["final"]["accuracy"] == pytest.approx(at_best["accuracy"])
+  # the best model kept beside it (the first of the tied best epochs) scores the same
+  best_json = json.loads((workdir / "best.json").read_text())
+  assert best_json["validation"]["balanced_accuracy"] == pytest.approx(
+      stopping["validation"]["balanced_accuracy"], abs=1e-12)
+  best_model = FinishedRun(str(workdir)).trained_model(files.BEST_MODEL)
+  assert Evaluator(best_model, 1000, bundle.class_counts, transform=bundle.transform).evaluate(
+      bundle.val)["balanced_accuracy"] == pytest.approx(
+          best_json["validation"]["balanced_accuracy"], abs=1e-12)
 
   relaunched = launch_here(*args, workdir=workdir)
   assert relaunched.returncode == 0, relaunched.stderr[-3000:]
@@ -79,27 +89,24 @@ def test_early_stopping_without_a_validation_split_is_one_line(tmp_path):
 
 
 class _Scripted:
-  """An evaluator whose validation metric follows a script, one value per evaluation."""
+  """A validation split whose metric follows a script, one value per evaluation."""
 
   def __init__(self, values):
-    self.values = iter(values)
+    self.values, self.calls = iter(values), 0
 
   def evaluate(self, split):
     del split
+    self.calls += 1
     return {"balanced_accuracy": next(self.values)}
-
-
-class _Evaluation:
-  def forget(self):
-    pass
 
 
 def _stopping(rundir, values, optimizer, **kwargs):
   model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+  validation = Evaluation(_Scripted(values), None, 0)
   kwargs = {"patience_steps": 4, "restore_best": True, "lr_factor": 0.5,
             "lr_patience_steps": 2, **kwargs}
-  return EarlyStopping(model, _Scripted(values), None, "balanced_accuracy",
-                       evaluation=_Evaluation(), rundir=rundir, optimizer=optimizer, **kwargs)
+  return EarlyStopping(model, validation, "balanced_accuracy", evaluations=(validation,),
+                       rundir=rundir, optimizer=optimizer, **kwargs)
 
 
 def _rate(optimizer):
@@ -158,3 +165,22 @@ def test_lowering_a_scheduled_rate_is_one_line(tmp_path):
   with pytest.raises(ConfigError, match=r"^train.early_stopping.lr_factor=0.1 needs a constant "
                      "learning rate, not optimizer.schedule='cosine'"):
     experiment.build(config)
+
+
+def test_best_model_and_early_stopping_share_one_validation_per_step(tmp_path):
+  rundir = RunDir(str(tmp_path))
+  action = _stopping(rundir, [0.5, 0.6, 0.4, 0.4, 0.4], keras.optimizers.Adam(1.0),
+                     lr_factor=1.0, patience_steps=2)
+  saved = []
+  select_best = SelectBest(action.validation, "balanced_accuracy", rundir,
+                           lambda: saved.append(True))
+  scripted = action.validation.evaluator
+  for step in range(1, 5):
+    end = LoopEnd(step=step, loop=step, final=False, loss=0.0, metrics={})
+    select_best.run(end)
+    action.run(end)
+    if action.stop_training:
+      break
+  # one evaluation per step for both; the restore at step 4 makes a later ask evaluate anew
+  assert scripted.calls == 4 and len(saved) == 2 and action.state["stopped_step"] == 4
+  assert action.validation(4) == {"balanced_accuracy": 0.4} and scripted.calls == 5

@@ -67,8 +67,10 @@ class Action:
 
 
 class Evaluation:
-  """The run's test evaluation: every `every_steps` steps (0: none before the end) and after
-  the last loop. The controller runs it and hands its metrics to the actions."""
+  """An evaluation of `split`, made at most once per step. The run's test evaluation: every
+  `every_steps` steps (0: none before the end) and after the last loop; the controller runs
+  it and hands its metrics to the actions. The validation split's: when an action asks
+  (best model, early stopping), shared by those that ask at the same step."""
 
   def __init__(self, evaluator: Evaluator, split: Split, every_steps: int):
     self.evaluator, self.split, self.every_steps = evaluator, split, every_steps
@@ -133,13 +135,12 @@ class SelectBest(Action):
   and metrics in best.json), at each test evaluation."""
   on_evaluation = True
 
-  def __init__(self, evaluator: Evaluator, split: Split, metric: str, rundir: RunDir, save):
-    self.evaluator, self.split, self.metric = evaluator, split, metric
-    self.rundir, self.save = rundir, save
+  def __init__(self, validation: Evaluation, metric: str, rundir: RunDir, save):
+    self.validation, self.metric, self.rundir, self.save = validation, metric, rundir, save
     self.best = rundir.read_json(files.BEST) if rundir.exists(files.BEST) else None
 
   def run(self, end: LoopEnd) -> None:
-    metrics = self.evaluator.evaluate(self.split)
+    metrics = self.validation(end.step)
     if self.best is None or metrics[self.metric] > self.best["validation"][self.metric]:
       self.save()
       self.best = {"step": end.step, "metric": self.metric, "validation": scalars(metrics),

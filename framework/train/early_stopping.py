@@ -13,12 +13,10 @@ interrupted run keeps its best, and a relaunch of a stopped run trains no furthe
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import keras
 
-from framework.data import Split
-from framework.evaluation.evaluator import Evaluator
 from framework.runs import files
 from framework.runs.rundir import RunDir
 from framework.train.actions import Action, Evaluation, LoopEnd, scalars
@@ -35,13 +33,13 @@ class EarlyStopping(Action):
   balanced accuracy from 0.41 to 0.60)."""
   on_evaluation = True
 
-  def __init__(self, model: keras.Model, evaluator: Evaluator, split: Split, metric: str,
-               patience_steps: int, restore_best: bool, evaluation: Evaluation,
+  def __init__(self, model: keras.Model, validation: Evaluation, metric: str,
+               patience_steps: int, restore_best: bool, evaluations: Sequence[Evaluation],
                rundir: RunDir, optimizer: keras.optimizers.Optimizer | None = None,
                lr_factor: float = 1.0, lr_patience_steps: int = 0):
-    self.model, self.evaluator, self.split, self.metric = model, evaluator, split, metric
+    self.model, self.validation, self.metric = model, validation, metric
     self.patience_steps, self.restore_best = patience_steps, restore_best
-    self.evaluation, self.rundir = evaluation, rundir
+    self.evaluations, self.rundir = evaluations, rundir
     self.optimizer, self.lr_factor, self.lr_patience_steps = (optimizer, lr_factor,
                                                               lr_patience_steps)
     self.state: dict[str, Any] = {"metric": metric, "best_step": None, "validation": None,
@@ -54,7 +52,7 @@ class EarlyStopping(Action):
     return self.state["stopped_step"] is not None
 
   def run(self, end: LoopEnd) -> None:
-    metrics = scalars(self.evaluator.evaluate(self.split))
+    metrics = scalars(self.validation(end.step))
     best = self.state["validation"]
     if best is None or metrics[self.metric] >= best[self.metric]:
       self.state.update(best_step=end.step, validation=metrics)
@@ -84,10 +82,12 @@ class EarlyStopping(Action):
           f"{rate * self.lr_factor:.3g}", flush=True)
 
   def _restore(self, step: int) -> None:
-    """The best weights back in the model (the test metrics of `step` are then stale)."""
+    """The best weights back in the model (the metrics `evaluations` hold for `step` are
+    then stale)."""
     if self.state["best_step"] != step:
       self.model.load_weights(self.rundir.file(files.EARLY_STOPPING_WEIGHTS))
-      self.evaluation.forget()
+      for evaluation in self.evaluations:
+        evaluation.forget()
 
   def summary(self, steps_per_epoch: int, final_step: int) -> dict[str, Any]:
     """What results.json records: the metric, the best and the stopped epoch, the epochs at

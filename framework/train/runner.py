@@ -84,16 +84,17 @@ def assemble(exp: experiment_lib.Experiment, rundir: RunDir, board: Board, *,
   config, data, log, spe = exp.config, exp.data, exp.config.logging, exp.steps_per_epoch
   evaluator = run_evaluator(exp.model, config, data)
   evaluation = actions_lib.Evaluation(evaluator, data.test, config.train.eval_every_epochs * spe)
+  validation = actions_lib.Evaluation(evaluator, data.val, 0)  # asked for by the actions
   select_best = (actions_lib.SelectBest(
-      evaluator, data.val, config.eval.select_best, rundir,
+      validation, config.eval.select_best, rundir,
       lambda: export(exp.model, data, rundir, files.BEST_MODEL, False,
                      evaluator.output_scale))
                  if config.eval.select_best else None)
   stopping = config.train.early_stopping
-  early_stopping = (EarlyStopping(exp.model, evaluator, data.val, stopping.metric,
-                                  stopping.patience * spe, stopping.restore_best, evaluation,
-                                  rundir, exp.optimizer, stopping.lr_factor,
-                                  stopping.lr_patience * spe)
+  early_stopping = (EarlyStopping(exp.model, validation, stopping.metric,
+                                  stopping.patience * spe, stopping.restore_best,
+                                  (evaluation, validation), rundir, exp.optimizer,
+                                  stopping.lr_factor, stopping.lr_patience * spe)
                     if stopping.metric else None)
   tracked, effective, live = choose_tracked(exp), effective_weights(exp), charted(rundir)
   actions = [
