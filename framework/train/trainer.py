@@ -23,8 +23,9 @@ import tensorflow as tf
 
 from framework.data.stream import InputStreams
 from framework.train.epoch_pass import TrainingSetPass
-from framework.weights import (Batch, MetaContext, Modulation, Rule, StepResult, Tables,
-                               WeightState, check_update)
+from framework.train.meta_step import meta_context, meta_step_on_tape
+from framework.train.table_update import update_tables
+from framework.weights import Batch, MetaContext, Modulation, Rule, StepResult, WeightState
 
 _SUM = tf.distribute.ReduceOp.SUM
 _FIRST = tf.VariableAggregation.ONLY_FIRST_REPLICA
@@ -40,16 +41,6 @@ class StepOptions:
   jit_compile: bool = False         # XLA for the forward and backward pass
   on_nonfinite: str = "stop"        # stop | skip | off (no check: to measure its cost)
   max_skipped: int = 10             # skip: stop after this many non-finite steps in a row
-
-
-def _sum_over_replicas(ctx, tree):
-  """The float leaves of `tree` summed over replicas (integer tables have no gradient)."""
-  leaves = tf.nest.flatten(tree)
-  floats = [i for i, leaf in enumerate(leaves) if leaf.dtype.is_floating]
-  summed = ctx.all_reduce(_SUM, [leaves[i] for i in floats]) if floats else []
-  for i, value in zip(floats, summed):
-    leaves[i] = value
-  return tf.nest.pack_sequence_as(tree, leaves)
 
 
 def _mixed(own: Modulation, mix: tf.Tensor, partner: Modulation) -> Modulation:
@@ -220,7 +211,9 @@ class Trainer(tf.Module):
     view = self.state.gather(index)
     meta = None
     if self.rule.meta is not None:
-      meta = self._meta_context(features, base_weight, val_batch, real, rule_batch.valid)
+      meta = meta_context(self.model, self.loss_fn, features, base_weight, val_batch, real,
+                          rule_batch.valid, self.inputs.val_batch_size,
+                          self.optimizer.learning_rate)
       if self.options.jit_compile or self.rule.objective is not None:
         # a forward pass of its own: collectives stay out of XLA; an objective is no loss_fn
         view, meta = self.rule.meta(view, rule_batch, meta), None
@@ -260,14 +253,15 @@ class Trainer(tf.Module):
     loss is mixed over the two labels and the rule's weight over the two examples (the
     partners' rows of the tables get no gradient; each example is some position's primary
     once per step). `meta`: the context of the rule's meta step, which then runs on this
-    step's forward pass (see `_meta_step`) and gives the view.
+    step's forward pass (see `meta_step.meta_step_on_tape`) and gives the view.
     """
     with tf.GradientTape(persistent=meta is not None) as tape:
       peers = self.model(features, training=True)  # a list for a model of peers
       logits = [tf.cast(p, tf.float32) for p in (
           peers if isinstance(peers, (list, tuple)) else [peers])]
       if meta is not None:
-        view = self._meta_step(tape, view, rule_batch, meta, self.loss_fn(label, logits[0]))
+        view = meta_step_on_tape(self.rule, self.model, tape, view, rule_batch, meta,
+                                 self.loss_fn(label, logits[0]))
       tape.watch([t for t in tf.nest.flatten(view) if t.dtype.is_floating])
       modulation = self.rule.modulate(view, rule_batch)
       if modulation.logit_scale is not None:
@@ -299,17 +293,6 @@ class Trainer(tf.Module):
     if scaled is not loss:
       view_grads = view_grads.map(lambda g: g * (loss / scaled))
     return view, loss, scaled, model_grads, view_grads, per_example, logits[0], weight
-
-  def _meta_step(self, tape: tf.GradientTape, view: Tables, rule_batch: Batch,
-                 meta: MetaContext, loss: tf.Tensor) -> Tables:
-    """The rule's meta step on the step's forward pass, which `tape` records (to `loss`,
-    the plain per-example loss): its virtual step back-propagates through it instead of
-    running a forward pass of its own."""
-    variables = self.model.trainable_variables
-    backward = lambda cotangent: tape.gradient(loss, variables, output_gradients=cotangent,
-                                               unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    with tape.stop_recording():
-      return self.rule.meta(view, rule_batch, meta._replace(loss=loss, backward=backward))
 
   def _example_loss(self, label, logits, partner):
     """The per-example loss; for mixed examples mix * loss(y_i) + (1 - mix) * loss(y_j)."""
@@ -358,38 +341,5 @@ class Trainer(tf.Module):
     self.optimizer.apply_gradients(zip(model_grads, self.model.trainable_variables))
     if self.rule.update is not None or self.rule.meta is not None:
       ctx = tf.distribute.get_replica_context()
-      self._update_state(ctx, view, view_grads, rule_batch,
-                         StepResult(per_example, logits, weight, view_grads, self.step))
-
-  def _update_state(self, ctx, view: Tables, grads: Tables, batch: Batch, result: StepResult):
-    """Gathers the batch of every replica, applies the rule once on it, scatters the rows.
-
-    Every replica computes the same update from the same global batch, so rows seen by
-    any replica reach the table on all of them (never only replica 0's).
-    """
-    gathered_view, gathered_rows, per_sample_grads, step_view = ctx.all_gather(
-        (view.per_sample, (batch.index, batch.label), grads.per_sample,
-         (result.loss, result.logits, result.weight)), axis=0)
-    valid = (None if batch.valid is None else  # collectives take no bool
-             ctx.all_gather(tf.cast(batch.valid, tf.int32), axis=0) > 0)
-    gathered_batch = Batch(*gathered_rows, valid)
-    shared_grads = _sum_over_replicas(ctx, (grads.per_class, grads.shared))
-    global_view = Tables(gathered_view, view.per_class, view.shared)
-    global_grads = Tables(per_sample_grads, *shared_grads)
-    new_view = global_view
-    if self.rule.update is not None:
-      new_view = self.rule.update(global_view, gathered_batch,
-                                  StepResult(*step_view, global_grads, result.step))
-      check_update(global_view, new_view)
-    self.state.scatter(gathered_batch.index, new_view, gathered_batch.valid)
-
-  def _meta_context(self, features, base_weight, val_batch, real, valid) -> MetaContext:
-    def per_example_loss(params, x, y):
-      non_trainable = [v.value for v in self.model.non_trainable_variables]
-      logits, _ = self.model.stateless_call(params, non_trainable, x, training=True)
-      return self.loss_fn(y, tf.cast(logits, tf.float32))
-    return MetaContext(
-        per_example_loss, [v.value for v in self.model.trainable_variables], features,
-        base_weight, None if val_batch is None else val_batch["features"],
-        None if val_batch is None else val_batch["label"], real,
-        self.inputs.val_batch_size, tf.cast(self.optimizer.learning_rate, tf.float32), valid)
+      update_tables(ctx, self.rule, self.state, view, view_grads, rule_batch,
+                    StepResult(per_example, logits, weight, view_grads, self.step))
