@@ -3,12 +3,11 @@ for `patience` epochs, and the run ends with the weights of its best validation 
 
 The validation metric is measured at each test evaluation (`train.eval_every_epochs`).
 Before stopping, a plateau may lower the learning rate (`lr_factor` after `lr_patience`
-epochs without improvement, as Keras's ReduceLROnPlateau): a constant rate keeps the last
-epochs moving, and on a table whose rarest class has a handful of examples a decision
-flips from one epoch to the next. The best step, its metrics, the rate's reductions and
-whether training stopped are kept in early_stopping.json, the best weights in
-early_stopping.weights.h5 and the rate in the optimizer's checkpoint, so a relaunch of an
-interrupted run keeps its best, and a relaunch of a stopped run trains no further.
+epochs without improvement, as Keras's ReduceLROnPlateau). The best step, its metrics, the
+rate's reductions and whether training stopped are kept in early_stopping.json, the best
+weights in early_stopping.weights.h5 and the rate in the optimizer's checkpoint, so a
+relaunch of an interrupted run keeps its best, and a relaunch of a stopped run trains no
+further.
 """
 
 from __future__ import annotations
@@ -23,14 +22,14 @@ from framework.train.actions import Action, Evaluation, LoopEnd, scalars
 
 
 class EarlyStopping(Action):
-  """Watches `metric` (higher is better) on `split` at each evaluation; multiplies the
+  """Watches `metric` (higher is better) on the `validation` evaluation; multiplies the
   optimizer's rate by `lr_factor` after `lr_patience_steps` without a better value or a
   reduction; stops training after `patience_steps` without a better value; with
   `restore_best`, puts the best weights back when training ends (stopped or at its last
-  step). A value equal to the best moves the best
-  to the later epoch: on a small validation split ties are common, and the later model has
-  trained longer (on mlbench's Glass, seed 0, the best epoch moves from 2 to 13 and the test
-  balanced accuracy from 0.41 to 0.60)."""
+  step). A value equal to the best moves the best to the later epoch: on a small
+  validation split ties are common, and the later model has trained longer (on mlbench's
+  Glass, seed 0, the best epoch moves from 2 to 13 and the test balanced accuracy from 0.41
+  to 0.60)."""
   on_evaluation = True
 
   def __init__(self, model: keras.Model, validation: Evaluation, metric: str,
