@@ -45,10 +45,17 @@ RUNS = {  # name: config overrides of experiments/tabular.py
                    "train.epochs": 200, "train.eval_every_epochs": 200},
 }
 
+
+def _row_id(name: str) -> str:
+  """A row's name as `--runs` and its workdirs spell it."""
+  return name.replace(" ", "_")
+
+
+ROW_IDS = [*map(_row_id, RUNS), "baselines"]
+
 flags.DEFINE_list("tables", ["glass", "pima", "sonar", "satellite", "shuttle"],
                   f"of {', '.join(TABLES)}")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "data and model seeds")
-ROW_IDS = [*(name.replace(" ", "_") for name in RUNS), "baselines"]
 flags.DEFINE_list("runs", ROW_IDS, "rows to run, of " + ", ".join(ROW_IDS))
 flags.DEFINE_string("rda_dir", MLBENCH_DATA, "where r-cran-mlbench keeps its .rda files")
 flags.DEFINE_string("out", os.path.join(tempfile.gettempdir(), "mlbench_tables"),
@@ -111,10 +118,10 @@ def main(argv) -> None:
     path = write_csv(table, FLAGS.rda_dir, FLAGS.out)
     for seed in map(int, FLAGS.seeds):
       for name, overrides in RUNS.items():
-        if name.replace(" ", "_") not in FLAGS.runs:
+        if _row_id(name) not in FLAGS.runs:
           continue
         config = _config(path, TABLES[table][1], seed, overrides)
-        workdir = os.path.join(FLAGS.out, f"{table}-{name.replace(' ', '_')}-{seed}")
+        workdir = os.path.join(FLAGS.out, f"{table}-{_row_id(name)}-{seed}")
         start = time.time()
         results = run(config, workdir, verbose=False)
         epochs = results["epochs"]
